@@ -1,0 +1,163 @@
+# pricecache - top-level GNU Makefile.
+#   make            build everything into $(B)
+#   make check      unit + integration tests (installs missing Debian packages)
+#   make bench      benchmarks (see tests/bench/)
+#   make demo       throwaway PostgreSQL + daemon + CLI
+#   make install    PREFIX=/usr/local DESTDIR=
+#   SAN=asan|tsan   sanitizer build in build/$(SAN); CC=clang works too; V=1 verbose
+
+VERSION := $(shell cat VERSION)
+SAN     ?=
+B       ?= build$(if $(SAN),/$(SAN))
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+PCDIR   ?= $(LIBDIR)/pkgconfig
+
+CC      ?= cc
+WARN    ?= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wformat=2 -Wvla
+OPT     ?= -O2 -g
+STD     ?= -std=c11 -D_GNU_SOURCE
+SANFLAGS_asan = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SANFLAGS_tsan = -fsanitize=thread -fno-omit-frame-pointer
+SANFLAGS := $(SANFLAGS_$(SAN))
+CFLAGS  ?=
+CPPFLAGS += -Iinclude -I$(B)/gen -DPC_VERSION=\"$(VERSION)\"
+ALL_CFLAGS = $(STD) $(WARN) $(OPT) $(SANFLAGS) -fPIC -fvisibility=hidden -pthread -MMD -MP $(CFLAGS)
+LDFLAGS ?=
+ALL_LDFLAGS = $(SANFLAGS) -pthread $(LDFLAGS)
+
+PG_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+PG_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
+LMDB_LIBS := -llmdb
+INI_LIBS  := -linih
+NN_LIBS   := -lnanomsg
+CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
+CMOCKA_LIBS := -lcmocka
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+CLIENT_SRC := $(sort $(wildcard client/*.c))
+DAEMON_SRC := $(filter-out daemon/main.c,$(sort $(wildcard daemon/*.c)))
+CLI_SRC    := $(sort $(wildcard cli/*.c))
+TUI_SRC    := $(sort $(wildcard tui/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC  := $(sort $(wildcard tests/bench/*.c))
+ITEST_SRC  := $(sort $(wildcard tests/integration/*.c))
+SQL_SRC    := $(sort $(wildcard sql/*.sql))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+LIB_A   := $(B)/libpricecache.a
+LIB_SO  := $(B)/libpricecache.so.1
+LIBPCD  := $(B)/libpcd.a
+DAEMON  := $(B)/pricecached
+CLI     := $(B)/pricecache
+TUI     := $(if $(TUI_SRC),$(B)/pricecache-top)
+UNITS   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+ITESTS  := $(patsubst tests/integration/%.c,$(B)/itest/%,$(ITEST_SRC))
+GEN_MIG := $(B)/gen/migrations.c
+
+.PHONY: all check unit integration bench demo install clean deps
+all: $(LIB_A) $(LIB_SO) $(B)/libpricecache.so $(DAEMON) $(CLI) $(TUI) $(B)/pricecache.pc $(UNITS) $(BENCHES) $(ITESTS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(PG_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(GEN_MIG): scripts/embed-sql.sh $(SQL_SRC)
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/embed-sql.sh $(SQL_SRC) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/gen/migrations.o: $(GEN_MIG)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Idaemon -c -o $@ $<
+
+$(LIB_A): $(call obj,$(CLIENT_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(call obj,$(CLIENT_SRC)) client/libpricecache.map
+	$(Q)$(CC) -shared -Wl,-soname,libpricecache.so.1 -Wl,--version-script=client/libpricecache.map \
+	    -Wl,-z,defs -o $@ $(call obj,$(CLIENT_SRC)) $(ALL_LDFLAGS) $(LMDB_LIBS)
+
+$(B)/libpricecache.so: $(LIB_SO)
+	$(Q)ln -sf libpricecache.so.1 $@
+
+$(LIBPCD): $(call obj,$(DAEMON_SRC)) $(B)/obj/gen/migrations.o
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+DAEMON_LIBS = $(LIBPCD) $(LIB_A) $(PG_LIBS) $(LMDB_LIBS) $(INI_LIBS) $(NN_LIBS) -lm
+
+$(DAEMON): $(B)/obj/daemon/main.o $(LIBPCD) $(LIB_A)
+	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS)
+
+$(CLI): $(call obj,$(CLI_SRC)) $(LIB_A)
+	$(Q)$(CC) -o $@ $(call obj,$(CLI_SRC)) $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) -lm
+
+$(B)/pricecache-top: $(call obj,$(TUI_SRC)) $(LIB_A)
+	$(Q)$(CC) -o $@ $(call obj,$(TUI_SRC)) $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) $(CURSES_LIBS) -lm
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBPCD) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS) $(CMOCKA_LIBS)
+
+$(B)/bench/%: $(B)/obj/tests/bench/%.o $(LIBPCD) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS)
+
+$(B)/itest/%: $(B)/obj/tests/integration/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) -lm
+
+$(B)/pricecache.pc: packaging/common/pricecache.pc.in VERSION
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+deps:
+	$(Q)sh scripts/deps.sh
+
+unit: all
+	$(Q)sh tests/run-unit.sh $(B)
+
+integration: all
+	$(Q)bash tests/integration/run.sh $(B)
+
+# The one test command: unit tests, then integration scenarios against a real
+# PostgreSQL started by the harness.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/run-all.sh $(B)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all OPT="-O2 -g -DNDEBUG"
+	$(Q)bash tests/bench/run.sh $(B)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/demo.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/pricecached
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/pricecache
+	$(if $(TUI),install -m 0755 $(TUI) $(DESTDIR)$(BINDIR)/pricecache-top)
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libpricecache.a
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libpricecache.so.1
+	ln -sf libpricecache.so.1 $(DESTDIR)$(LIBDIR)/libpricecache.so
+	install -m 0644 include/pricecache.h $(DESTDIR)$(INCDIR)/pricecache.h
+	install -m 0644 $(B)/pricecache.pc $(DESTDIR)$(PCDIR)/pricecache.pc
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,826 @@
+/* loader.c - pricecached's engine: warm-up, load workers, single-flight reloads, guards, refresh, shutdown. */
+#include "loader.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "breaker.h"
+#include "config.h"
+#include "log.h"
+#include "migrate.h"
+#include "pc_format.h"
+#include "pgsource.h"
+#include "snapshot.h"
+#include "store.h"
+
+enum { CH_IDLE, CH_QUEUED, CH_RUNNING };
+
+typedef struct chain {
+    char          slug[PC_CHAIN_MAX + 1];
+    int           state;       /* CH_* */
+    int           again;       /* asked for while running: one more load after */
+    int           active;      /* in the latest listing of active chains */
+    int           warm;        /* loaded once, or failed, since start */
+    int           last_ok;     /* the last attempt published or found nothing new */
+    int64_t       due_ms;      /* monotonic time of a scheduled retry/probe, 0 none */
+    int           backoff_ms;  /* next retry delay after a failure */
+    pcd_breaker   br;
+    struct chain *next;        /* all chains */
+    struct chain *qnext;       /* the run queue */
+} chain;
+
+/* A configuration in force; SIGHUP installs a new one.  Old ones stay
+ * allocated until exit because a running load may still read them. */
+typedef struct cfg_node {
+    pcd_config       cfg;
+    struct cfg_node *older;
+} cfg_node;
+
+typedef struct engine {
+    pthread_mutex_t mu;
+    pthread_cond_t  work;       /* queue non-empty or stopping */
+    cfg_node       *cfgs;       /* cfgs->cfg is current */
+    unsigned        cfg_gen;
+    pcd_store      *store;
+    chain          *chains;
+    chain          *qhead, *qtail;
+    int             running;    /* loads in progress */
+    int             stopping;
+    int             stop_fd;    /* eventfd: readable once shutting down */
+    int             done_fd;    /* eventfd: a load finished */
+    int             failures;   /* loads failed/refused since start (--once) */
+    int             warm_total; /* chains of the first listing */
+    int             ready;
+    int             db_ok;      /* the last listing succeeded */
+    pc_daemon_rec   drec;
+    pthread_t      *workers;
+    int             nworkers;
+} engine;
+
+static const pcd_config *cur_cfg(engine *d) { return &d->cfgs->cfg; }
+
+static pcd_breaker_cfg breaker_cfg(const pcd_config *cfg)
+{
+    pcd_breaker_cfg b = { cfg->breaker_failures, cfg->breaker_reset_s * 1000,
+                          cfg->breaker_half_open_successes };
+    return b;
+}
+
+static chain *find_chain(engine *d, const char *slug)
+{
+    for (chain *c = d->chains; c; c = c->next)
+        if (strcmp(c->slug, slug) == 0)
+            return c;
+    return NULL;
+}
+
+static chain *add_chain(engine *d, const char *slug)
+{
+    chain *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    snprintf(c->slug, sizeof c->slug, "%s", slug);
+    uint64_t seed = (uint64_t)pc_now_ms() ^ ((uint64_t)(uintptr_t)c << 7);
+    pcd_breaker_init(&c->br, seed);
+    c->last_ok = 1;
+    pc_meta_rec m;
+    if (pcd_store_get_meta(d->store, slug, &m) == PC_OK) {
+        pcd_breaker_cfg bc = breaker_cfg(cur_cfg(d));
+        pcd_breaker_restore(&c->br, &bc, (int)m.breaker, m.breaker_since_ms, pc_mono_ms());
+        c->br.failures = (int)m.consecutive_failures;
+    }
+    c->next = d->chains;
+    d->chains = c;
+    return c;
+}
+
+/* Single-flight: a chain is queued at most once; asked for while it runs,
+ * it gets exactly one more load after the running one.  Caller holds mu. */
+static void request_load(engine *d, chain *c)
+{
+    if (c->state == CH_RUNNING) {
+        c->again = 1;
+        return;
+    }
+    if (c->state == CH_QUEUED)
+        return;
+    c->state = CH_QUEUED;
+    c->due_ms = 0;
+    c->qnext = NULL;
+    if (d->qtail)
+        d->qtail->qnext = c;
+    else
+        d->qhead = c;
+    d->qtail = c;
+    pthread_cond_signal(&d->work);
+}
+
+static void write_daemon_rec(engine *d)
+{
+    d->drec.pid = (uint32_t)getpid();
+    if (pcd_store_put_daemon(d->store, &d->drec) != PC_OK)
+        LOG_WARN("cache", "cannot write the daemon record");
+}
+
+/* Caller holds mu. */
+static void update_state(engine *d)
+{
+    int degraded = !d->db_ok;
+    for (chain *c = d->chains; c; c = c->next)
+        if (c->active && (!c->last_ok || c->br.state != PC_BREAKER_CLOSED))
+            degraded = 1;
+    uint32_t state = d->ready ? (degraded ? PC_DAEMON_DEGRADED : PC_DAEMON_READY)
+                              : PC_DAEMON_STARTING;
+    if (state != d->drec.state || (uint32_t)d->ready != d->drec.ready) {
+        LOG_INFO("daemon", "daemon: %s -> %s", pc_daemon_state_name((int)d->drec.state),
+                 pc_daemon_state_name((int)state));
+        d->drec.state = state;
+        d->drec.ready = (uint32_t)d->ready;
+        if (d->ready && !d->drec.ready_ms)
+            d->drec.ready_ms = pc_now_ms();
+        write_daemon_rec(d);
+    }
+}
+
+/* Caller holds mu. */
+static void check_warm(engine *d)
+{
+    if (d->ready || d->warm_total == 0)
+        return;
+    for (chain *c = d->chains; c; c = c->next)
+        if (c->active && !c->warm)
+            return;
+    d->ready = 1;
+    LOG_INFO("daemon", "warm-up done: %d chains", d->warm_total);
+}
+
+static int refuse_reason(const pcd_config *cfg, const pcd_snapshot *snap,
+                         const pc_meta_rec *old, int have_old, char *why, size_t len)
+{
+    uint64_t rej = pcd_snapshot_rejected_total(snap);
+    if (snap->rows_seen > 0 && (double)rej / (double)snap->rows_seen > cfg->max_reject_ratio) {
+        snprintf(why, len, "%llu of %llu rows rejected (%.1f%% > max_reject_ratio %.1f%%)",
+                 (unsigned long long)rej, (unsigned long long)snap->rows_seen,
+                 100.0 * (double)rej / (double)snap->rows_seen, 100.0 * cfg->max_reject_ratio);
+        return 1;
+    }
+    if (have_old) {
+        uint64_t before = old->base_rows + old->store_rows;
+        uint64_t after = snap->base_rows + snap->store_rows;
+        if (before > 0 && after < before &&
+            (double)(before - after) / (double)before > cfg->max_shrink_ratio) {
+            snprintf(why, len, "row count would fall from %llu to %llu (%.1f%% > "
+                     "max_shrink_ratio %.1f%%)", (unsigned long long)before,
+                     (unsigned long long)after,
+                     100.0 * (double)(before - after) / (double)before,
+                     100.0 * cfg->max_shrink_ratio);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void log_rejects(const pcd_snapshot *snap)
+{
+    for (int r = 0; r < PC_REJ__COUNT; r++)
+        if (snap->rejected[r])
+            LOG_WARN("load", "chain %s: rejected %llu rows (%s), e.g. %s", snap->chain,
+                     (unsigned long long)snap->rejected[r], pc_reject_name(r),
+                     snap->reject_sample[r]);
+}
+
+/* Keep the head of a long message (the cause comes first in ours). */
+static void copy_trunc(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+typedef struct worker {
+    engine  *d;
+    pg_conn *conn;
+    unsigned conn_gen;
+    int      id;
+} worker;
+
+/* One load of one chain: returns the pc_load_result. */
+static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
+{
+    engine *d = w->d;
+    char err[512] = "";
+    pc_meta_rec meta;
+    int have_old = pcd_store_get_meta(d->store, c->slug, &meta) == PC_OK;
+    if (!have_old)
+        memset(&meta, 0, sizeof meta);
+    pc_meta_rec old = meta;
+
+    int result;
+    pcd_snapshot snap;
+    pcd_snapshot_init(&snap, c->slug);
+    pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
+
+    if (w->conn && (w->conn_gen != d->cfg_gen || !pcd_pg_ok(w->conn))) {
+        pcd_pg_close(w->conn);
+        w->conn = NULL;
+    }
+    int rc = PC_OK;
+    if (!w->conn) {
+        rc = pcd_pg_connect(cfg, &w->conn, err, sizeof err);
+        w->conn_gen = d->cfg_gen;
+    }
+    if (rc == PC_OK)
+        rc = pcd_pg_load_chain(w->conn, cfg, c->slug, &cx, &snap, err, sizeof err);
+    double read_s = (double)(pc_mono_ms() - t0) / 1000.0;
+
+    if (rc == PC_ECANCELED) {
+        LOG_INFO("load", "chain %s: load cancelled by shutdown after %.3f s", c->slug, read_s);
+        pcd_snapshot_free(&snap);
+        return PC_LOAD_NONE;
+    }
+    if (rc != PC_OK) {
+        result = rc == PC_ETIMEDOUT ? PC_LOAD_TIMEOUT : PC_LOAD_FAILED;
+        LOG_ERR("load", "chain %s: load failed after %.3f s (%s)", c->slug, read_s, err);
+        if (w->conn && !pcd_pg_ok(w->conn)) {
+            pcd_pg_close(w->conn);
+            w->conn = NULL;
+        }
+    } else {
+        log_rejects(&snap);
+        char why[256];
+        if (refuse_reason(cfg, &snap, &old, have_old, why, sizeof why)) {
+            result = PC_LOAD_REFUSED;
+            snprintf(err, sizeof err, "load refused: %s", why);
+            LOG_ERR("load", "chain %s: load refused, the snapshot of version %llu stays (%s)",
+                    c->slug, (unsigned long long)old.version, why);
+        } else {
+            result = PC_LOAD_OK;
+        }
+    }
+
+    /* Everything below is bookkeeping under the chain's breaker. */
+    int64_t now = pc_mono_ms();
+    pcd_breaker_cfg bc = breaker_cfg(cfg);
+    pthread_mutex_lock(&d->mu);
+    int before = c->br.state;
+    int changed = pcd_breaker_record(&c->br, &bc, result == PC_LOAD_OK, now);
+    int br_state = c->br.state;
+    pthread_mutex_unlock(&d->mu);
+    if (changed)
+        LOG_WARN("breaker", "chain %s: breaker %s -> %s", c->slug, pc_breaker_name(before),
+                 pc_breaker_name(br_state));
+
+    meta.last_attempt_ms = pc_now_ms();
+    meta.last_duration_ms = (uint32_t)(now - t0);
+    meta.last_result = (uint32_t)result;
+    meta.breaker = (uint32_t)br_state;
+    if (changed || !have_old)
+        meta.breaker_since_ms = pc_now_ms();
+    if (result == PC_LOAD_OK) {
+        meta.loads_ok++;
+        meta.consecutive_failures = 0;
+        meta.last_error[0] = 0;
+        pcd_publish_stats ps;
+        int64_t p0 = pc_mono_ms();
+        rc = pcd_store_publish(d->store, &snap, &meta, &ps, err, sizeof err);
+        if (rc == PC_OK) {
+            LOG_INFO("load", "chain %s: published version %llu: %llu base, %llu store rows "
+                     "(%llu put, %llu deleted, %llu unchanged) in %.3f s (read %.3f s, "
+                     "write %.3f s)", c->slug, (unsigned long long)ps.version,
+                     (unsigned long long)snap.base_rows, (unsigned long long)snap.store_rows,
+                     (unsigned long long)ps.put, (unsigned long long)ps.deleted,
+                     (unsigned long long)ps.unchanged,
+                     (double)(pc_mono_ms() - t0) / 1000.0, read_s,
+                     (double)(pc_mono_ms() - p0) / 1000.0);
+        } else {
+            LOG_ERR("load", "chain %s: publish failed, the previous snapshot stays (%s)",
+                    c->slug, err);
+            result = PC_LOAD_FAILED;
+        }
+    }
+    if (result != PC_LOAD_OK) {
+        meta.loads_failed++;
+        meta.consecutive_failures++;
+        meta.last_result = (uint32_t)result;
+        copy_trunc(meta.last_error, sizeof meta.last_error, err);
+        if (have_old)
+            pcd_store_put_meta(d->store, c->slug, &meta);
+    }
+    pcd_snapshot_free(&snap);
+    return result;
+}
+
+static void finish_load(engine *d, chain *c, int result, const pcd_config *cfg)
+{
+    c->warm = 1;
+    if (result != PC_LOAD_NONE)
+        c->last_ok = result == PC_LOAD_OK;
+    if (result != PC_LOAD_OK && result != PC_LOAD_NONE)
+        d->failures++;
+    int64_t now = pc_mono_ms();
+    if (result == PC_LOAD_OK) {
+        c->backoff_ms = 0;
+        /* Half-open probes follow each other quickly so that the breaker
+         * closes in seconds, not refresh periods. */
+        if (c->br.state == PC_BREAKER_HALF_OPEN)
+            c->due_ms = now + 1000;
+    } else if (result != PC_LOAD_NONE) {
+        if (c->br.state == PC_BREAKER_OPEN) {
+            c->due_ms = c->br.open_until_ms;
+        } else {
+            /* Jittered exponential backoff, capped by the breaker's reset. */
+            int cap = cfg->breaker_reset_s * 1000;
+            c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 500;
+            if (c->backoff_ms > cap)
+                c->backoff_ms = cap;
+            c->due_ms = now + c->backoff_ms / 2 + (int64_t)(rand() % (c->backoff_ms / 2 + 1));
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    engine *d = w->d;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        while (!d->stopping && !d->qhead)
+            pthread_cond_wait(&d->work, &d->mu);
+        if (d->stopping)
+            break;
+        chain *c = d->qhead;
+        d->qhead = c->qnext;
+        if (!d->qhead)
+            d->qtail = NULL;
+        c->state = CH_RUNNING;
+        c->again = 0;
+        d->running++;
+        const pcd_config *cfg = cur_cfg(d);
+        int64_t t0 = pc_mono_ms();
+        int allowed = pcd_breaker_allow(&c->br, t0);
+        int half_open = c->br.state == PC_BREAKER_HALF_OPEN;
+        pthread_mutex_unlock(&d->mu);
+
+        int result;
+        if (!allowed) {
+            LOG_DBG("load", "chain %s: load refused at once, breaker open", c->slug);
+            result = PC_LOAD_NONE;
+        } else {
+            if (half_open)
+                LOG_INFO("breaker", "chain %s: half-open probe", c->slug);
+            result = load_one(w, c, cfg, t0);
+        }
+
+        pthread_mutex_lock(&d->mu);
+        d->running--;
+        c->state = CH_IDLE;
+        if (!allowed) {
+            c->warm = 1;
+            c->due_ms = c->br.open_until_ms;
+        } else {
+            finish_load(d, c, result, cfg);
+        }
+        if (c->again && !d->stopping)
+            request_load(d, c);
+        uint64_t one = 1;
+        ssize_t wr = write(d->done_fd, &one, sizeof one);
+        (void)wr;
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (w->conn)
+        pcd_pg_close(w->conn);
+    return NULL;
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* List the active chains, drop vanished ones from the cache, queue a load
+ * of every active one.  Returns PC_OK or the listing's error. */
+static int sync_chains(engine *d, pg_conn **conn, unsigned *conn_gen)
+{
+    pthread_mutex_lock(&d->mu);
+    const pcd_config *cfg = cur_cfg(d);
+    unsigned gen = d->cfg_gen;
+    pthread_mutex_unlock(&d->mu);
+
+    char err[512] = "";
+    if (*conn && (*conn_gen != gen || !pcd_pg_ok(*conn))) {
+        pcd_pg_close(*conn);
+        *conn = NULL;
+    }
+    int rc = PC_OK;
+    if (!*conn) {
+        rc = pcd_pg_connect(cfg, conn, err, sizeof err);
+        *conn_gen = gen;
+    }
+    char **slugs = NULL, **bad = NULL;
+    size_t n = 0, nbad = 0;
+    if (rc == PC_OK) {
+        pcd_cancel cx = { .deadline_ms = pc_mono_ms() + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
+        rc = pcd_pg_active_chains(*conn, cfg, &cx, &slugs, &n, &bad, &nbad, err, sizeof err);
+    }
+    if (rc != PC_OK) {
+        if (rc != PC_ECANCELED)
+            LOG_ERR("db", "database: cannot list active chains (%s)", err);
+        if (*conn && !pcd_pg_ok(*conn)) {
+            pcd_pg_close(*conn);
+            *conn = NULL;
+        }
+        pthread_mutex_lock(&d->mu);
+        if (d->db_ok)
+            LOG_WARN("db", "database: unreachable; serving the snapshots on disk");
+        d->db_ok = 0;
+        update_state(d);
+        pthread_mutex_unlock(&d->mu);
+        return rc;
+    }
+    for (size_t i = 0; i < nbad; i++)
+        LOG_ERR("db", "chain \"%s\": invalid slug (expected [a-z0-9_-]{1,64}); skipped", bad[i]);
+
+    /* Chains cached but no longer active in the source. */
+    char **cached = NULL;
+    size_t ncached = 0;
+    if (pcd_store_list_chains(d->store, &cached, &ncached) != PC_OK)
+        LOG_WARN("cache", "cannot list cached chains");
+
+    pthread_mutex_lock(&d->mu);
+    if (!d->db_ok)
+        LOG_INFO("db", "database: reachable");
+    d->db_ok = 1;
+    for (chain *c = d->chains; c; c = c->next)
+        c->active = 0;
+    for (size_t i = 0; i < n; i++) {
+        chain *c = find_chain(d, slugs[i]);
+        if (!c && !(c = add_chain(d, slugs[i]))) {
+            LOG_ERR("daemon", "chain %s: out of memory", slugs[i]);
+            continue;
+        }
+        c->active = 1;
+    }
+    if (d->warm_total == 0)
+        d->warm_total = (int)n;
+    for (chain *c = d->chains; c; c = c->next)
+        if (c->active)
+            request_load(d, c);
+    for (size_t i = 0; i < ncached; i++) {
+        chain *c = find_chain(d, cached[i]);
+        if (c && c->active)
+            continue;
+        if (c && c->state != CH_IDLE)
+            continue; /* the worker removes it when it is done */
+        char rerr[256];
+        if (pcd_store_remove_chain(d->store, cached[i], rerr, sizeof rerr) == PC_OK)
+            LOG_INFO("cache", "chain %s: removed from the cache (no longer active in the source)",
+                     cached[i]);
+        else
+            LOG_ERR("cache", "chain %s: cannot remove from the cache (%s)", cached[i], rerr);
+    }
+    if (n == 0 && !d->ready) {
+        d->ready = 1;
+        LOG_INFO("daemon", "warm-up done: no active chains");
+    }
+    update_state(d);
+    pthread_mutex_unlock(&d->mu);
+    free_list(cached, ncached);
+    free_list(slugs, n);
+    free_list(bad, nbad);
+    return PC_OK;
+}
+
+/* A worker finished with a chain that is no longer active: drop it.  Main
+ * thread, without mu held around store calls. */
+static void reap_inactive(engine *d)
+{
+    pthread_mutex_lock(&d->mu);
+    int any = 0;
+    for (chain *c = d->chains; c; c = c->next)
+        if (!c->active && c->state == CH_IDLE && c->warm)
+            any = 1;
+    pthread_mutex_unlock(&d->mu);
+    if (!any || !d->db_ok)
+        return;
+    char **cached = NULL;
+    size_t n = 0;
+    if (pcd_store_list_chains(d->store, &cached, &n) != PC_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&d->mu);
+        chain *c = find_chain(d, cached[i]);
+        int drop = c && !c->active && c->state == CH_IDLE;
+        pthread_mutex_unlock(&d->mu);
+        char rerr[256];
+        if (drop && pcd_store_remove_chain(d->store, cached[i], rerr, sizeof rerr) == PC_OK)
+            LOG_INFO("cache", "chain %s: removed from the cache (no longer active in the source)",
+                     cached[i]);
+    }
+    free_list(cached, n);
+}
+
+static int reload_config(engine *d, const char *file)
+{
+    cfg_node *node = calloc(1, sizeof *node);
+    if (!node)
+        return PC_ENOMEM;
+    char err[1024];
+    if (pcd_config_load(&node->cfg, file, err, sizeof err) != PC_OK) {
+        LOG_ERR("config", "%s; keeping the configuration in force", err);
+        pcd_config_free(&node->cfg);
+        free(node);
+        return PC_ECONFIG;
+    }
+    pthread_mutex_lock(&d->mu);
+    const pcd_config *old = cur_cfg(d);
+    if (strcmp(old->path, node->cfg.path) != 0)
+        LOG_WARN("config", "[cache] path changed; takes effect at the next restart");
+    if (old->concurrency != node->cfg.concurrency)
+        LOG_WARN("config", "[load] concurrency changed; takes effect at the next restart");
+    node->older = d->cfgs;
+    d->cfgs = node;
+    d->cfg_gen++;
+    pcd_log_level = node->cfg.log_level;
+    pthread_mutex_unlock(&d->mu);
+    LOG_INFO("config", "configuration %s re-read", file);
+    return PC_OK;
+}
+
+static int64_t next_wakeup(engine *d, int64_t next_sync)
+{
+    int64_t t = next_sync;
+    pthread_mutex_lock(&d->mu);
+    for (chain *c = d->chains; c; c = c->next)
+        if (c->active && c->due_ms && c->due_ms < t)
+            t = c->due_ms;
+    pthread_mutex_unlock(&d->mu);
+    return t;
+}
+
+static void queue_due(engine *d, int64_t now)
+{
+    pthread_mutex_lock(&d->mu);
+    for (chain *c = d->chains; c; c = c->next)
+        if (c->active && c->due_ms && c->due_ms <= now)
+            request_load(d, c);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static int idle(engine *d)
+{
+    pthread_mutex_lock(&d->mu);
+    int r = d->running == 0 && d->qhead == NULL;
+    pthread_mutex_unlock(&d->mu);
+    return r;
+}
+
+static void shutdown_daemon(engine *d, const char *why)
+{
+    pthread_mutex_lock(&d->mu);
+    int running = d->running, queued = 0;
+    for (chain *c = d->qhead; c; c = c->qnext)
+        queued++;
+    d->stopping = 1;
+    pthread_cond_broadcast(&d->work);
+    pthread_mutex_unlock(&d->mu);
+    LOG_INFO("daemon", "%s: stopping (%d loads running are cancelled, %d queued dropped)",
+             why, running, queued);
+    uint64_t one = 1;
+    ssize_t wr = write(d->stop_fd, &one, sizeof one);
+    (void)wr;
+}
+
+static void free_daemon(engine *d)
+{
+    while (d->chains) {
+        chain *c = d->chains;
+        d->chains = c->next;
+        free(c);
+    }
+    while (d->cfgs) {
+        cfg_node *n = d->cfgs;
+        d->cfgs = n->older;
+        pcd_config_free(&n->cfg);
+        free(n);
+    }
+    if (d->stop_fd >= 0)
+        close(d->stop_fd);
+    if (d->done_fd >= 0)
+        close(d->done_fd);
+    free(d->workers);
+    pthread_cond_destroy(&d->work);
+    pthread_mutex_destroy(&d->mu);
+}
+
+int pcd_run(const char *config_file, int mode, int sig_fd)
+{
+    engine dd, *d = &dd;
+    memset(d, 0, sizeof *d);
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->work, NULL);
+    d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    d->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    d->db_ok = 1;
+    srand((unsigned)(pc_now_ms() ^ getpid()));
+
+    d->cfgs = calloc(1, sizeof *d->cfgs);
+    char err[1024];
+    if (!d->cfgs || d->stop_fd < 0 || d->done_fd < 0) {
+        fprintf(stderr, "pricecached: out of resources\n");
+        free_daemon(d);
+        return PCD_EXIT_RUNTIME;
+    }
+    if (pcd_config_load(&d->cfgs->cfg, config_file, err, sizeof err) != PC_OK) {
+        LOG_ERR("config", "%s", err);
+        free_daemon(d);
+        return PCD_EXIT_USAGE;
+    }
+    const pcd_config *cfg = cur_cfg(d);
+    pcd_log_level = cfg->log_level;
+    char *red = pcd_dsn_redact(cfg->dsn);
+    LOG_INFO("daemon", "pricecached %s starting (%s mode): cache %s, database \"%s\", "
+             "concurrency %d, timeout %d s, refresh %d s", PC_VERSION,
+             mode == PCD_MODE_ONCE ? "once" : "foreground", cfg->path, red ? red : "?",
+             cfg->concurrency, cfg->timeout_s, cfg->refresh_s);
+    free(red);
+
+    int rc = pcd_store_open(cfg, &d->store, err, sizeof err);
+    if (rc != PC_OK) {
+        LOG_ERR("cache", "%s", err);
+        free_daemon(d);
+        return PCD_EXIT_RUNTIME;
+    }
+
+    /* A restart serves what is on disk at once: ready if there is any. */
+    char **cached = NULL;
+    size_t ncached = 0;
+    pcd_store_list_chains(d->store, &cached, &ncached);
+    if (pcd_store_get_daemon(d->store, &d->drec) != PC_OK)
+        memset(&d->drec, 0, sizeof d->drec);
+    d->drec.started_ms = pc_now_ms();
+    d->drec.state = PC_DAEMON_STARTING;
+    d->drec.ready = 0;
+    d->drec.ready_ms = 0;
+    if (ncached > 0) {
+        d->ready = 1;
+        LOG_INFO("daemon", "serving %zu chains from the cache on disk while they reload", ncached);
+        for (size_t i = 0; i < ncached; i++)
+            add_chain(d, cached[i]);
+    }
+    free_list(cached, ncached);
+    write_daemon_rec(d);
+
+    d->nworkers = cfg->concurrency;
+    d->workers = calloc((size_t)d->nworkers, sizeof *d->workers);
+    worker *ws = calloc((size_t)d->nworkers, sizeof *ws);
+    if (!d->workers || !ws) {
+        LOG_ERR("daemon", "out of memory");
+        free(ws);
+        pcd_store_close(d->store);
+        free_daemon(d);
+        return PCD_EXIT_RUNTIME;
+    }
+    int started = 0;
+    for (int i = 0; i < d->nworkers; i++) {
+        ws[i].d = d;
+        ws[i].id = i;
+        if (pthread_create(&d->workers[i], NULL, worker_main, &ws[i]) != 0) {
+            LOG_ERR("daemon", "cannot start load worker %d: %s", i, strerror(errno));
+            break;
+        }
+        started++;
+    }
+
+    pg_conn *ctl = NULL;
+    unsigned ctl_gen = 0;
+    int exit_code = PCD_EXIT_OK;
+    int listing_failed = 0;
+    int sync_backoff = 1000;
+    int64_t next_sync = pc_mono_ms(); /* now */
+    const char *why = "done";
+    int synced_once = 0;
+
+    while (started == d->nworkers) {
+        int64_t now = pc_mono_ms();
+        if (now >= next_sync) {
+            rc = sync_chains(d, &ctl, &ctl_gen);
+            cfg = cur_cfg(d);
+            if (rc == PC_OK) {
+                synced_once = 1;
+                sync_backoff = 1000;
+                next_sync = cfg->refresh_s > 0 ? now + (int64_t)cfg->refresh_s * 1000
+                                               : INT64_MAX;
+            } else if (mode == PCD_MODE_ONCE) {
+                listing_failed = 1;
+                break;
+            } else {
+                next_sync = now + sync_backoff / 2 + rand() % (sync_backoff / 2 + 1);
+                sync_backoff = sync_backoff * 2 > 30000 ? 30000 : sync_backoff * 2;
+            }
+        }
+        if (mode != PCD_MODE_ONCE)
+            queue_due(d, now); /* --once makes one attempt per chain */
+        pthread_mutex_lock(&d->mu);
+        check_warm(d);
+        update_state(d);
+        pthread_mutex_unlock(&d->mu);
+        reap_inactive(d);
+        if (mode == PCD_MODE_ONCE && synced_once && idle(d))
+            break;
+
+        int64_t wake = next_wakeup(d, next_sync);
+        int64_t wait = wake - pc_mono_ms();
+        if (mode == PCD_MODE_ONCE)
+            wait = 200; /* retries are not waited for in --once */
+        if (wait < 0)
+            wait = 0;
+        if (wait > 60000)
+            wait = 60000;
+        struct pollfd pf[2] = { { d->done_fd, POLLIN, 0 }, { sig_fd, POLLIN, 0 } };
+        int np = poll(pf, sig_fd >= 0 ? 2 : 1, (int)wait);
+        if (np < 0 && errno != EINTR) {
+            LOG_ERR("daemon", "poll: %s", strerror(errno));
+            exit_code = PCD_EXIT_RUNTIME;
+            break;
+        }
+        if (np > 0 && (pf[0].revents & POLLIN)) {
+            uint64_t v;
+            ssize_t rd = read(d->done_fd, &v, sizeof v);
+            (void)rd;
+        }
+        if (np > 0 && sig_fd >= 0 && (pf[1].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                    why = si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT";
+                    break;
+                } else if (si.ssi_signo == SIGHUP) {
+                    reload_config(d, config_file);
+                    cfg = cur_cfg(d);
+                } else if (si.ssi_signo == SIGUSR1) {
+                    LOG_INFO("daemon", "SIGUSR1: reloading every chain");
+                    next_sync = 0;
+                }
+            }
+        }
+    }
+
+    if (mode == PCD_MODE_ONCE && strcmp(why, "done") == 0)
+        why = "--once";
+    shutdown_daemon(d, why);
+    for (int i = 0; i < started; i++)
+        pthread_join(d->workers[i], NULL);
+    free(ws);
+    if (ctl)
+        pcd_pg_close(ctl);
+
+    if (mode == PCD_MODE_ONCE && (listing_failed || d->failures > 0))
+        exit_code = PCD_EXIT_FAILED;
+    if (started != d->nworkers)
+        exit_code = PCD_EXIT_RUNTIME;
+    d->drec.state = PC_DAEMON_STOPPED;
+    write_daemon_rec(d);
+    pcd_store_close(d->store);
+    LOG_INFO("daemon", "stopped: every write transaction committed or aborted, cache closed "
+             "cleanly (exit %d)", exit_code);
+    free_daemon(d);
+    return exit_code;
+}
+
+int pcd_run_migrate(const char *config_file)
+{
+    pcd_config cfg;
+    char err[1024];
+    if (pcd_config_load(&cfg, config_file, err, sizeof err) != PC_OK) {
+        LOG_ERR("config", "%s", err);
+        pcd_config_free(&cfg);
+        return PCD_EXIT_USAGE;
+    }
+    pcd_log_level = cfg.log_level;
+    pg_conn *conn = NULL;
+    int rc = pcd_pg_connect(&cfg, &conn, err, sizeof err);
+    int applied = 0;
+    if (rc == PC_OK)
+        rc = pcd_migrate(conn, &applied, err, sizeof err);
+    if (conn)
+        pcd_pg_close(conn);
+    pcd_config_free(&cfg);
+    if (rc != PC_OK) {
+        LOG_ERR("migrate", "migration failed: %s", err);
+        return PCD_EXIT_RUNTIME;
+    }
+    LOG_INFO("migrate", "schema up to date (%d migrations applied now)", applied);
+    return PCD_EXIT_OK;
+}

@@ -1,0 +1,54 @@
+/* snapshot.h - one chain's rows loaded into memory, sorted in key order, ready to publish. */
+#ifndef PCD_SNAPSHOT_H
+#define PCD_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pc_format.h"
+
+/* One row as its full LMDB key plus value.  Keys live in the snapshot's
+ * arena.  Records are kept in LMDB key order: every base row, then every
+ * store row (pc_format.h). */
+typedef struct pcd_rec {
+    const uint8_t *key;
+    uint32_t       klen;
+    pc_price_rec   val;
+} pcd_rec;
+
+typedef struct pcd_arena_chunk pcd_arena_chunk;
+
+typedef struct pcd_snapshot {
+    char      chain[PC_CHAIN_MAX + 1];
+    size_t    clen;
+    pcd_rec  *recs;
+    size_t    n, cap;
+    uint64_t  base_rows, store_rows;
+    long double base_sum;         /* of base cents, for the mean */
+    uint64_t  rows_seen;          /* rows the source returned, good or bad */
+    uint64_t  rejected[PC_REJ__COUNT];
+    char      reject_sample[PC_REJ__COUNT][128]; /* first offending row, printable */
+    pcd_arena_chunk *arena;
+} pcd_snapshot;
+
+void pcd_snapshot_init(pcd_snapshot *s, const char *chain);
+void pcd_snapshot_free(pcd_snapshot *s);
+
+/* Append a validated row (store NULL for a base row).  Returns PC_OK or
+ * PC_ENOMEM. */
+int  pcd_snapshot_add(pcd_snapshot *s, const char *store, size_t slen,
+                      const char *item, size_t ilen,
+                      int64_t cents, int64_t updated_at);
+
+/* Count a rejected row; `sample` (may be NULL) describes it for the log. */
+void pcd_snapshot_reject(pcd_snapshot *s, int reason, const char *sample);
+
+/* Put the records in key order and reject duplicate keys, keeping the
+ * first occurrence (the loader's ORDER BY puts the newest first).  Cheap
+ * when already sorted, which is the normal case. */
+int  pcd_snapshot_finish(pcd_snapshot *s);
+
+uint64_t pcd_snapshot_rejected_total(const pcd_snapshot *s);
+int64_t  pcd_snapshot_avg_cents(const pcd_snapshot *s);
+
+#endif

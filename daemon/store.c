@@ -1,0 +1,605 @@
+/* store.c - the daemon's write side of the LMDB environment: create, publish snapshots as diffs, metadata. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct pcd_store {
+    MDB_env        *env;
+    MDB_dbi         dbi;
+    int             lock_fd;
+    uint64_t        map_size;     /* bytes */
+    uint64_t        map_max;      /* bytes */
+    char           *path;
+    /* Every transaction of the daemon runs under this lock: LMDB allows one
+     * writer anyway, and mdb_env_set_mapsize (map growth) is only legal
+     * while no transaction is active in the process. */
+    pthread_mutex_t mu;
+};
+
+static int mdb_fail(int rc, const char *what, char *err, size_t errlen)
+{
+    if (err)
+        snprintf(err, errlen, "%s: %s", what, mdb_strerror(rc));
+    return pc_err_from_mdb(rc);
+}
+
+/* Bytes this process has passed to write(2) and friends: around a commit
+ * that is what LMDB wrote, which mdb_env_info cannot tell. */
+static uint64_t proc_wchar(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    if (!f)
+        return 0;
+    char line[128];
+    unsigned long long v = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "wchar: %llu", &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
+static int init_format(pcd_store *st, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc)
+        return mdb_fail(rc, "cache: cannot begin transaction", err, errlen);
+    rc = mdb_dbi_open(txn, NULL, 0, &st->dbi);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return mdb_fail(rc, "cache: cannot open database", err, errlen);
+    }
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val k = { pc_key_fmt(kb), kb }, v;
+    rc = mdb_get(txn, st->dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        MDB_stat ms;
+        mdb_stat(txn, st->dbi, &ms);
+        if (ms.ms_entries != 0) {
+            mdb_txn_abort(txn);
+            snprintf(err, errlen, "cache %s: holds data but no pricecache format record; "
+                     "not a pricecache environment, refusing to touch it", st->path);
+            return PC_EFORMAT;
+        }
+        pc_fmt_rec rec;
+        pc_fmt_init(&rec);
+        v.mv_size = sizeof rec;
+        v.mv_data = &rec;
+        rc = mdb_put(txn, st->dbi, &k, &v, 0);
+        if (!rc)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        if (rc)
+            return mdb_fail(rc, "cache: cannot write the format record", err, errlen);
+        LOG_INFO("cache", "cache %s: created (format %u)", st->path, PC_FORMAT_VERSION);
+        return PC_OK;
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return mdb_fail(rc, "cache: cannot read the format record", err, errlen);
+    }
+    rc = pc_fmt_check(v.mv_data, v.mv_size);
+    mdb_txn_abort(txn);
+    if (rc != PC_OK) {
+        snprintf(err, errlen, "cache %s: unknown format (this daemon writes format %u); "
+                 "move the directory away or use the matching pricecached", st->path,
+                 PC_FORMAT_VERSION);
+        return PC_EFORMAT;
+    }
+    return PC_OK;
+}
+
+int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    pcd_store *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(cfg->path))) {
+        free(st);
+        snprintf(err, errlen, "cache: out of memory");
+        return PC_ENOMEM;
+    }
+    st->lock_fd = -1;
+    pthread_mutex_init(&st->mu, NULL);
+    st->map_size = cfg->map_size_mb << 20;
+    st->map_max = cfg->map_max_mb << 20;
+
+    int rc;
+    if (mkdir(cfg->path, 0750) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cache %s: cannot create directory: %s", cfg->path, strerror(errno));
+        rc = PC_EIO;
+        goto fail;
+    }
+    char lockpath[4096];
+    snprintf(lockpath, sizeof lockpath, "%s/daemon.lock", cfg->path);
+    st->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (st->lock_fd < 0) {
+        snprintf(err, errlen, "cache %s: cannot open %s: %s", cfg->path, lockpath, strerror(errno));
+        rc = PC_EIO;
+        goto fail;
+    }
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "cache %s: another pricecached holds %s; only one writer may run",
+                 cfg->path, lockpath);
+        rc = PC_EIO;
+        goto fail;
+    }
+
+    if ((rc = mdb_env_create(&st->env)) ||
+        (rc = mdb_env_set_maxreaders(st->env, (unsigned)cfg->max_readers)) ||
+        (rc = mdb_env_set_mapsize(st->env, st->map_size))) {
+        rc = mdb_fail(rc, "cache: cannot set up the environment", err, errlen);
+        goto fail;
+    }
+    /* lock.mdb 0660 (readers must write their slot), data.mdb 0640. */
+    rc = mdb_env_open(st->env, cfg->path, 0, 0660);
+    if (rc) {
+        char what[4200];
+        snprintf(what, sizeof what, "cache %s: cannot open", cfg->path);
+        rc = mdb_fail(rc, what, err, errlen);
+        goto fail;
+    }
+    char datapath[4096];
+    snprintf(datapath, sizeof datapath, "%s/data.mdb", cfg->path);
+    if (chmod(datapath, 0640) != 0)
+        LOG_WARN("cache", "cache %s: cannot chmod data.mdb: %s", cfg->path, strerror(errno));
+
+    MDB_envinfo info;
+    mdb_env_info(st->env, &info);
+    if (info.me_mapsize > st->map_size)
+        st->map_size = info.me_mapsize; /* an earlier run grew it */
+    int dead = 0;
+    mdb_reader_check(st->env, &dead);
+    if (dead)
+        LOG_INFO("cache", "cache %s: cleared %d reader slots of dead processes", cfg->path, dead);
+
+    rc = init_format(st, err, errlen);
+    if (rc != PC_OK)
+        goto fail;
+    *out = st;
+    return PC_OK;
+fail:
+    pcd_store_close(st);
+    return rc;
+}
+
+void pcd_store_close(pcd_store *st)
+{
+    if (!st)
+        return;
+    if (st->env)
+        mdb_env_close(st->env);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the flock */
+    pthread_mutex_destroy(&st->mu);
+    free(st->path);
+    free(st);
+}
+
+/* Double the map (bounded by map_max).  Caller holds st->mu and has no
+ * transaction open. */
+static int grow_map(pcd_store *st, char *err, size_t errlen)
+{
+    if (st->map_size >= st->map_max) {
+        snprintf(err, errlen, "cache %s: map full at %llu MiB and [cache] map_max_mb reached; "
+                 "raise map_max_mb", st->path, (unsigned long long)(st->map_size >> 20));
+        return PC_EMAPFULL;
+    }
+    uint64_t next = st->map_size * 2;
+    if (next > st->map_max)
+        next = st->map_max;
+    int rc = mdb_env_set_mapsize(st->env, next);
+    if (rc)
+        return mdb_fail(rc, "cache: cannot grow the map", err, errlen);
+    LOG_INFO("cache", "cache %s: map grown from %llu to %llu MiB", st->path,
+             (unsigned long long)(st->map_size >> 20), (unsigned long long)(next >> 20));
+    st->map_size = next;
+    return PC_OK;
+}
+
+static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+static int has_prefix(const MDB_val *k, const uint8_t *p, size_t plen)
+{
+    return k->mv_size >= plen && memcmp(k->mv_data, p, plen) == 0;
+}
+
+static int bump_seq(pcd_store *st, MDB_txn *txn, uint64_t *seq)
+{
+    uint8_t kb[8];
+    MDB_val k = { pc_key_daemon(kb), kb }, v;
+    pc_daemon_rec d;
+    int rc = mdb_get(txn, st->dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        memset(&d, 0, sizeof d);
+    } else if (rc) {
+        return rc;
+    } else if (pc_daemon_decode(v.mv_data, v.mv_size, &d) != PC_OK) {
+        memset(&d, 0, sizeof d);
+    }
+    d.size = sizeof d;
+    d.seq++;
+    d.updated_ms = pc_now_ms();
+    *seq = d.seq;
+    v.mv_size = sizeof d;
+    v.mv_data = &d;
+    return mdb_put(txn, st->dbi, &k, &v, 0);
+}
+
+/* One attempt at the diff-publish; returns an LMDB code. */
+static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
+                       pcd_publish_stats *stats)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(txn, st->dbi, &cur);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    memset(stats, 0, sizeof *stats);
+
+    uint8_t prefix[PC_CHAIN_MAX + 2];
+    size_t plen = pc_key_chain_prefix(prefix, snap->chain, snap->clen);
+    MDB_val k = { plen, prefix }, v;
+
+    /* Merge the sorted snapshot with the chain's sorted keys: equal keys
+     * with equal values are left alone, so an unchanged reload dirties no
+     * page; new keys are put, keys gone from the source deleted. */
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    int have = rc == MDB_SUCCESS && has_prefix(&k, prefix, plen);
+    /* Past the last key of the whole database, appends are safe and keep
+     * pages full. */
+    int at_end = rc == MDB_NOTFOUND;
+    if (rc && rc != MDB_NOTFOUND)
+        goto out;
+    rc = MDB_SUCCESS;
+    size_t i = 0;
+    while (i < snap->n || have) {
+        if (!have) {
+            const pcd_rec *r = &snap->recs[i++];
+            MDB_val nk = { r->klen, (void *)r->key }, nv = { sizeof r->val, (void *)&r->val };
+            rc = mdb_cursor_put(cur, &nk, &nv, at_end ? MDB_APPEND : 0);
+            if (rc)
+                goto out;
+            stats->put++;
+            continue;
+        }
+        int c = i < snap->n ? key_cmp(snap->recs[i].key, snap->recs[i].klen,
+                                      k.mv_data, k.mv_size) : 1;
+        if (c < 0) {
+            const pcd_rec *r = &snap->recs[i++];
+            MDB_val nk = { r->klen, (void *)r->key }, nv = { sizeof r->val, (void *)&r->val };
+            rc = mdb_cursor_put(cur, &nk, &nv, 0);
+            if (rc)
+                goto out;
+            stats->put++;
+            /* The cursor now sits on the new key; step back onto the
+             * existing one we were comparing against. */
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        } else if (c == 0) {
+            const pcd_rec *r = &snap->recs[i++];
+            if (v.mv_size != sizeof r->val || memcmp(v.mv_data, &r->val, sizeof r->val) != 0) {
+                MDB_val nv = { sizeof r->val, (void *)&r->val };
+                rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
+                if (rc)
+                    goto out;
+                stats->put++;
+            } else {
+                stats->unchanged++;
+            }
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        } else {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc)
+                goto out;
+            stats->deleted++;
+            /* After a delete LMDB leaves the cursor on the following key
+             * and MDB_NEXT returns it without advancing. */
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        if (rc == MDB_NOTFOUND) {
+            have = 0;
+            at_end = 1; /* we passed the database's last key */
+            rc = MDB_SUCCESS;
+        } else if (rc) {
+            goto out;
+        } else {
+            have = has_prefix(&k, prefix, plen);
+        }
+    }
+
+    rc = bump_seq(st, txn, &stats->version);
+    if (rc)
+        goto out;
+    meta->size = sizeof *meta;
+    meta->version = stats->version;
+    meta->loaded_at_ms = pc_now_ms();
+    meta->base_rows = snap->base_rows;
+    meta->store_rows = snap->store_rows;
+    meta->avg_cents = pcd_snapshot_avg_cents(snap);
+    memcpy(meta->rejected, snap->rejected, sizeof meta->rejected);
+    meta->rows_written = stats->put + stats->deleted;
+    uint8_t mk[PC_KEY_MAX];
+    MDB_val key = { pc_key_meta(mk, snap->chain, snap->clen), mk }, val = { sizeof *meta, meta };
+    rc = mdb_put(txn, st->dbi, &key, &val, 0);
+    if (rc)
+        goto out;
+    mdb_cursor_close(cur);
+    uint64_t w0 = proc_wchar();
+    rc = mdb_txn_commit(txn);
+    stats->pages_written = (proc_wchar() - w0) / 4096;
+    return rc;
+out:
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int pcd_store_publish(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
+                      pcd_publish_stats *stats, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&st->mu);
+    int dead = 0;
+    mdb_reader_check(st->env, &dead); /* dead readers would pin old pages */
+    int rc;
+    for (;;) {
+        rc = publish_txn(st, snap, meta, stats);
+        if (rc != MDB_MAP_FULL)
+            break;
+        int grc = grow_map(st, err, errlen);
+        if (grc != PC_OK) {
+            pthread_mutex_unlock(&st->mu);
+            return grc;
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (rc) {
+        char what[128];
+        snprintf(what, sizeof what, "chain %s: publish failed", snap->chain);
+        return mdb_fail(rc, what, err, errlen);
+    }
+    return PC_OK;
+}
+
+int pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out)
+{
+    pthread_mutex_lock(&st->mu);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (!rc) {
+        uint8_t kb[PC_KEY_MAX];
+        MDB_val k = { pc_key_meta(kb, chain, strlen(chain)), kb }, v;
+        rc = mdb_get(txn, st->dbi, &k, &v);
+        if (!rc && pc_meta_decode(v.mv_data, v.mv_size, out) != PC_OK)
+            rc = MDB_CORRUPTED;
+        mdb_txn_abort(txn);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return pc_err_from_mdb(rc);
+}
+
+/* Run `fn` in a write transaction under the lock, growing the map and
+ * retrying when it fills. */
+static int write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), void *arg,
+                     char *err, size_t errlen)
+{
+    pthread_mutex_lock(&st->mu);
+    int rc;
+    for (;;) {
+        MDB_txn *txn;
+        rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+        if (rc)
+            break;
+        rc = fn(st, txn, arg);
+        if (rc)
+            mdb_txn_abort(txn);
+        else
+            rc = mdb_txn_commit(txn);
+        if (rc != MDB_MAP_FULL)
+            break;
+        int grc = grow_map(st, err, errlen);
+        if (grc != PC_OK) {
+            pthread_mutex_unlock(&st->mu);
+            return grc;
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (rc == MDB_NOTFOUND)
+        return PC_NOTFOUND;
+    if (rc)
+        return mdb_fail(rc, "cache: write failed", err, errlen);
+    return PC_OK;
+}
+
+struct meta_arg { const char *chain; const pc_meta_rec *m; };
+
+static int put_meta_fn(pcd_store *st, MDB_txn *txn, void *arg)
+{
+    struct meta_arg *a = arg;
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val k = { pc_key_meta(kb, a->chain, strlen(a->chain)), kb }, v;
+    int rc = mdb_get(txn, st->dbi, &k, &v); /* only for a chain that exists */
+    if (rc)
+        return rc;
+    pc_meta_rec m = *a->m;
+    m.size = sizeof m;
+    v.mv_size = sizeof m;
+    v.mv_data = &m;
+    return mdb_put(txn, st->dbi, &k, &v, 0);
+}
+
+int pcd_store_put_meta(pcd_store *st, const char *chain, const pc_meta_rec *m)
+{
+    struct meta_arg a = { chain, m };
+    char err[256];
+    return write_txn(st, put_meta_fn, &a, err, sizeof err);
+}
+
+static int remove_fn(pcd_store *st, MDB_txn *txn, void *arg)
+{
+    const char *chain = arg;
+    size_t clen = strlen(chain);
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val k = { pc_key_meta(kb, chain, clen), kb }, v;
+    int rc = mdb_del(txn, st->dbi, &k, NULL);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(txn, st->dbi, &cur);
+    if (rc)
+        return rc;
+    uint8_t prefix[PC_CHAIN_MAX + 2];
+    size_t plen = pc_key_chain_prefix(prefix, chain, clen);
+    k.mv_size = plen;
+    k.mv_data = prefix;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS && has_prefix(&k, prefix, plen)) {
+        rc = mdb_cursor_del(cur, 0);
+        if (rc)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+}
+
+int pcd_store_remove_chain(pcd_store *st, const char *chain, char *err, size_t errlen)
+{
+    return write_txn(st, remove_fn, (void *)chain, err, errlen);
+}
+
+int pcd_store_list_chains(pcd_store *st, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&st->mu);
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc) {
+        pthread_mutex_unlock(&st->mu);
+        return pc_err_from_mdb(rc);
+    }
+    char **list = NULL;
+    size_t cnt = 0, cap = 0;
+    uint8_t pb[4];
+    size_t plen = pc_key_meta_prefix(pb);
+    MDB_val k = { plen, pb }, v;
+    rc = mdb_cursor_open(txn, st->dbi, &cur);
+    if (!rc)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS && has_prefix(&k, pb, plen)) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nl = realloc(list, cap * sizeof *nl);
+            if (!nl) {
+                rc = ENOMEM;
+                break;
+            }
+            list = nl;
+        }
+        list[cnt] = strndup((const char *)k.mv_data + plen, k.mv_size - plen);
+        if (!list[cnt]) {
+            rc = ENOMEM;
+            break;
+        }
+        cnt++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    pthread_mutex_unlock(&st->mu);
+    if (rc && rc != MDB_NOTFOUND) {
+        for (size_t i = 0; i < cnt; i++)
+            free(list[i]);
+        free(list);
+        return pc_err_from_mdb(rc);
+    }
+    *out = list;
+    *n = cnt;
+    return PC_OK;
+}
+
+int pcd_store_get_daemon(pcd_store *st, pc_daemon_rec *out)
+{
+    pthread_mutex_lock(&st->mu);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (!rc) {
+        uint8_t kb[8];
+        MDB_val k = { pc_key_daemon(kb), kb }, v;
+        rc = mdb_get(txn, st->dbi, &k, &v);
+        if (!rc && pc_daemon_decode(v.mv_data, v.mv_size, out) != PC_OK)
+            rc = MDB_CORRUPTED;
+        mdb_txn_abort(txn);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return pc_err_from_mdb(rc);
+}
+
+static int put_daemon_fn(pcd_store *st, MDB_txn *txn, void *arg)
+{
+    pc_daemon_rec d = *(const pc_daemon_rec *)arg;
+    uint8_t kb[8];
+    MDB_val k = { pc_key_daemon(kb), kb }, v;
+    /* The publish sequence belongs to the store: never move it back. */
+    int rc = mdb_get(txn, st->dbi, &k, &v);
+    pc_daemon_rec old;
+    if (!rc && pc_daemon_decode(v.mv_data, v.mv_size, &old) == PC_OK && old.seq > d.seq)
+        d.seq = old.seq;
+    d.size = sizeof d;
+    d.updated_ms = pc_now_ms();
+    d.map_size = st->map_size;
+    v.mv_size = sizeof d;
+    v.mv_data = &d;
+    return mdb_put(txn, st->dbi, &k, &v, 0);
+}
+
+int pcd_store_put_daemon(pcd_store *st, const pc_daemon_rec *rec)
+{
+    char err[256];
+    return write_txn(st, put_daemon_fn, (void *)rec, err, sizeof err);
+}
+
+int pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    pthread_mutex_lock(&st->mu);
+    int rc = mdb_env_info(st->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(st->env, &ms);
+    pthread_mutex_unlock(&st->mu);
+    if (rc)
+        return pc_err_from_mdb(rc);
+    if (used)
+        *used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+    if (size)
+        *size = info.me_mapsize;
+    if (readers)
+        *readers = (int)info.me_numreaders;
+    return PC_OK;
+}

@@ -1,0 +1,53 @@
+/* store.h - the daemon's write side of the LMDB environment: create, publish snapshots, metadata. */
+#ifndef PCD_STORE_H
+#define PCD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "pc_format.h"
+#include "snapshot.h"
+
+typedef struct pcd_store pcd_store;
+
+/* Create or open the environment at cfg->path (directory created 0750),
+ * with cfg->max_readers slots and cfg->map_size_mb; write or check the
+ * format record; take an exclusive lock (<path>/daemon.lock) so that only
+ * one writer runs.  PC_OK, PC_EFORMAT (environment of another format),
+ * PC_EIO (with the cause in err, e.g. "another pricecached holds ..."). */
+int  pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t errlen);
+void pcd_store_close(pcd_store *st);
+
+typedef struct pcd_publish_stats {
+    uint64_t put;        /* keys written (new or changed) */
+    uint64_t deleted;    /* keys removed */
+    uint64_t unchanged;  /* keys left as they were */
+    uint64_t version;    /* the chain's new version */
+    uint64_t pages_written; /* LMDB pages the commit wrote (approx., from mdb_env_info) */
+} pcd_publish_stats;
+
+/* Publish `snap` as the chain's new version in one write transaction:
+ * only keys that changed are written, keys gone from the source are
+ * deleted, and the meta record (`meta` with version, loaded_at, row counts,
+ * avg and rejects filled in here) is written in the same transaction.
+ * On MDB_MAP_FULL the map grows (up to cfg->map_max_mb) and the publish is
+ * retried; nothing is visible until the commit.  PC_OK or an error with err. */
+int  pcd_store_publish(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
+                       pcd_publish_stats *stats, char *err, size_t errlen);
+
+/* Metadata of a chain (PC_NOTFOUND when the chain is not cached). */
+int  pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out);
+/* Write a chain's metadata alone (failures, breaker state), without
+ * touching its version or data.  The chain must exist. */
+int  pcd_store_put_meta(pcd_store *st, const char *chain, const pc_meta_rec *m);
+/* Remove a chain and all its keys in one transaction. */
+int  pcd_store_remove_chain(pcd_store *st, const char *chain, char *err, size_t errlen);
+/* Slugs of every cached chain (malloc'ed array of malloc'ed strings). */
+int  pcd_store_list_chains(pcd_store *st, char ***out, size_t *n);
+int  pcd_store_get_daemon(pcd_store *st, pc_daemon_rec *out);
+int  pcd_store_put_daemon(pcd_store *st, const pc_daemon_rec *rec);
+/* Map bytes in use and map size. */
+int  pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers);
+
+#endif

@@ -1,0 +1,191 @@
+/* pc_format.h - the on-disk layout of the LMDB environment, shared by the
+ * daemon (writer), libpricecache (reader), the CLI and the console.
+ * Internal: not installed, symbols not exported from the shared library.
+ *
+ * One unnamed LMDB database holds everything; keys carry a prefix.  (Named
+ * DBIs are looked up again in the main DB after every mdb_txn_renew, which
+ * costs ~100 ns per lookup; prefixes do not.)
+ *
+ *   "\0F"                         format record      (pc_fmt_rec)
+ *   "\0D"                         daemon record      (pc_daemon_rec)
+ *   "\0C" chain                   chain metadata     (pc_meta_rec)
+ *   chain "\0B" item              base price         (pc_price_rec)
+ *   chain "\0S" store "\0" item   store exception    (pc_price_rec)
+ *
+ * Slugs never start with NUL, so global records sort first.  Within a chain
+ * every base key sorts before every store key ('B' < 'S'), base keys sort by
+ * item bytes, store keys by (store, item) bytes, which is the order of
+ * PostgreSQL's ORDER BY ... COLLATE "C".  Ids never contain NUL (PostgreSQL
+ * text cannot), so NUL is a safe separator.
+ *
+ * Records are fixed-layout structs in the host's byte order (the environment
+ * is local to one host by design) and begin with their own size so that a
+ * newer writer may append fields; a reader accepts a record at least as long
+ * as the fields it knows.  Any incompatible change bumps PC_FORMAT_VERSION.
+ */
+#ifndef PC_FORMAT_H
+#define PC_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pricecache.h"
+
+#define PC_FORMAT_MAGIC   "PRCCACHE"
+#define PC_FORMAT_VERSION 1u
+
+/* Longest key: chain "\0S" store "\0" item.  LMDB's default limit is 511. */
+#define PC_KEY_MAX (PC_CHAIN_MAX + 3 + PC_ID_MAX + PC_ID_MAX)
+
+/* Internal codes, in the PC_* band so that pc_strerror knows them too. */
+enum {
+    PC_ECANCELED = -7050, /* the operation was cancelled (shutdown) */
+    PC_EDB       = -7051, /* the database answered an error or went away */
+    PC_EREFUSED  = -7052, /* a load was refused by a guard */
+    PC_ECONFIG   = -7053, /* bad configuration */
+    PC_EMAPFULL  = -7054, /* the LMDB map is full and cannot grow further */
+    PC_EBREAKER  = -7055  /* refused at once: the chain's circuit breaker is open */
+};
+
+/* Why a source row was rejected.  X(id, name) - name is the metric label. */
+#define PC_REJECT_REASONS(X)          \
+    X(PC_REJ_NEGATIVE_PRICE, "negative_price") \
+    X(PC_REJ_EMPTY_ID,       "empty_id")       \
+    X(PC_REJ_LONG_ID,        "long_id")        \
+    X(PC_REJ_NULL,           "null")           \
+    X(PC_REJ_DUPLICATE,      "duplicate")
+
+enum pc_reject_reason {
+#define PC_X_ENUM(id, name) id,
+    PC_REJECT_REASONS(PC_X_ENUM)
+#undef PC_X_ENUM
+    PC_REJ__COUNT
+};
+const char *pc_reject_name(int reason);
+
+/* Outcome of the last load attempt of a chain, in pc_meta_rec.last_result. */
+#define PC_LOAD_RESULTS(X)        \
+    X(PC_LOAD_NONE,    "none")    \
+    X(PC_LOAD_OK,      "ok")      \
+    X(PC_LOAD_FAILED,  "failed")  \
+    X(PC_LOAD_REFUSED, "refused") \
+    X(PC_LOAD_TIMEOUT, "timeout")
+
+enum pc_load_result {
+#define PC_X_ENUM(id, name) id,
+    PC_LOAD_RESULTS(PC_X_ENUM)
+#undef PC_X_ENUM
+    PC_LOAD__COUNT
+};
+const char *pc_load_result_name(int result);
+
+/* Daemon states, in pc_daemon_rec.state. */
+#define PC_DAEMON_STATES(X)             \
+    X(PC_DAEMON_STARTING, "starting")   \
+    X(PC_DAEMON_READY,    "ready")      \
+    X(PC_DAEMON_DEGRADED, "degraded")   \
+    X(PC_DAEMON_STOPPED,  "stopped")
+
+enum pc_daemon_state {
+#define PC_X_ENUM(id, name) id,
+    PC_DAEMON_STATES(PC_X_ENUM)
+#undef PC_X_ENUM
+    PC_DAEMON__COUNT
+};
+const char *pc_daemon_state_name(int state);
+const char *pc_breaker_name(int state);
+
+typedef struct pc_fmt_rec {
+    char     magic[8];      /* PC_FORMAT_MAGIC, not NUL-terminated */
+    uint32_t version;       /* PC_FORMAT_VERSION */
+    uint32_t reserved;
+} pc_fmt_rec;
+
+typedef struct pc_daemon_rec {
+    uint32_t size;          /* sizeof(pc_daemon_rec) as written */
+    uint32_t state;         /* enum pc_daemon_state */
+    uint32_t ready;         /* 1 once every chain has a snapshot or failed */
+    uint32_t pid;           /* of the daemon that last wrote */
+    int64_t  started_ms;    /* unix ms the daemon started */
+    int64_t  ready_ms;      /* unix ms it became ready, 0 if not yet */
+    int64_t  updated_ms;    /* unix ms of this record's last write */
+    uint64_t seq;           /* global publish sequence; chain versions come from it */
+    uint64_t map_size;      /* bytes, as set by the daemon */
+} pc_daemon_rec;
+
+typedef struct pc_meta_rec {
+    uint32_t size;          /* sizeof(pc_meta_rec) as written */
+    uint32_t breaker;       /* PC_BREAKER_* */
+    uint64_t version;       /* of the published snapshot */
+    int64_t  loaded_at_ms;  /* unix ms of the publish */
+    uint64_t base_rows;
+    uint64_t store_rows;
+    int64_t  avg_cents;     /* mean base price, rounded half away from zero */
+    int64_t  breaker_since_ms;  /* unix ms of the last breaker transition */
+    int64_t  last_attempt_ms;   /* unix ms the last load attempt ended */
+    uint32_t last_duration_ms;  /* of the last load attempt */
+    uint32_t last_result;       /* enum pc_load_result */
+    uint32_t consecutive_failures;
+    uint32_t reserved;
+    uint64_t loads_ok;
+    uint64_t loads_failed;      /* failed, timed out or refused */
+    uint64_t rows_written;      /* keys put or deleted by the last publish */
+    uint64_t rejected[PC_REJ__COUNT]; /* rows rejected by the last load */
+    char     last_error[160];   /* of the last failed attempt, NUL-terminated */
+} pc_meta_rec;
+
+typedef struct pc_price_rec {
+    int64_t cents;
+    int64_t updated_at;     /* unix seconds */
+} pc_price_rec;
+
+/* Key kinds, the byte after the chain's NUL. */
+#define PC_KEY_BASE  'B'
+#define PC_KEY_STORE 'S'
+
+/* Key builders.  `buf` must hold PC_KEY_MAX bytes; lengths are not checked
+ * here (callers validate first).  They return the key's length. */
+size_t pc_key_fmt(uint8_t *buf);
+size_t pc_key_daemon(uint8_t *buf);
+size_t pc_key_meta(uint8_t *buf, const char *chain, size_t clen);
+size_t pc_key_chain_prefix(uint8_t *buf, const char *chain, size_t clen);
+size_t pc_key_base(uint8_t *buf, const char *chain, size_t clen,
+                   const char *item, size_t ilen);
+size_t pc_key_store(uint8_t *buf, const char *chain, size_t clen,
+                    const char *store, size_t slen,
+                    const char *item, size_t ilen);
+
+/* The prefix of every meta key ("\0C"), for listing chains. */
+size_t pc_key_meta_prefix(uint8_t *buf);
+
+/* A decoded data key; pointers into the key bytes, not NUL-terminated. */
+typedef struct pc_key_view {
+    int kind;                       /* PC_KEY_BASE or PC_KEY_STORE */
+    const char *chain; size_t clen;
+    const char *store; size_t slen; /* slen 0 for base keys */
+    const char *item;  size_t ilen;
+} pc_key_view;
+
+/* Decode a data key.  PC_OK, or PC_EFORMAT when it is not a data key. */
+int pc_key_parse(const void *key, size_t len, pc_key_view *out);
+
+/* 1 when s[0..len) is a valid chain slug: [a-z0-9_-]{1,64}. */
+int pc_slug_valid(const char *s, size_t len);
+
+/* Check a format record: PC_OK, or PC_EFORMAT. */
+int pc_fmt_check(const void *val, size_t len);
+void pc_fmt_init(pc_fmt_rec *rec);
+
+/* Copy a stored meta/daemon record into `out`, zero-filling fields an older
+ * writer did not have.  PC_OK, or PC_EFORMAT when too short to be one. */
+int pc_meta_decode(const void *val, size_t len, pc_meta_rec *out);
+int pc_daemon_decode(const void *val, size_t len, pc_daemon_rec *out);
+
+/* The single place that translates LMDB return codes to PC_* codes. */
+int pc_err_from_mdb(int mdb_rc);
+
+/* Milliseconds: wall clock (unix) and monotonic. */
+int64_t pc_now_ms(void);
+int64_t pc_mono_ms(void);
+
+#endif /* PC_FORMAT_H */
