@@ -1,6 +1,7 @@
 /* format.c - key encoding and record decoding of the LMDB layout (pc_format.h). */
 #include "pc_format.h"
 
+#include <errno.h>
 #include <lmdb.h>
 #include <string.h>
 #include <time.h>
