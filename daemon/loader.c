@@ -14,6 +14,8 @@
 
 #include "breaker.h"
 #include "config.h"
+#include "delta.h"
+#include "listen.h"
 #include "log.h"
 #include "migrate.h"
 #include "pc_format.h"
@@ -22,6 +24,9 @@
 #include "store.h"
 
 enum { CH_IDLE, CH_QUEUED, CH_RUNNING };
+
+/* A delta that cannot settle its keys alone; beyond enum pc_load_result. */
+#define PC_LOAD_NEED_FULL (PC_LOAD__COUNT + 1)
 
 typedef struct chain {
     char          slug[PC_CHAIN_MAX + 1];
@@ -32,6 +37,8 @@ typedef struct chain {
     int           last_ok;     /* the last attempt published or found nothing new */
     int64_t       due_ms;      /* monotonic time of a scheduled retry/probe, 0 none */
     int           backoff_ms;  /* next retry delay after a failure */
+    int           full;        /* a full reload is asked for */
+    pcd_delta     pending;     /* keys changed since the last load began */
     pcd_breaker   br;
     struct chain *next;        /* all chains */
     struct chain *qnext;       /* the run queue */
@@ -61,6 +68,7 @@ typedef struct engine {
     int             ready;
     int             db_ok;      /* the last listing succeeded */
     pc_daemon_rec   drec;
+    int             sync_asked; /* list chains and reload them all, now */
     pthread_t      *workers;
     int             nworkers;
 } engine;
@@ -106,6 +114,7 @@ static chain *add_chain(engine *d, const char *slug)
  * it gets exactly one more load after the running one.  Caller holds mu. */
 static void request_load(engine *d, chain *c)
 {
+    c->full = 1;
     if (c->state == CH_RUNNING) {
         c->again = 1;
         return;
@@ -121,6 +130,54 @@ static void request_load(engine *d, chain *c)
         d->qhead = c;
     d->qtail = c;
     pthread_cond_signal(&d->work);
+}
+
+static void wake_main(engine *d)
+{
+    uint64_t one = 1;
+    ssize_t wr = write(d->done_fd, &one, sizeof one);
+    (void)wr;
+}
+
+/* A NOTIFY named one changed key: remember it and, unless a load is already
+ * on its way, schedule one after the debounce so that a burst of changes
+ * becomes one small transaction.  Caller holds mu. */
+static void request_delta(engine *d, chain *c, const char *store, const char *item)
+{
+    const pcd_config *cfg = cur_cfg(d);
+    pcd_delta_add(&c->pending, store, item, (size_t)cfg->delta_max_keys);
+    if (c->state == CH_RUNNING) {
+        c->again = 1;
+        return;
+    }
+    if (c->state == CH_QUEUED)
+        return;
+    int64_t due = pc_mono_ms() + cfg->debounce_ms;
+    if (!c->due_ms || c->due_ms > due)
+        c->due_ms = due;
+    wake_main(d);
+}
+
+/* Listener thread: n == NULL after a reconnect (notifications were lost). */
+static void on_notice(void *ctx, const pcd_notice *n)
+{
+    engine *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    if (!n || !n->table || strcmp(n->table, "chains") == 0 || (n->op && strcmp(n->op, "TRUNCATE") == 0)) {
+        d->sync_asked = 1;
+        wake_main(d);
+    } else if (n->chain) {
+        chain *c = find_chain(d, n->chain);
+        if (!c || !c->active) {
+            d->sync_asked = 1; /* a chain we do not know: the listing decides */
+            wake_main(d);
+        } else if (!n->item) {
+            request_load(d, c);
+        } else {
+            request_delta(d, c, strcmp(n->table, "store_prices") == 0 ? n->store : NULL, n->item);
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
 }
 
 static void write_daemon_rec(engine *d)
@@ -214,6 +271,47 @@ typedef struct worker {
     int      id;
 } worker;
 
+/* Record an outcome in the chain's breaker, logging a transition. */
+static int breaker_note(engine *d, chain *c, const pcd_config *cfg, int ok, int64_t now,
+                        int *changed)
+{
+    pcd_breaker_cfg bc = breaker_cfg(cfg);
+    pthread_mutex_lock(&d->mu);
+    int before = c->br.state;
+    *changed = pcd_breaker_record(&c->br, &bc, ok, now);
+    int after = c->br.state;
+    pthread_mutex_unlock(&d->mu);
+    if (*changed)
+        LOG_WARN("breaker", "chain %s: breaker %s -> %s", c->slug, pc_breaker_name(before),
+                 pc_breaker_name(after));
+    return after;
+}
+
+/* A failed, timed-out or refused attempt: counted in the breaker (unless
+ * the database was not at fault) and in the chain's metadata, whose
+ * snapshot stays as it is. */
+static int load_failed_bookkeeping(engine *d, chain *c, const pcd_config *cfg, int64_t t0,
+                                   int result, const char *err, int count_breaker)
+{
+    int64_t now = pc_mono_ms();
+    int changed = 0;
+    int br_state = count_breaker ? breaker_note(d, c, cfg, 0, now, &changed) : c->br.state;
+    pc_meta_rec meta;
+    if (pcd_store_get_meta(d->store, c->slug, &meta) == PC_OK) {
+        meta.last_attempt_ms = pc_now_ms();
+        meta.last_duration_ms = (uint32_t)(now - t0);
+        meta.last_result = (uint32_t)result;
+        meta.breaker = (uint32_t)br_state;
+        if (changed)
+            meta.breaker_since_ms = pc_now_ms();
+        meta.loads_failed++;
+        meta.consecutive_failures++;
+        copy_trunc(meta.last_error, sizeof meta.last_error, err);
+        pcd_store_put_meta(d->store, c->slug, &meta);
+    }
+    return result;
+}
+
 /* One load of one chain: returns the pc_load_result. */
 static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
 {
@@ -268,60 +366,127 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
         }
     }
 
-    /* Everything below is bookkeeping under the chain's breaker. */
-    int64_t now = pc_mono_ms();
-    pcd_breaker_cfg bc = breaker_cfg(cfg);
-    pthread_mutex_lock(&d->mu);
-    int before = c->br.state;
-    int changed = pcd_breaker_record(&c->br, &bc, result == PC_LOAD_OK, now);
-    int br_state = c->br.state;
-    pthread_mutex_unlock(&d->mu);
-    if (changed)
-        LOG_WARN("breaker", "chain %s: breaker %s -> %s", c->slug, pc_breaker_name(before),
-                 pc_breaker_name(br_state));
+    if (result != PC_LOAD_OK) {
+        pcd_snapshot_free(&snap);
+        return load_failed_bookkeeping(d, c, cfg, t0, result, err, 1);
+    }
 
+    int64_t now = pc_mono_ms();
+    int changed;
+    int br_state = breaker_note(d, c, cfg, 1, now, &changed);
     meta.last_attempt_ms = pc_now_ms();
     meta.last_duration_ms = (uint32_t)(now - t0);
-    meta.last_result = (uint32_t)result;
+    meta.last_result = PC_LOAD_OK;
     meta.breaker = (uint32_t)br_state;
     if (changed || !have_old)
         meta.breaker_since_ms = pc_now_ms();
-    if (result == PC_LOAD_OK) {
-        meta.loads_ok++;
-        meta.consecutive_failures = 0;
-        meta.last_error[0] = 0;
-        pcd_publish_stats ps;
-        int64_t p0 = pc_mono_ms();
-        rc = pcd_store_publish(d->store, &snap, &meta, &ps, err, sizeof err);
-        if (rc == PC_OK) {
-            LOG_INFO("load", "chain %s: published version %llu: %llu base, %llu store rows "
-                     "(%llu put, %llu deleted, %llu unchanged) in %.3f s (read %.3f s, "
-                     "write %.3f s)", c->slug, (unsigned long long)ps.version,
-                     (unsigned long long)snap.base_rows, (unsigned long long)snap.store_rows,
-                     (unsigned long long)ps.put, (unsigned long long)ps.deleted,
-                     (unsigned long long)ps.unchanged,
-                     (double)(pc_mono_ms() - t0) / 1000.0, read_s,
-                     (double)(pc_mono_ms() - p0) / 1000.0);
-        } else {
-            LOG_ERR("load", "chain %s: publish failed, the previous snapshot stays (%s)",
-                    c->slug, err);
-            result = PC_LOAD_FAILED;
-        }
-    }
-    if (result != PC_LOAD_OK) {
-        meta.loads_failed++;
-        meta.consecutive_failures++;
-        meta.last_result = (uint32_t)result;
-        copy_trunc(meta.last_error, sizeof meta.last_error, err);
-        if (have_old)
-            pcd_store_put_meta(d->store, c->slug, &meta);
+    meta.loads_ok++;
+    meta.consecutive_failures = 0;
+    meta.last_error[0] = 0;
+    pcd_publish_stats ps;
+    int64_t p0 = pc_mono_ms();
+    rc = pcd_store_publish(d->store, &snap, &meta, &ps, err, sizeof err);
+    if (rc == PC_OK) {
+        LOG_INFO("load", "chain %s: published version %llu: %llu base, %llu store rows "
+                 "(%llu put, %llu deleted, %llu unchanged) in %.3f s (read %.3f s, "
+                 "write %.3f s)", c->slug, (unsigned long long)ps.version,
+                 (unsigned long long)snap.base_rows, (unsigned long long)snap.store_rows,
+                 (unsigned long long)ps.put, (unsigned long long)ps.deleted,
+                 (unsigned long long)ps.unchanged,
+                 (double)(pc_mono_ms() - t0) / 1000.0, read_s,
+                 (double)(pc_mono_ms() - p0) / 1000.0);
+    } else {
+        LOG_ERR("load", "chain %s: publish failed, the previous snapshot stays (%s)",
+                c->slug, err);
+        /* The database answered; the breaker guards it, not the disk. */
+        result = load_failed_bookkeeping(d, c, cfg, t0, PC_LOAD_FAILED, err, 0);
     }
     pcd_snapshot_free(&snap);
     return result;
 }
 
+/* Apply the changed keys of a chain as one small transaction.  Anything
+ * the delta cannot settle alone (rejected rows, a chain not cached yet)
+ * asks for a full reload instead. */
+static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd_delta *dl)
+{
+    engine *d = w->d;
+    char err[512] = "";
+    pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
+    if (w->conn && (w->conn_gen != d->cfg_gen || !pcd_pg_ok(w->conn))) {
+        pcd_pg_close(w->conn);
+        w->conn = NULL;
+    }
+    int rc = PC_OK;
+    if (!w->conn) {
+        rc = pcd_pg_connect(cfg, &w->conn, err, sizeof err);
+        w->conn_gen = d->cfg_gen;
+    }
+    pcd_snapshot found;
+    pcd_snapshot_init(&found, c->slug);
+    if (rc == PC_OK)
+        rc = pcd_pg_fetch_delta(w->conn, cfg, c->slug, dl, &cx, &found, err, sizeof err);
+    if (rc == PC_ECANCELED) {
+        pcd_snapshot_free(&found);
+        return PC_LOAD_NONE;
+    }
+    if (rc != PC_OK) {
+        LOG_ERR("load", "chain %s: fetching %zu changed keys failed (%s); a full reload follows",
+                c->slug, dl->n, err);
+        if (w->conn && !pcd_pg_ok(w->conn)) {
+            pcd_pg_close(w->conn);
+            w->conn = NULL;
+        }
+        pcd_snapshot_free(&found);
+        /* The failure counts for the breaker like a failed load; the keys
+         * are covered by the full reload that the retry makes. */
+        return load_failed_bookkeeping(d, c, cfg, t0, rc == PC_ETIMEDOUT ? PC_LOAD_TIMEOUT
+                                                                         : PC_LOAD_FAILED, err, 1);
+    }
+    if (pcd_snapshot_rejected_total(&found) > 0) {
+        LOG_INFO("load", "chain %s: changed rows include rejected ones; reloading the chain",
+                 c->slug);
+        pcd_snapshot_free(&found);
+        return PC_LOAD_NEED_FULL;
+    }
+    pc_meta_rec meta;
+    if (pcd_store_get_meta(d->store, c->slug, &meta) != PC_OK) {
+        pcd_snapshot_free(&found);
+        return PC_LOAD_NEED_FULL;
+    }
+    int64_t now = pc_mono_ms();
+    meta.last_attempt_ms = pc_now_ms();
+    meta.last_duration_ms = (uint32_t)(now - t0);
+    meta.last_result = PC_LOAD_OK;
+    meta.consecutive_failures = 0;
+    pcd_publish_stats ps;
+    rc = pcd_store_apply_delta(d->store, c->slug, &found, dl->keys, dl->n, &meta, &ps,
+                               err, sizeof err);
+    pcd_snapshot_free(&found);
+    if (rc == PC_NOTFOUND)
+        return PC_LOAD_NEED_FULL;
+    if (rc != PC_OK) {
+        LOG_ERR("load", "chain %s: applying changes failed, a full reload follows (%s)",
+                c->slug, err);
+        return PC_LOAD_NEED_FULL;
+    }
+    if (ps.version)
+        LOG_INFO("load", "chain %s: applied %zu changed keys as version %llu (%llu put, "
+                 "%llu deleted) in %.1f ms", c->slug, dl->n, (unsigned long long)ps.version,
+                 (unsigned long long)ps.put, (unsigned long long)ps.deleted,
+                 (double)(pc_mono_ms() - t0));
+    else
+        LOG_DBG("load", "chain %s: %zu changed keys, none different from the cache",
+                c->slug, dl->n);
+    int changed;
+    breaker_note(d, c, cfg, 1, now, &changed);
+    return PC_LOAD_OK;
+}
+
 static void finish_load(engine *d, chain *c, int result, const pcd_config *cfg)
 {
+    if (result == PC_LOAD_NEED_FULL)
+        return;
     c->warm = 1;
     if (result != PC_LOAD_NONE)
         c->last_ok = result == PC_LOAD_OK;
@@ -364,6 +529,10 @@ static void *worker_main(void *arg)
             d->qtail = NULL;
         c->state = CH_RUNNING;
         c->again = 0;
+        pcd_delta dl;
+        pcd_delta_take(&dl, &c->pending);
+        int full = c->full || dl.overflow || dl.n == 0;
+        c->full = 0;
         d->running++;
         const pcd_config *cfg = cur_cfg(d);
         int64_t t0 = pc_mono_ms();
@@ -378,8 +547,9 @@ static void *worker_main(void *arg)
         } else {
             if (half_open)
                 LOG_INFO("breaker", "chain %s: half-open probe", c->slug);
-            result = load_one(w, c, cfg, t0);
+            result = full ? load_one(w, c, cfg, t0) : delta_one(w, c, cfg, t0, &dl);
         }
+        pcd_delta_free(&dl);
 
         pthread_mutex_lock(&d->mu);
         d->running--;
@@ -390,11 +560,13 @@ static void *worker_main(void *arg)
         } else {
             finish_load(d, c, result, cfg);
         }
-        if (c->again && !d->stopping)
+        if (result == PC_LOAD_NEED_FULL)
             request_load(d, c);
-        uint64_t one = 1;
-        ssize_t wr = write(d->done_fd, &one, sizeof one);
-        (void)wr;
+        else if (c->again && !d->stopping && c->full)
+            request_load(d, c);
+        else if (c->again && !d->stopping && c->pending.n + c->pending.overflow > 0 && !c->due_ms)
+            c->due_ms = pc_mono_ms(); /* changes arrived during the load */
+        wake_main(d);
     }
     pthread_mutex_unlock(&d->mu);
     if (w->conn)
@@ -607,6 +779,7 @@ static void free_daemon(engine *d)
     while (d->chains) {
         chain *c = d->chains;
         d->chains = c->next;
+        pcd_delta_free(&c->pending);
         free(c);
     }
     while (d->cfgs) {
@@ -712,8 +885,19 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     const char *why = "done";
     int synced_once = 0;
 
+    pcd_listen *lis = NULL;
+    if (mode != PCD_MODE_ONCE && started == d->nworkers &&
+        pcd_listen_start(cfg, d->stop_fd, on_notice, d, &lis) != PC_OK)
+        LOG_ERR("listen", "cannot start the listener thread; changes arrive with the refresh only");
+
     while (started == d->nworkers) {
         int64_t now = pc_mono_ms();
+        pthread_mutex_lock(&d->mu);
+        if (d->sync_asked) {
+            d->sync_asked = 0;
+            next_sync = now;
+        }
+        pthread_mutex_unlock(&d->mu);
         if (now >= next_sync) {
             rc = sync_chains(d, &ctl, &ctl_gen);
             cfg = cur_cfg(d);
@@ -782,6 +966,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     shutdown_daemon(d, why);
     for (int i = 0; i < started; i++)
         pthread_join(d->workers[i], NULL);
+    pcd_listen_stop(lis);
     free(ws);
     if (ctl)
         pcd_pg_close(ctl);

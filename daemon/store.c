@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "delta.h"
 #include "log.h"
 
 struct pcd_store {
@@ -339,6 +340,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     meta->base_rows = snap->base_rows;
     meta->store_rows = snap->store_rows;
     meta->avg_cents = pcd_snapshot_avg_cents(snap);
+    meta->base_sum = (double)snap->base_sum;
     memcpy(meta->rejected, snap->rejected, sizeof meta->rejected);
     meta->rows_written = stats->put + stats->deleted;
     uint8_t mk[PC_KEY_MAX];
@@ -378,6 +380,148 @@ int pcd_store_publish(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta
     if (rc) {
         char what[128];
         snprintf(what, sizeof what, "chain %s: publish failed", snap->chain);
+        return mdb_fail(rc, what, err, errlen);
+    }
+    return PC_OK;
+}
+
+static int64_t round_avg(double sum, uint64_t n)
+{
+    if (n == 0)
+        return 0;
+    double a = sum / (double)n;
+    return (int64_t)(a < 0 ? a - 0.5 : a + 0.5);
+}
+
+static const pcd_rec *find_rec(const pcd_snapshot *s, const uint8_t *key, size_t klen)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = key_cmp(s->recs[mid].key, s->recs[mid].klen, key, klen);
+        if (c == 0)
+            return &s->recs[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found,
+                     const pcd_delta_key *keys, size_t nkeys, pc_meta_rec *meta,
+                     pcd_publish_stats *stats)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc)
+        return rc;
+    memset(stats, 0, sizeof *stats);
+    size_t clen = strlen(chain);
+    uint8_t mk[PC_KEY_MAX];
+    MDB_val mkey = { pc_key_meta(mk, chain, clen), mk }, v;
+    pc_meta_rec cur;
+    rc = mdb_get(txn, st->dbi, &mkey, &v);
+    if (!rc && pc_meta_decode(v.mv_data, v.mv_size, &cur) != PC_OK)
+        rc = MDB_CORRUPTED;
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < nkeys; i++) {
+        const pcd_delta_key *dk = &keys[i];
+        size_t ilen = strlen(dk->item), slen = dk->store ? strlen(dk->store) : 0;
+        /* Such a key cannot be cached, so there is nothing to change. */
+        if (ilen == 0 || ilen > PC_ID_MAX || (dk->store && (slen == 0 || slen > PC_ID_MAX)))
+            continue;
+        uint8_t kb[PC_KEY_MAX];
+        MDB_val k;
+        k.mv_data = kb;
+        k.mv_size = dk->store ? pc_key_store(kb, chain, clen, dk->store, slen, dk->item, ilen)
+                              : pc_key_base(kb, chain, clen, dk->item, ilen);
+        pc_price_rec old;
+        rc = mdb_get(txn, st->dbi, &k, &v);
+        int had = rc == 0 && v.mv_size == sizeof old;
+        if (had)
+            memcpy(&old, v.mv_data, sizeof old);
+        else if (rc && rc != MDB_NOTFOUND)
+            goto out;
+        const pcd_rec *r = find_rec(found, kb, k.mv_size);
+        if (r) {
+            if (had && memcmp(&old, &r->val, sizeof old) == 0) {
+                stats->unchanged++;
+                continue;
+            }
+            MDB_val nv = { sizeof r->val, (void *)&r->val };
+            rc = mdb_put(txn, st->dbi, &k, &nv, 0);
+            if (rc)
+                goto out;
+            stats->put++;
+            if (!dk->store)
+                cur.base_sum += (double)r->val.cents - (had ? (double)old.cents : 0.0);
+            if (!had) {
+                if (dk->store) cur.store_rows++;
+                else cur.base_rows++;
+            }
+        } else if (had) {
+            rc = mdb_del(txn, st->dbi, &k, NULL);
+            if (rc)
+                goto out;
+            stats->deleted++;
+            if (dk->store) {
+                cur.store_rows--;
+            } else {
+                cur.base_rows--;
+                cur.base_sum -= (double)old.cents;
+            }
+        }
+    }
+    rc = MDB_SUCCESS;
+    if (stats->put + stats->deleted == 0)
+        goto out; /* nothing changed: no new version, no page written */
+    rc = bump_seq(st, txn, &stats->version);
+    if (rc)
+        goto out;
+    meta->size = sizeof *meta;
+    meta->version = stats->version;
+    meta->loaded_at_ms = pc_now_ms();
+    meta->base_rows = cur.base_rows;
+    meta->store_rows = cur.store_rows;
+    meta->base_sum = cur.base_sum;
+    meta->avg_cents = round_avg(cur.base_sum, cur.base_rows);
+    meta->rows_written = stats->put + stats->deleted;
+    v.mv_size = sizeof *meta;
+    v.mv_data = meta;
+    rc = mdb_put(txn, st->dbi, &mkey, &v, 0);
+    if (rc)
+        goto out;
+    return mdb_txn_commit(txn);
+out:
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int pcd_store_apply_delta(pcd_store *st, const char *chain, const pcd_snapshot *found,
+                          const pcd_delta_key *keys, size_t nkeys, pc_meta_rec *meta,
+                          pcd_publish_stats *stats, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&st->mu);
+    int rc;
+    for (;;) {
+        rc = delta_txn(st, chain, found, keys, nkeys, meta, stats);
+        if (rc != MDB_MAP_FULL)
+            break;
+        int grc = grow_map(st, err, errlen);
+        if (grc != PC_OK) {
+            pthread_mutex_unlock(&st->mu);
+            return grc;
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (rc == MDB_NOTFOUND)
+        return PC_NOTFOUND;
+    if (rc) {
+        char what[128];
+        snprintf(what, sizeof what, "chain %s: applying changes failed", chain);
         return mdb_fail(rc, what, err, errlen);
     }
     return PC_OK;

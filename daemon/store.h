@@ -36,6 +36,17 @@ typedef struct pcd_publish_stats {
 int  pcd_store_publish(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
                        pcd_publish_stats *stats, char *err, size_t errlen);
 
+/* Apply a delta in one write transaction: each of the `nkeys` keys takes
+ * its row from `found` (sorted, as pcd_pg_fetch_delta makes it) or, when
+ * absent there, is deleted.  Row counts, mean and version are updated from
+ * what really changed; when nothing changed nothing is committed and
+ * stats->version is 0.  PC_NOTFOUND when the chain is not cached (a full
+ * load is needed). */
+struct pcd_delta_key;
+int  pcd_store_apply_delta(pcd_store *st, const char *chain, const pcd_snapshot *found,
+                           const struct pcd_delta_key *keys, size_t nkeys, pc_meta_rec *meta,
+                           pcd_publish_stats *stats, char *err, size_t errlen);
+
 /* Metadata of a chain (PC_NOTFOUND when the chain is not cached). */
 int  pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out);
 /* Write a chain's metadata alone (failures, breaker state), without

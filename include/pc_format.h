@@ -132,6 +132,7 @@ typedef struct pc_meta_rec {
     uint64_t rows_written;      /* keys put or deleted by the last publish */
     uint64_t rejected[PC_REJ__COUNT]; /* rows rejected by the last load */
     char     last_error[160];   /* of the last failed attempt, NUL-terminated */
+    double   base_sum;          /* sum of base cents, kept so deltas can update avg */
 } pc_meta_rec;
 
 typedef struct pc_price_rec {

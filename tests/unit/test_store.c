@@ -1,0 +1,367 @@
+/* test_store.c - publishing snapshots into LMDB: diffs, versions, removal, map growth, format and writer lock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "pc_format.h"
+#include "snapshot.h"
+#include "store.h"
+
+typedef struct fixture {
+    char dir[64];
+    pcd_config cfg;
+    pcd_store *st;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/pcstoreXXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(pcd_config_defaults(&f->cfg), PC_OK);
+    f->cfg.path = strdup(f->dir);
+    f->cfg.dsn = strdup("dbname=unused");
+    char err[256];
+    assert_int_equal(pcd_store_open(&f->cfg, &f->st, err, sizeof err), PC_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    pcd_store_close(f->st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    pcd_config_free(&f->cfg);
+    free(f);
+    return 0;
+}
+
+/* n base items "i<k>" priced base+k, and store exceptions for every 10th
+ * item at store "s1". */
+static void make_snap(pcd_snapshot *s, const char *chain, int n, int64_t base)
+{
+    pcd_snapshot_init(s, chain);
+    char id[32];
+    for (int k = 0; k < n; k++) {
+        int len = snprintf(id, sizeof id, "i%06d", k);
+        assert_int_equal(pcd_snapshot_add(s, NULL, 0, id, (size_t)len, base + k, 1700000000), PC_OK);
+    }
+    for (int k = 0; k < n; k += 10) {
+        int len = snprintf(id, sizeof id, "i%06d", k);
+        assert_int_equal(pcd_snapshot_add(s, "s1", 2, id, (size_t)len, base + k - 1, 1700000001),
+                         PC_OK);
+    }
+    assert_int_equal(pcd_snapshot_finish(s), PC_OK);
+}
+
+static int publish(fixture *f, pcd_snapshot *s, pcd_publish_stats *ps)
+{
+    pc_meta_rec m;
+    memset(&m, 0, sizeof m);
+    char err[256];
+    return pcd_store_publish(f->st, s, &m, ps, err, sizeof err);
+}
+
+/* Read one price with raw LMDB, independent of the library under test. */
+static int raw_get(const char *dir, const uint8_t *key, size_t klen, pc_price_rec *out)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxreaders(env, 1024), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+    MDB_val k = { klen, (void *)key }, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == 0) {
+        assert_int_equal(v.mv_size, sizeof *out);
+        memcpy(out, v.mv_data, sizeof *out);
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc;
+}
+
+static int64_t base_price(fixture *f, const char *chain, const char *item)
+{
+    uint8_t kb[PC_KEY_MAX];
+    size_t n = pc_key_base(kb, chain, strlen(chain), item, strlen(item));
+    pc_price_rec p;
+    return raw_get(f->dir, kb, n, &p) == 0 ? p.cents : -1;
+}
+
+static void test_publish_and_noop_republish(void **state)
+{
+    fixture *f = *state;
+    pcd_snapshot s;
+    pcd_publish_stats ps;
+    make_snap(&s, "acme", 1000, 100);
+    assert_int_equal(publish(f, &s, &ps), PC_OK);
+    assert_int_equal(ps.put, 1100);
+    assert_int_equal(ps.deleted, 0);
+    uint64_t v1 = ps.version;
+    assert_true(v1 >= 1);
+    assert_int_equal(base_price(f, "acme", "i000007"), 107);
+
+    /* The same data again: nothing written but the metadata. */
+    assert_int_equal(publish(f, &s, &ps), PC_OK);
+    assert_int_equal(ps.put, 0);
+    assert_int_equal(ps.deleted, 0);
+    assert_int_equal(ps.unchanged, 1100);
+    assert_true(ps.version > v1);
+
+    pc_meta_rec m;
+    assert_int_equal(pcd_store_get_meta(f->st, "acme", &m), PC_OK);
+    assert_int_equal(m.version, ps.version);
+    assert_int_equal(m.base_rows, 1000);
+    assert_int_equal(m.store_rows, 100);
+    assert_int_equal(m.avg_cents, 100 + 500); /* mean of 100..1099 = 599.5 -> 600 */
+    pcd_snapshot_free(&s);
+}
+
+static void test_diff_changes(void **state)
+{
+    fixture *f = *state;
+    pcd_snapshot s;
+    pcd_publish_stats ps;
+    make_snap(&s, "acme", 100, 100);
+    assert_int_equal(publish(f, &s, &ps), PC_OK);
+    pcd_snapshot_free(&s);
+
+    /* items 0..98 (99 gone), item 5 changed, a new item appended. */
+    pcd_snapshot_init(&s, "acme");
+    char id[32];
+    for (int k = 0; k < 99; k++) {
+        int len = snprintf(id, sizeof id, "i%06d", k);
+        pcd_snapshot_add(&s, NULL, 0, id, (size_t)len, k == 5 ? 9999 : 100 + k, 1700000000);
+    }
+    pcd_snapshot_add(&s, NULL, 0, "zzz", 3, 1, 1700000000);
+    for (int k = 0; k < 100; k += 10) {
+        int len = snprintf(id, sizeof id, "i%06d", k);
+        pcd_snapshot_add(&s, "s1", 2, id, (size_t)len, 100 + k - 1, 1700000001);
+    }
+    assert_int_equal(pcd_snapshot_finish(&s), PC_OK);
+    assert_int_equal(publish(f, &s, &ps), PC_OK);
+    assert_int_equal(ps.put, 2);
+    assert_int_equal(ps.deleted, 1);
+    assert_int_equal(base_price(f, "acme", "i000005"), 9999);
+    assert_int_equal(base_price(f, "acme", "i000099"), -1);
+    assert_int_equal(base_price(f, "acme", "zzz"), 1);
+    pcd_snapshot_free(&s);
+
+    /* Everything gone but one store row: all base keys deleted. */
+    pcd_snapshot_init(&s, "acme");
+    pcd_snapshot_add(&s, "s1", 2, "i000000", 7, 5, 1);
+    assert_int_equal(pcd_snapshot_finish(&s), PC_OK);
+    assert_int_equal(publish(f, &s, &ps), PC_OK);
+    assert_int_equal(ps.deleted, 100 + 9);
+    assert_int_equal(ps.put, 1);
+    pcd_snapshot_free(&s);
+}
+
+static void test_chains_side_by_side(void **state)
+{
+    fixture *f = *state;
+    pcd_snapshot s;
+    pcd_publish_stats ps;
+    /* "b" first (appends), then "a" (before it) and "c" (after it), then
+     * "b" again: no chain may touch another's keys. */
+    const char *order[] = { "b", "a", "c" };
+    for (int i = 0; i < 3; i++) {
+        make_snap(&s, order[i], 300, 1000 * (i + 1));
+        assert_int_equal(publish(f, &s, &ps), PC_OK);
+        assert_int_equal(ps.put, 330);
+        pcd_snapshot_free(&s);
+    }
+    make_snap(&s, "b", 150, 1000);
+    assert_int_equal(publish(f, &s, &ps), PC_OK);
+    assert_int_equal(ps.deleted, 150 + 15);
+    pcd_snapshot_free(&s);
+    assert_int_equal(base_price(f, "a", "i000299"), 2000 + 299);
+    assert_int_equal(base_price(f, "c", "i000299"), 3000 + 299);
+    assert_int_equal(base_price(f, "b", "i000149"), 1000 + 149);
+    assert_int_equal(base_price(f, "b", "i000150"), -1);
+
+    char **list;
+    size_t n;
+    assert_int_equal(pcd_store_list_chains(f->st, &list, &n), PC_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0], "a");
+    assert_string_equal(list[2], "c");
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+
+    char err[256];
+    assert_int_equal(pcd_store_remove_chain(f->st, "b", err, sizeof err), PC_OK);
+    pc_meta_rec m;
+    assert_int_equal(pcd_store_get_meta(f->st, "b", &m), PC_NOTFOUND);
+    assert_int_equal(base_price(f, "b", "i000001"), -1);
+    assert_int_equal(base_price(f, "a", "i000001"), 2001);
+    assert_int_equal(base_price(f, "c", "i000001"), 3001);
+}
+
+static void test_versions_grow_across_chains(void **state)
+{
+    fixture *f = *state;
+    pcd_snapshot s;
+    pcd_publish_stats ps;
+    uint64_t last = 0;
+    for (int i = 0; i < 6; i++) {
+        make_snap(&s, i % 2 ? "x" : "y", 10, 1);
+        assert_int_equal(publish(f, &s, &ps), PC_OK);
+        assert_true(ps.version > last);
+        last = ps.version;
+        pcd_snapshot_free(&s);
+    }
+    pc_daemon_rec d;
+    assert_int_equal(pcd_store_get_daemon(f->st, &d), PC_OK);
+    assert_int_equal(d.seq, last);
+    /* Writing the daemon record never moves the sequence back. */
+    d.seq = 1;
+    d.ready = 1;
+    assert_int_equal(pcd_store_put_daemon(f->st, &d), PC_OK);
+    assert_int_equal(pcd_store_get_daemon(f->st, &d), PC_OK);
+    assert_int_equal(d.seq, last);
+    assert_int_equal(d.ready, 1);
+}
+
+static void test_put_meta_only_for_existing(void **state)
+{
+    fixture *f = *state;
+    pc_meta_rec m;
+    memset(&m, 0, sizeof m);
+    assert_int_equal(pcd_store_put_meta(f->st, "ghost", &m), PC_NOTFOUND);
+    pcd_snapshot s;
+    pcd_publish_stats ps;
+    make_snap(&s, "real", 10, 1);
+    assert_int_equal(publish(f, &s, &ps), PC_OK);
+    pcd_snapshot_free(&s);
+    assert_int_equal(pcd_store_get_meta(f->st, "real", &m), PC_OK);
+    uint64_t v = m.version;
+    m.loads_failed = 42;
+    m.breaker = PC_BREAKER_OPEN;
+    assert_int_equal(pcd_store_put_meta(f->st, "real", &m), PC_OK);
+    assert_int_equal(pcd_store_get_meta(f->st, "real", &m), PC_OK);
+    assert_int_equal(m.loads_failed, 42);
+    assert_int_equal(m.breaker, PC_BREAKER_OPEN);
+    assert_int_equal(m.version, v);
+}
+
+static void test_single_writer_lock(void **state)
+{
+    fixture *f = *state;
+    pcd_store *second;
+    char err[512];
+    assert_int_equal(pcd_store_open(&f->cfg, &second, err, sizeof err), PC_EIO);
+    assert_non_null(strstr(err, "another pricecached"));
+    assert_null(second);
+}
+
+static void test_map_growth_and_limit(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pcmapXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    pcd_config cfg;
+    pcd_config_defaults(&cfg);
+    cfg.path = strdup(dir);
+    cfg.dsn = strdup("x");
+    cfg.map_size_mb = 1;
+    cfg.map_max_mb = 64;
+    pcd_store *st;
+    char err[512];
+    assert_int_equal(pcd_store_open(&cfg, &st, err, sizeof err), PC_OK);
+    pcd_snapshot s;
+    pcd_publish_stats ps;
+    pc_meta_rec m;
+    memset(&m, 0, sizeof m);
+    make_snap(&s, "big", 100000, 1);   /* ~6 MB: needs several doublings */
+    assert_int_equal(pcd_store_publish(st, &s, &m, &ps, err, sizeof err), PC_OK);
+    pcd_snapshot_free(&s);
+    uint64_t used, size;
+    assert_int_equal(pcd_store_usage(st, &used, &size, NULL), PC_OK);
+    assert_true(size > (1u << 20));
+    pcd_store_close(st);
+
+    /* Now cap the map at its current size: a bigger publish must fail
+     * cleanly and leave the previous snapshot whole. */
+    cfg.map_size_mb = size >> 20;
+    cfg.map_max_mb = size >> 20;
+    assert_int_equal(pcd_store_open(&cfg, &st, err, sizeof err), PC_OK);
+    make_snap(&s, "huge", 400000, 1);
+    assert_int_equal(pcd_store_publish(st, &s, &m, &ps, err, sizeof err), PC_EMAPFULL);
+    assert_non_null(strstr(err, "map_max_mb"));
+    pcd_snapshot_free(&s);
+    assert_int_equal(pcd_store_get_meta(st, "huge", &m), PC_NOTFOUND);
+    assert_int_equal(pcd_store_get_meta(st, "big", &m), PC_OK);
+    assert_int_equal(m.base_rows, 100000);
+    pcd_store_close(st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    pcd_config_free(&cfg);
+}
+
+static void test_foreign_format_refused(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pcfmtXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    /* An LMDB environment with other data and no format record. */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    mdb_env_create(&env);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0644), 0);
+    mdb_txn_begin(env, NULL, 0, &txn);
+    mdb_dbi_open(txn, NULL, 0, &dbi);
+    MDB_val k = { 3, "foo" }, v = { 3, "bar" };
+    mdb_put(txn, dbi, &k, &v, 0);
+    mdb_txn_commit(txn);
+    mdb_env_close(env);
+
+    pcd_config cfg;
+    pcd_config_defaults(&cfg);
+    cfg.path = strdup(dir);
+    cfg.dsn = strdup("x");
+    pcd_store *st;
+    char err[512];
+    assert_int_equal(pcd_store_open(&cfg, &st, err, sizeof err), PC_EFORMAT);
+    assert_non_null(strstr(err, "not a pricecache environment"));
+    pcd_config_free(&cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    pcd_log_level = PCD_LOG_ERROR;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_publish_and_noop_republish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diff_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chains_side_by_side, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_versions_grow_across_chains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_meta_only_for_existing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_writer_lock, setup, teardown),
+        cmocka_unit_test(test_map_growth_and_limit),
+        cmocka_unit_test(test_foreign_format_refused),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
