@@ -74,6 +74,12 @@ $(B)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(PG_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+# Tests and benchmarks reach the daemon's internal headers.
+$(B)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) -Idaemon $(PG_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
 $(GEN_MIG): scripts/embed-sql.sh $(SQL_SRC)
 	@mkdir -p $(dir $@)
 	$(Q)sh scripts/embed-sql.sh $(SQL_SRC) > $@.tmp && mv $@.tmp $@
@@ -161,3 +167,4 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+.SECONDARY:

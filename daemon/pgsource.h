@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "snapshot.h"
+#include "validate.h"
 
 typedef struct pg_conn pg_conn; /* libpq's PGconn, kept out of other headers */
 
@@ -41,6 +42,32 @@ int  pcd_pg_active_chains(pg_conn *c, const pcd_config *cfg, const pcd_cancel *c
 int  pcd_pg_load_chain(pg_conn *c, const pcd_config *cfg, const char *chain,
                        const pcd_cancel *cx, pcd_snapshot *snap,
                        char *err, size_t errlen);
+
+/* Replace every $1 outside quoted strings and identifiers (and not
+ * followed by a digit) with `quoted`, an already quoted literal.
+ * malloc'ed; NULL on ENOMEM. */
+char *pcd_sql_subst_chain(const char *query, const char *quoted);
+
+/* Incremental parser of COPY ... (FORMAT binary) data: feed it the chunks
+ * PQgetCopyData returns, in any split; it calls `row` for every tuple.
+ * fields[i].data NULL means SQL NULL. */
+typedef int (*pcd_copy_row_fn)(void *ctx, int nfields, const pcd_field *fields);
+typedef struct pcd_copy_parser {
+    uint8_t *buf;            /* carry-over of an incomplete tuple */
+    size_t   len, cap;
+    int      header_done;
+    int      done;           /* trailer seen */
+    pcd_copy_row_fn row;
+    void    *ctx;
+} pcd_copy_parser;
+
+void pcd_copy_init(pcd_copy_parser *p, pcd_copy_row_fn row, void *ctx);
+/* PC_OK, PC_EDB (malformed stream: message in err), PC_ENOMEM, or the
+ * callback's non-zero return. */
+int  pcd_copy_feed(pcd_copy_parser *p, const void *data, size_t len, char *err, size_t errlen);
+/* PC_OK when the stream ended cleanly with its trailer. */
+int  pcd_copy_end(pcd_copy_parser *p, char *err, size_t errlen);
+void pcd_copy_free(pcd_copy_parser *p);
 
 /* Build the SQL text that the loader runs for `query` and `chain` (exposed
  * for tests and the benchmark's COPY baseline).  malloc'ed. */

@@ -1,0 +1,630 @@
+/* pgsource.c - reading chains from PostgreSQL with libpq: connect, list active chains, stream a chain with COPY BINARY. */
+#include "pgsource.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pc_format.h"
+
+/* ---- errors: the single place that turns libpq's messages into ours ---- */
+
+static void pg_err(char *err, size_t errlen, const char *what, const char *msg)
+{
+    if (!msg || !*msg)
+        msg = "no message";
+    snprintf(err, errlen, "%s: %.*s", what, (int)strcspn(msg, "\n"), msg);
+}
+
+/* ---- connecting ---- */
+
+static int dsn_has(PQconninfoOption *opts, const char *key)
+{
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0)
+            return o->val && *o->val;
+    return 0;
+}
+
+int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    char *perr = NULL;
+    PQconninfoOption *given = PQconninfoParse(cfg->dsn, &perr);
+    if (!given) {
+        /* libpq's parse message quotes the offending part, not the password */
+        pg_err(err, errlen, "invalid [database] dsn", perr ? perr : "cannot parse");
+        PQfreemem(perr);
+        return PC_EDB;
+    }
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", cfg->connect_timeout_s);
+    /* Defaults the DSN may override: deadlines and keepalives everywhere. */
+    const char *defaults[][2] = {
+        { "connect_timeout", timeout }, { "keepalives", "1" }, { "keepalives_idle", "30" },
+        { "keepalives_interval", "10" }, { "keepalives_count", "3" },
+        { "application_name", "pricecached" },
+    };
+    const char *keys[16], *vals[16];
+    int n = 0;
+    keys[n] = "dbname";
+    vals[n++] = cfg->dsn; /* expanded by expand_dbname */
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+        if (!dsn_has(given, defaults[i][0])) {
+            keys[n] = defaults[i][0];
+            vals[n++] = defaults[i][1];
+        }
+    keys[n] = NULL;
+    vals[n] = NULL;
+    PQconninfoFree(given);
+
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (!conn) {
+        snprintf(err, errlen, "cannot connect: out of memory");
+        return PC_ENOMEM;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        pg_err(err, errlen, "cannot connect", PQerrorMessage(conn));
+        PQfinish(conn);
+        return PC_EDB;
+    }
+    *out = conn;
+    return PC_OK;
+}
+
+void pcd_pg_close(pg_conn *c)
+{
+    if (c)
+        PQfinish(c);
+}
+
+int pcd_pg_ok(pg_conn *c)
+{
+    return c && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
+}
+
+/* ---- SQL text ---- */
+
+char *pcd_sql_subst_chain(const char *query, const char *quoted)
+{
+    size_t qlen = strlen(quoted), n = 0;
+    for (const char *p = query; *p; p++)
+        if (*p == '$')
+            n++;
+    char *out = malloc(strlen(query) + n * qlen + 1);
+    if (!out)
+        return NULL;
+    char *o = out;
+    char in = 0; /* the quote we are inside of: ' or ", or 0 */
+    for (const char *p = query; *p; p++) {
+        if (in) {
+            *o++ = *p;
+            if (*p == in) {
+                if (p[1] == in)      /* doubled quote inside the string */
+                    *o++ = *++p;
+                else
+                    in = 0;
+            }
+            continue;
+        }
+        if (*p == '\'' || *p == '"') {
+            in = *p;
+            *o++ = *p;
+            continue;
+        }
+        if (p[0] == '$' && p[1] == '1' && !(p[2] >= '0' && p[2] <= '9')) {
+            memcpy(o, quoted, qlen);
+            o += qlen;
+            p++;
+            continue;
+        }
+        *o++ = *p;
+    }
+    *o = 0;
+    return out;
+}
+
+char *pcd_pg_copy_sql(pg_conn *c, const char *query, const char *chain, int is_store)
+{
+    char *lit = PQescapeLiteral(c, chain, strlen(chain));
+    if (!lit)
+        return NULL;
+    char *q = pcd_sql_subst_chain(query, lit);
+    PQfreemem(lit);
+    if (!q)
+        return NULL;
+    char *sql = NULL;
+    int n = is_store
+        ? asprintf(&sql, "COPY (SELECT store_id::text, item_id::text, price_cents::bigint, "
+                   "floor(extract(epoch from updated_at))::bigint FROM (%s) q "
+                   "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
+                   "q.updated_at DESC) TO STDOUT (FORMAT binary)", q)
+        : asprintf(&sql, "COPY (SELECT item_id::text, price_cents::bigint, "
+                   "floor(extract(epoch from updated_at))::bigint FROM (%s) q "
+                   "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC) "
+                   "TO STDOUT (FORMAT binary)", q);
+    free(q);
+    return n < 0 ? NULL : sql;
+}
+
+/* ---- COPY BINARY parsing ---- */
+
+static const uint8_t copy_sig[11] = { 'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0377, '\r', '\n', 0 };
+
+void pcd_copy_init(pcd_copy_parser *p, pcd_copy_row_fn row, void *ctx)
+{
+    memset(p, 0, sizeof *p);
+    p->row = row;
+    p->ctx = ctx;
+}
+
+void pcd_copy_free(pcd_copy_parser *p)
+{
+    free(p->buf);
+    p->buf = NULL;
+    p->len = p->cap = 0;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return ntohl(v);
+}
+
+static int16_t rd16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return (int16_t)ntohs(v);
+}
+
+/* Parse what `d[0..len)` holds completely; *used gets how much. */
+static int parse_some(pcd_copy_parser *p, const uint8_t *d, size_t len, size_t *used,
+                      char *err, size_t errlen)
+{
+    size_t o = 0;
+    if (!p->header_done) {
+        if (len < 19) {
+            *used = 0;
+            return PC_OK;
+        }
+        if (memcmp(d, copy_sig, sizeof copy_sig) != 0) {
+            snprintf(err, errlen, "COPY stream: bad binary signature");
+            return PC_EDB;
+        }
+        uint32_t ext = rd32(d + 15);
+        if (len < 19 + (size_t)ext) {
+            *used = 0;
+            return PC_OK;
+        }
+        o = 19 + ext;
+        p->header_done = 1;
+    }
+    pcd_field fields[16];
+    while (o < len) {
+        if (p->done) {
+            snprintf(err, errlen, "COPY stream: data after the trailer");
+            return PC_EDB;
+        }
+        if (len - o < 2)
+            break;
+        int16_t nf = rd16(d + o);
+        if (nf == -1) {
+            p->done = 1;
+            o += 2;
+            continue;
+        }
+        if (nf < 0 || nf > 16) {
+            snprintf(err, errlen, "COPY stream: tuple with %d fields", nf);
+            return PC_EDB;
+        }
+        size_t q = o + 2;
+        int complete = 1;
+        for (int i = 0; i < nf; i++) {
+            if (len - q < 4) {
+                complete = 0;
+                break;
+            }
+            int32_t fl = (int32_t)rd32(d + q);
+            q += 4;
+            if (fl == -1) {
+                fields[i].data = NULL;
+                fields[i].len = 0;
+                continue;
+            }
+            if (fl < 0) {
+                snprintf(err, errlen, "COPY stream: field length %d", fl);
+                return PC_EDB;
+            }
+            if (len - q < (size_t)fl) {
+                complete = 0;
+                break;
+            }
+            fields[i].data = (const char *)d + q;
+            fields[i].len = (size_t)fl;
+            q += (size_t)fl;
+        }
+        if (!complete)
+            break;
+        int rc = p->row(p->ctx, nf, fields);
+        if (rc)
+            return rc;
+        o = q;
+    }
+    *used = o;
+    return PC_OK;
+}
+
+int pcd_copy_feed(pcd_copy_parser *p, const void *data, size_t len, char *err, size_t errlen)
+{
+    const uint8_t *d = data;
+    if (p->len == 0) {
+        /* The common case: whole tuples in the chunk, parsed in place. */
+        size_t used;
+        int rc = parse_some(p, d, len, &used, err, errlen);
+        if (rc)
+            return rc;
+        d += used;
+        len -= used;
+        if (len == 0)
+            return PC_OK;
+    }
+    if (p->len + len > p->cap) {
+        size_t cap = (p->len + len) * 2;
+        uint8_t *nb = realloc(p->buf, cap);
+        if (!nb)
+            return PC_ENOMEM;
+        p->buf = nb;
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, d, len);
+    p->len += len;
+    size_t used;
+    int rc = parse_some(p, p->buf, p->len, &used, err, errlen);
+    if (rc)
+        return rc;
+    memmove(p->buf, p->buf + used, p->len - used);
+    p->len -= used;
+    return PC_OK;
+}
+
+int pcd_copy_end(pcd_copy_parser *p, char *err, size_t errlen)
+{
+    if (!p->done || p->len) {
+        snprintf(err, errlen, "COPY stream ended early (%s)",
+                 p->done ? "trailing bytes" : "no trailer");
+        return PC_EDB;
+    }
+    return PC_OK;
+}
+
+/* ---- running statements under a deadline ---- */
+
+/* Wait until the connection has input or a deadline/stop fires.
+ * PC_OK, PC_ETIMEDOUT, PC_ECANCELED, PC_EDB. */
+static int wait_input(PGconn *conn, const pcd_cancel *cx)
+{
+    for (;;) {
+        int64_t left = cx->deadline_ms - pc_mono_ms();
+        if (left <= 0)
+            return PC_ETIMEDOUT;
+        struct pollfd pf[2] = { { PQsocket(conn), POLLIN, 0 }, { cx->stop_fd, POLLIN, 0 } };
+        int np = poll(pf, cx->stop_fd >= 0 ? 2 : 1, (int)(left > 1000 ? 1000 : left));
+        if (np < 0) {
+            if (errno == EINTR)
+                continue;
+            return PC_EDB;
+        }
+        if (np > 0 && cx->stop_fd >= 0 && (pf[1].revents & POLLIN))
+            return PC_ECANCELED;
+        if (np > 0)
+            return PQconsumeInput(conn) ? PC_OK : PC_EDB;
+    }
+}
+
+/* Cancel the running statement on the server and drain what is left, so
+ * that nothing of ours keeps running and the connection is reusable. */
+static void cancel_running(PGconn *conn)
+{
+    PGcancel *cn = PQgetCancel(conn);
+    if (cn) {
+        char cerr[256];
+        if (!PQcancel(cn, cerr, sizeof cerr))
+            LOG_WARN("db", "cancel request failed: %s", cerr);
+        PQfreeCancel(cn);
+    }
+    /* Drain: after a cancel the server ends the statement quickly. */
+    PGresult *r;
+    char *buf;
+    while (PQgetCopyData(conn, &buf, 0) > 0)
+        PQfreemem(buf);
+    while ((r = PQgetResult(conn)) != NULL)
+        PQclear(r);
+}
+
+static int fail_wait(PGconn *conn, int rc, const pcd_cancel *cx, const char *what,
+                     char *err, size_t errlen, int timeout_s)
+{
+    (void)cx;
+    if (rc == PC_ETIMEDOUT) {
+        cancel_running(conn);
+        snprintf(err, errlen, "%s: load deadline of %d s exceeded; query cancelled on the "
+                 "server", what, timeout_s);
+    } else if (rc == PC_ECANCELED) {
+        cancel_running(conn);
+        snprintf(err, errlen, "%s: cancelled by shutdown", what);
+    } else {
+        pg_err(err, errlen, what, PQerrorMessage(conn));
+    }
+    return rc;
+}
+
+/* Send a plain statement and wait for its result within the deadline. */
+static PGresult *exec_wait(PGconn *conn, const char *sql, const pcd_cancel *cx, int timeout_s,
+                           const char *what, int *rc, char *err, size_t errlen)
+{
+    if (!PQsendQuery(conn, sql)) {
+        pg_err(err, errlen, what, PQerrorMessage(conn));
+        *rc = PC_EDB;
+        return NULL;
+    }
+    while (PQisBusy(conn)) {
+        int w = wait_input(conn, cx);
+        if (w != PC_OK) {
+            *rc = fail_wait(conn, w, cx, what, err, errlen, timeout_s);
+            return NULL;
+        }
+    }
+    PGresult *res = PQgetResult(conn), *extra;
+    while ((extra = PQgetResult(conn)) != NULL)
+        PQclear(extra);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        pg_err(err, errlen, what, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+        PQclear(res);
+        *rc = PC_EDB;
+        return NULL;
+    }
+    *rc = PC_OK;
+    return res;
+}
+
+int pcd_pg_active_chains(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx,
+                         char ***slugs, size_t *n, char ***bad, size_t *nbad,
+                         char *err, size_t errlen)
+{
+    *slugs = *bad = NULL;
+    *n = *nbad = 0;
+    int rc;
+    PGresult *res = exec_wait(c, cfg->chains_query, cx, cfg->timeout_s, "chains query",
+                              &rc, err, errlen);
+    if (!res)
+        return rc;
+    if (PQnfields(res) != 1) {
+        snprintf(err, errlen, "chains query: returned %d columns, expected 1 (slug)",
+                 PQnfields(res));
+        PQclear(res);
+        return PC_EDB;
+    }
+    int rows = PQntuples(res);
+    char **good = calloc((size_t)rows + 1, sizeof *good);
+    char **wrong = calloc((size_t)rows + 1, sizeof *wrong);
+    if (!good || !wrong) {
+        free(good);
+        free(wrong);
+        PQclear(res);
+        snprintf(err, errlen, "chains query: out of memory");
+        return PC_ENOMEM;
+    }
+    size_t ng = 0, nw = 0;
+    for (int r = 0; r < rows; r++) {
+        const char *v = PQgetisnull(res, r, 0) ? "(null)" : PQgetvalue(res, r, 0);
+        size_t len = strlen(v);
+        char *dup = strdup(v);
+        if (!dup)
+            continue;
+        int dupe = 0;
+        for (size_t i = 0; i < ng; i++)
+            if (strcmp(good[i], v) == 0)
+                dupe = 1;
+        if (dupe)
+            free(dup);
+        else if (!PQgetisnull(res, r, 0) && pc_slug_valid(v, len))
+            good[ng++] = dup;
+        else
+            wrong[nw++] = dup;
+    }
+    PQclear(res);
+    *slugs = good;
+    *n = ng;
+    *bad = wrong;
+    *nbad = nw;
+    return PC_OK;
+}
+
+/* ---- loading a chain ---- */
+
+typedef struct load_ctx {
+    pcd_snapshot *snap;
+    int           is_store;
+    int           bad_columns;
+} load_ctx;
+
+static int i64_field(const pcd_field *f, int64_t *out)
+{
+    if (f->len != 8)
+        return -1;
+    uint32_t hi = rd32((const uint8_t *)f->data), lo = rd32((const uint8_t *)f->data + 4);
+    *out = (int64_t)(((uint64_t)hi << 32) | lo);
+    return 0;
+}
+
+static int on_row(void *arg, int nf, const pcd_field *f)
+{
+    load_ctx *lc = arg;
+    int want = lc->is_store ? 4 : 3;
+    if (nf != want) {
+        lc->bad_columns = nf;
+        return PC_EDB;
+    }
+    int off = lc->is_store ? 1 : 0;
+    pcd_field store = lc->is_store ? f[0] : (pcd_field){ NULL, 0 };
+    pcd_field item = f[off];
+    int64_t cents = 0, ts = 0;
+    int price_null = f[off + 1].data == NULL, ts_null = f[off + 2].data == NULL;
+    if ((!price_null && i64_field(&f[off + 1], &cents)) ||
+        (!ts_null && i64_field(&f[off + 2], &ts))) {
+        lc->bad_columns = -1;
+        return PC_EDB;
+    }
+    lc->snap->rows_seen++;
+    int why = pcd_validate_row(lc->is_store, store, item, price_null, cents, ts_null);
+    if (why >= 0) {
+        char sample[128];
+        pcd_row_sample(sample, sizeof sample, lc->is_store, store, item, price_null, cents);
+        pcd_snapshot_reject(lc->snap, why, sample);
+        return 0;
+    }
+    return pcd_snapshot_add(lc->snap, lc->is_store ? store.data : NULL, store.len,
+                            item.data, item.len, cents, ts) == PC_OK ? 0 : PC_ENOMEM;
+}
+
+static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int is_store,
+                    const pcd_cancel *cx, pcd_snapshot *snap, char *err, size_t errlen)
+{
+    const char *what = is_store ? "store query" : "base query";
+    char *sql = pcd_pg_copy_sql(conn, is_store ? cfg->store_query : cfg->base_query, chain,
+                                is_store);
+    if (!sql) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        return PC_ENOMEM;
+    }
+    int rc = PQsendQuery(conn, sql) ? PC_OK : PC_EDB;
+    free(sql);
+    if (rc != PC_OK) {
+        pg_err(err, errlen, what, PQerrorMessage(conn));
+        return rc;
+    }
+    /* Wait for COPY OUT to start (or for the error). */
+    PGresult *res = NULL;
+    for (;;) {
+        while (PQisBusy(conn)) {
+            int w = wait_input(conn, cx);
+            if (w != PC_OK)
+                return fail_wait(conn, w, cx, what, err, errlen, cfg->timeout_s);
+        }
+        res = PQgetResult(conn);
+        break;
+    }
+    if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
+        pg_err(err, errlen, what, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+        PQclear(res);
+        while ((res = PQgetResult(conn)) != NULL)
+            PQclear(res);
+        return PC_EDB;
+    }
+    PQclear(res);
+
+    load_ctx lc = { snap, is_store, 0 };
+    pcd_copy_parser cp;
+    pcd_copy_init(&cp, on_row, &lc);
+    char perr[256] = "";
+    rc = PC_OK;
+    for (;;) {
+        char *buf;
+        int n = PQgetCopyData(conn, &buf, 1);
+        if (n > 0) {
+            rc = pcd_copy_feed(&cp, buf, (size_t)n, perr, sizeof perr);
+            PQfreemem(buf);
+            if (rc != PC_OK)
+                break;
+            if (pc_mono_ms() >= cx->deadline_ms) {
+                rc = PC_ETIMEDOUT;
+                break;
+            }
+            continue;
+        }
+        if (n == 0) {
+            int w = wait_input(conn, cx);
+            if (w != PC_OK) {
+                rc = w;
+                break;
+            }
+            continue;
+        }
+        if (n == -1)
+            break; /* COPY done; the final result follows */
+        rc = PC_EDB;
+        pg_err(perr, sizeof perr, "reading COPY data", PQerrorMessage(conn));
+        break;
+    }
+    if (rc == PC_ETIMEDOUT || rc == PC_ECANCELED) {
+        pcd_copy_free(&cp);
+        return fail_wait(conn, rc, cx, what, err, errlen, cfg->timeout_s);
+    }
+    if (rc != PC_OK) {
+        pcd_copy_free(&cp);
+        if (lc.bad_columns > 0)
+            snprintf(err, errlen, "chain %s: %s returned %d columns, expected %d (%s)", chain,
+                     what, lc.bad_columns, is_store ? 4 : 3,
+                     is_store ? "store_id, item_id, price_cents, updated_at"
+                              : "item_id, price_cents, updated_at");
+        else if (rc == PC_ENOMEM)
+            snprintf(err, errlen, "chain %s: %s: out of memory", chain, what);
+        else
+            snprintf(err, errlen, "chain %s: %s: %s", chain, what, perr);
+        cancel_running(conn);
+        return rc == PC_ENOMEM ? PC_ENOMEM : PC_EDB;
+    }
+    /* The final status tells whether the server finished the COPY. */
+    int failed = 0;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && !failed) {
+            failed = 1;
+            char what2[128];
+            snprintf(what2, sizeof what2, "chain %s: %s", chain, what);
+            pg_err(err, errlen, what2, PQresultErrorMessage(res));
+        }
+        PQclear(res);
+    }
+    if (!failed && pcd_copy_end(&cp, perr, sizeof perr) != PC_OK) {
+        failed = 1;
+        snprintf(err, errlen, "chain %s: %s: %s", chain, what, perr);
+    }
+    pcd_copy_free(&cp);
+    return failed ? PC_EDB : PC_OK;
+}
+
+int pcd_pg_load_chain(pg_conn *c, const pcd_config *cfg, const char *chain,
+                      const pcd_cancel *cx, pcd_snapshot *snap, char *err, size_t errlen)
+{
+    int rc;
+    char what[128];
+    snprintf(what, sizeof what, "chain %s: begin", chain);
+    /* One database snapshot for base and store rows. */
+    PGresult *res = exec_wait(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", cx,
+                              cfg->timeout_s, what, &rc, err, errlen);
+    if (!res)
+        return rc;
+    PQclear(res);
+    rc = copy_one(c, cfg, chain, 0, cx, snap, err, errlen);
+    if (rc == PC_OK)
+        rc = copy_one(c, cfg, chain, 1, cx, snap, err, errlen);
+    if (rc == PC_OK) {
+        snprintf(what, sizeof what, "chain %s: commit", chain);
+        res = exec_wait(c, "COMMIT", cx, cfg->timeout_s, what, &rc, err, errlen);
+        PQclear(res);
+    } else if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE &&
+               PQtransactionStatus(c) != PQTRANS_ACTIVE) {
+        PQclear(PQexec(c, "ROLLBACK"));
+    }
+    if (rc == PC_OK)
+        rc = pcd_snapshot_finish(snap);
+    return rc;
+}

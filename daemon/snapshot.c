@@ -1,0 +1,197 @@
+/* snapshot.c - one chain's rows loaded into memory, sorted in key order, ready to publish. */
+#include "snapshot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Keys live in big chunks: a million rows must not mean a million mallocs. */
+struct pcd_arena_chunk {
+    pcd_arena_chunk *next;
+    size_t used, cap;
+    uint8_t data[];
+};
+
+#define CHUNK_SIZE (1u << 20)
+
+void pcd_snapshot_init(pcd_snapshot *s, const char *chain)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->chain, sizeof s->chain, "%s", chain);
+    s->clen = strlen(s->chain);
+}
+
+void pcd_snapshot_free(pcd_snapshot *s)
+{
+    pcd_arena_chunk *c = s->arena;
+    while (c) {
+        pcd_arena_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    free(s->recs);
+    s->arena = NULL;
+    s->recs = NULL;
+    s->n = s->cap = 0;
+}
+
+static uint8_t *arena_alloc(pcd_snapshot *s, size_t len)
+{
+    pcd_arena_chunk *c = s->arena;
+    if (!c || c->cap - c->used < len) {
+        size_t cap = len > CHUNK_SIZE ? len : CHUNK_SIZE;
+        c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->used = 0;
+        c->cap = cap;
+        c->next = s->arena;
+        s->arena = c;
+    }
+    uint8_t *p = c->data + c->used;
+    c->used += len;
+    return p;
+}
+
+int pcd_snapshot_add(pcd_snapshot *s, const char *store, size_t slen,
+                     const char *item, size_t ilen, int64_t cents, int64_t updated_at)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4096;
+        pcd_rec *r = realloc(s->recs, cap * sizeof *r);
+        if (!r)
+            return PC_ENOMEM;
+        s->recs = r;
+        s->cap = cap;
+    }
+    uint8_t kb[PC_KEY_MAX];
+    size_t klen = store ? pc_key_store(kb, s->chain, s->clen, store, slen, item, ilen)
+                        : pc_key_base(kb, s->chain, s->clen, item, ilen);
+    uint8_t *k = arena_alloc(s, klen);
+    if (!k)
+        return PC_ENOMEM;
+    memcpy(k, kb, klen);
+    pcd_rec *r = &s->recs[s->n++];
+    r->key = k;
+    r->klen = (uint32_t)klen;
+    r->val.cents = cents;
+    r->val.updated_at = updated_at;
+    if (store) {
+        s->store_rows++;
+    } else {
+        s->base_rows++;
+        s->base_sum += (long double)cents;
+    }
+    return PC_OK;
+}
+
+void pcd_snapshot_reject(pcd_snapshot *s, int reason, const char *sample)
+{
+    if (reason < 0 || reason >= PC_REJ__COUNT)
+        return;
+    if (s->rejected[reason]++ == 0 && sample)
+        snprintf(s->reject_sample[reason], sizeof s->reject_sample[reason], "%s", sample);
+}
+
+static int key_cmp(const pcd_rec *a, const pcd_rec *b)
+{
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = memcmp(a->key, b->key, n);
+    if (c)
+        return c;
+    return (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* Ties broken by arrival (the key pointers grow within a chunk but not
+ * across chunks, so an explicit index is kept during the sort). */
+typedef struct sort_item {
+    pcd_rec rec;
+    size_t  idx;
+} sort_item;
+
+static int sort_cmp(const void *a, const void *b)
+{
+    const sort_item *x = a, *y = b;
+    int c = key_cmp(&x->rec, &y->rec);
+    if (c)
+        return c;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t len)
+{
+    pc_key_view kv;
+    if (pc_key_parse(r->key, r->klen, &kv) != PC_OK) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    (void)s;
+    if (kv.kind == PC_KEY_STORE)
+        snprintf(buf, len, "store=\"%.*s\" item=\"%.*s\" price_cents=%lld (duplicate key)",
+                 (int)(kv.slen > 40 ? 40 : kv.slen), kv.store,
+                 (int)(kv.ilen > 40 ? 40 : kv.ilen), kv.item, (long long)r->val.cents);
+    else
+        snprintf(buf, len, "item=\"%.*s\" price_cents=%lld (duplicate key)",
+                 (int)(kv.ilen > 40 ? 40 : kv.ilen), kv.item, (long long)r->val.cents);
+}
+
+int pcd_snapshot_finish(pcd_snapshot *s)
+{
+    int sorted = 1;
+    for (size_t i = 1; i < s->n; i++)
+        if (key_cmp(&s->recs[i - 1], &s->recs[i]) > 0) {
+            sorted = 0;
+            break;
+        }
+    if (!sorted) {
+        sort_item *tmp = malloc(s->n * sizeof *tmp);
+        if (!tmp)
+            return PC_ENOMEM;
+        for (size_t i = 0; i < s->n; i++) {
+            tmp[i].rec = s->recs[i];
+            tmp[i].idx = i;
+        }
+        qsort(tmp, s->n, sizeof *tmp, sort_cmp);
+        for (size_t i = 0; i < s->n; i++)
+            s->recs[i] = tmp[i].rec;
+        free(tmp);
+    }
+    /* Drop duplicate keys, keeping the first (the loader orders the
+     * newest row first). */
+    size_t o = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (o > 0 && key_cmp(&s->recs[o - 1], &s->recs[i]) == 0) {
+            const pcd_rec *r = &s->recs[i];
+            char sample[128];
+            sample_of(s, r, sample, sizeof sample);
+            pcd_snapshot_reject(s, PC_REJ_DUPLICATE, sample);
+            pc_key_view kv;
+            if (pc_key_parse(r->key, r->klen, &kv) == PC_OK && kv.kind == PC_KEY_STORE) {
+                s->store_rows--;
+            } else {
+                s->base_rows--;
+                s->base_sum -= (long double)r->val.cents;
+            }
+            continue;
+        }
+        s->recs[o++] = s->recs[i];
+    }
+    s->n = o;
+    return PC_OK;
+}
+
+uint64_t pcd_snapshot_rejected_total(const pcd_snapshot *s)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < PC_REJ__COUNT; i++)
+        t += s->rejected[i];
+    return t;
+}
+
+int64_t pcd_snapshot_avg_cents(const pcd_snapshot *s)
+{
+    if (s->base_rows == 0)
+        return 0;
+    long double a = s->base_sum / (long double)s->base_rows;
+    return (int64_t)(a < 0 ? a - 0.5L : a + 0.5L);
+}
