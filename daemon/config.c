@@ -164,6 +164,8 @@ typedef struct parse_ctx {
     int   failed;
     char  section[64], name[64];
     char  why[512];
+    const key_def *last;            /* the key of the previous line */
+    unsigned char seen[64];         /* keys given so far (index into keys[]) */
 } parse_ctx;
 
 /* inih calls this per key; returning 0 makes ini_parse report the line. */
@@ -176,7 +178,24 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (!k) {
         snprintf(px->why, sizeof px->why, section_known(section)
                  ? "unknown key" : "unknown section");
+    } else if (k == px->last && k->type == T_STR) {
+        /* inih hands indented continuation lines over under the same key:
+         * long queries may span lines. */
+        char **slot = (char **)(void *)((char *)px->cfg + k->off);
+        size_t a = strlen(*slot), b = strlen(value);
+        char *joined = realloc(*slot, a + b + 2);
+        if (joined) {
+            joined[a] = ' ';
+            memcpy(joined + a + 1, value, b + 1);
+            *slot = joined;
+            return 1;
+        }
+        snprintf(px->why, sizeof px->why, "out of memory");
+    } else if (px->seen[k - keys]) {
+        snprintf(px->why, sizeof px->why, "given twice");
     } else if (set_value(px->cfg, k, value, px->why, sizeof px->why) == PC_OK) {
+        px->seen[k - keys] = 1;
+        px->last = k;
         return 1;
     }
     px->failed = 1;
@@ -210,6 +229,26 @@ int pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
         return PC_ECONFIG;
     }
+    /* inih reads at most INI_MAX_LINE (200) bytes a line and would parse
+     * the rest of a longer line as a line of its own: refuse it plainly. */
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0;
+    while ((n = getline(&buf, &cap, f)) >= 0) {
+        lineno++;
+        if (n > 0 && buf[n - 1] == '\n')
+            n--;
+        if (n > 198) {
+            free(buf);
+            fclose(f);
+            snprintf(err, errlen, "%s:%d: line longer than 198 characters; continue a long "
+                     "value on following lines indented by a space", file, lineno);
+            return PC_ECONFIG;
+        }
+    }
+    free(buf);
+    rewind(f);
     parse_ctx px = { .cfg = cfg };
     int line = ini_parse_file(f, on_key, &px);
     fclose(f);

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "log.h"
+
+static void on_notice(void *arg, const char *msg);
 #include "pc_format.h"
 
 /* ---- errors: the single place that turns libpq's messages into ours ---- */
@@ -73,8 +75,17 @@ int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errle
         PQfinish(conn);
         return PC_EDB;
     }
+    PQsetNoticeProcessor(conn, on_notice, NULL);
     *out = conn;
     return PC_OK;
+}
+
+/* Server notices (e.g. "relation already exists, skipping") are not ours
+ * to print on stderr: they go to the log, at debug level. */
+static void on_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    LOG_DBG("db", "server notice: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
 void pcd_pg_close(pg_conn *c)

@@ -118,6 +118,33 @@ static void test_syntax_error(void **state)
     pcd_config_free(&cfg);
 }
 
+static void test_continuation_and_long_lines(void **state)
+{
+    (void)state;
+    pcd_config cfg;
+    char err[512];
+    assert_int_equal(load("[database]\ndsn = x\n[cache]\npath = /tmp\n[load]\n"
+                          "base_query = SELECT item_id, price_cents, updated_at\n"
+                          "   FROM my_prices\n"
+                          "   WHERE chain = $1\n", &cfg, err, sizeof err), PC_OK);
+    assert_string_equal(cfg.base_query,
+                        "SELECT item_id, price_cents, updated_at FROM my_prices WHERE chain = $1");
+    pcd_config_free(&cfg);
+
+    char text[600];
+    memset(text, 'a', sizeof text);
+    memcpy(text, "[database]\ndsn = ", 17);
+    strcpy(text + 17 + 300, "\n");
+    assert_int_equal(load(text, &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, ":2: line longer"));
+    pcd_config_free(&cfg);
+
+    assert_int_equal(load("[database]\ndsn = x\n[cache]\npath = /a\n[load]\nconcurrency = 2\n"
+                          "[cache]\npath = /b\n", &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, ":8: [cache] path: given twice"));
+    pcd_config_free(&cfg);
+}
+
 static void test_env_override(void **state)
 {
     (void)state;
@@ -180,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_required_keys),
         cmocka_unit_test(test_syntax_error),
+        cmocka_unit_test(test_continuation_and_long_lines),
         cmocka_unit_test(test_env_override),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_redact),

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR [NAME...] - integration scenarios against a real PostgreSQL,
+# the real daemon and the real library. One cluster per run, one database
+# per scenario. Prints PASS/FAIL per scenario and "N passed, N failed".
+set -u
+B=$(cd "${1:-build}" && pwd)
+shift || true
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/lib/pg.sh"
+
+RUN_DIR=$(mktemp -d /tmp/pctest-run.XXXXXX)
+chmod 755 "$RUN_DIR"
+cleanup() {
+    for f in "$RUN_DIR"/*/pids; do
+        [ -f "$f" ] && while read -r p; do kill -9 "$p" 2>/dev/null; done <"$f"
+    done
+    pg_cleanup
+    rm -rf "$RUN_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' HUP INT TERM PIPE
+
+pg_start || { echo "cannot start PostgreSQL"; echo "0 passed, 1 failed"; exit 1; }
+
+if [ $# -gt 0 ]; then
+    names=("$@")
+else
+    names=()
+    for f in "$ROOT"/tests/integration/t_*.sh; do
+        n=$(basename "$f" .sh)
+        names+=("${n#t_}")
+    done
+fi
+
+passed=0
+failed=0
+for name in "${names[@]}"; do
+    W="$RUN_DIR/$name"
+    mkdir -p "$W"
+    chmod 755 "$W"
+    DB="t_$name"
+    pg_createdb "$DB"
+    t0=$(date +%s.%N)
+    (
+        set -eu
+        export B W DB ROOT
+        export DSN; DSN=$(pg_dsn "$DB")
+        export CACHE="$W/cache" CONF="$W/pricecached.conf"
+        . "$ROOT/tests/lib/scenario.sh"
+        trap 'rc=$?; for p in $(cat "$W/pids" 2>/dev/null); do kill -9 $p 2>/dev/null || true; done; exit $rc' EXIT
+        write_conf
+        migrate
+        . "$ROOT/tests/integration/t_$name.sh"
+    ) >"$W/out.log" 2>&1
+    rc=$?
+    dt=$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo "?")
+    if [ $rc -eq 0 ]; then
+        printf 'PASS %s (%.1fs)\n' "$name" "$dt"
+        passed=$((passed + 1))
+    else
+        printf 'FAIL %s (%.1fs)\n' "$name" "$dt"
+        sed 's/^/    | /' "$W/out.log" | tail -25
+        [ -f "$W/daemon.log" ] && { echo "    daemon log (tail):"; tail -15 "$W/daemon.log" | sed 's/^/    | /'; }
+        failed=$((failed + 1))
+    fi
+done
+echo "integration: $passed passed, $failed failed"
+[ $failed -eq 0 ]

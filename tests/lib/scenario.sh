@@ -1,0 +1,118 @@
+# scenario.sh - helpers for integration scenarios (sourced by tests/integration/run.sh).
+# Each scenario runs with: B (build dir), W (its work dir), DB (its database),
+# DSN, CACHE (cache dir), CONF (config file).
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+assert_eq() { # expected actual [what]
+    [ "$1" = "$2" ] || fail "${3:-value}: expected '$1', got '$2'"
+}
+
+assert_ne() {
+    [ "$1" != "$2" ] || fail "${3:-value}: did not expect '$1'"
+}
+
+assert_ge() {
+    [ "$2" -ge "$1" ] || fail "${3:-value}: expected >= $1, got $2"
+}
+
+assert_le() {
+    [ "$2" -le "$1" ] || fail "${3:-value}: expected <= $1, got $2"
+}
+
+assert_exit() { # code cmd...
+    local want=$1 got=0
+    shift
+    "$@" >"$W/last.out" 2>"$W/last.err" || got=$?
+    [ "$got" = "$want" ] || fail "'$*' exited $got, expected $want; stderr: $(head -c 400 "$W/last.err")"
+}
+
+assert_contains() { # file text
+    grep -qF -- "$2" "$1" || fail "$1 does not contain '$2': $(head -c 600 "$1")"
+}
+
+assert_not_contains() {
+    if grep -qF -- "$2" "$1"; then fail "$1 contains '$2'"; fi
+}
+
+# wait_until 'shell condition' [seconds]: poll, never a fixed sleep.
+wait_until() {
+    local cond=$1 secs=${2:-10} i=0
+    local n=$((secs * 20))
+    while ! eval "$cond" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -ge $n ] && fail "timed out after ${secs}s waiting for: $cond"
+        sleep 0.05
+    done
+}
+
+sql() { psql_q "$DB" "$@"; }
+
+pc() { "$B/pricecache" -d "$CACHE" "$@"; }
+
+# Field of `pricecache info CHAIN`.
+info() { pc info "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
+
+write_conf() { # extra lines appended (e.g. "[load]" "refresh_s = 1")
+    {
+        echo "[database]"
+        echo "dsn = $DSN"
+        echo "connect_timeout_s = 2"
+        echo "[cache]"
+        echo "path = $CACHE"
+        echo "map_size_mb = 64"
+        local l
+        for l in "$@"; do echo "$l"; done
+    } >"$CONF"
+}
+
+migrate() {
+    "$B/pricecached" -c "$CONF" --migrate 2>>"$W/migrate.log" || fail "migrate failed: $(tail -3 "$W/migrate.log")"
+}
+
+DAEMON_PID=""
+start_daemon() { # waits until ready
+    "$B/pricecached" -c "$CONF" 2>>"$W/daemon.log" &
+    DAEMON_PID=$!
+    echo "$DAEMON_PID" >>"$W/pids"
+    "$B/pricecache" -d "$CACHE" wait -t 20000 >/dev/null 2>&1 || fail "daemon not ready in 20 s"
+}
+
+start_daemon_nowait() {
+    "$B/pricecached" -c "$CONF" 2>>"$W/daemon.log" &
+    DAEMON_PID=$!
+    echo "$DAEMON_PID" >>"$W/pids"
+}
+
+stop_daemon() { # graceful; checks exit 0
+    [ -n "$DAEMON_PID" ] || return 0
+    kill -TERM "$DAEMON_PID" 2>/dev/null || true
+    local rc=0
+    wait "$DAEMON_PID" || rc=$?
+    DAEMON_PID=""
+    [ "$rc" = 0 ] || fail "daemon exited $rc on SIGTERM"
+}
+
+kill9_daemon() {
+    [ -n "$DAEMON_PID" ] || return 0
+    kill -9 "$DAEMON_PID" 2>/dev/null || true
+    wait "$DAEMON_PID" 2>/dev/null || true
+    DAEMON_PID=""
+}
+
+once() { "$B/pricecached" -c "$CONF" --once 2>>"$W/daemon.log"; }
+
+# Standard sample: chain acme with 100 items priced 100+k, store s1
+# exceptions on every 10th item (price 1), chain beta with 10 items.
+seed_basic() {
+    sql "INSERT INTO chains(slug) VALUES ('acme'), ('beta');
+         INSERT INTO chain_prices(chain_slug, item_id, price_cents, updated_at)
+           SELECT 'acme', 'item' || g, 100 + g, to_timestamp(1700000000 + g) FROM generate_series(0, 99) g;
+         INSERT INTO store_prices(chain_slug, store_id, item_id, price_cents, updated_at)
+           SELECT 'acme', 's1', 'item' || g, 1, to_timestamp(1700000000) FROM generate_series(0, 99, 10) g;
+         INSERT INTO chain_prices(chain_slug, item_id, price_cents)
+           SELECT 'beta', 'b' || g, 50 FROM generate_series(1, 10) g;"
+}
