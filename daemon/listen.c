@@ -117,9 +117,76 @@ static int json_string(const char **pp, char *buf, size_t *used, size_t cap, con
     return PC_OK;
 }
 
+/* A string or null at *pp; *out NULL for null. */
+static int json_value(const char **pp, char *buf, size_t *used, size_t cap, const char **out)
+{
+    const char *p = *pp;
+    if (*p == '"') {
+        p++;
+        if (json_string(&p, buf, used, cap, out) != PC_OK)
+            return PC_EINVAL;
+    } else if (strncmp(p, "null", 4) == 0) {
+        p += 4;
+        *out = NULL;
+    } else {
+        return PC_EINVAL;
+    }
+    *pp = p;
+    return PC_OK;
+}
+
+/* "keys": [[store|null, item], ...] */
+static int json_keys(const char **pp, char *buf, size_t *used, size_t cap, pcd_notice *out)
+{
+    const char *p = *pp;
+    if (*p++ != '[')
+        return PC_EINVAL;
+    out->has_keys = 1;
+    p = skip_ws(p);
+    if (*p == ']') {
+        *pp = p + 1;
+        return PC_OK;
+    }
+    for (;;) {
+        const char *store, *item;
+        if (*p++ != '[')
+            return PC_EINVAL;
+        p = skip_ws(p);
+        if (json_value(&p, buf, used, cap, &store) != PC_OK)
+            return PC_EINVAL;
+        p = skip_ws(p);
+        if (*p++ != ',')
+            return PC_EINVAL;
+        p = skip_ws(p);
+        if (json_value(&p, buf, used, cap, &item) != PC_OK || !item)
+            return PC_EINVAL;
+        p = skip_ws(p);
+        if (*p++ != ']')
+            return PC_EINVAL;
+        if (out->nkeys < PCD_NOTICE_MAX_KEYS) {
+            out->keys[out->nkeys].store = store;
+            out->keys[out->nkeys].item = item;
+            out->nkeys++;
+        } else {
+            out->has_keys = 0; /* cannot hold them all: the whole chain */
+        }
+        p = skip_ws(p);
+        if (*p == ',') {
+            p = skip_ws(p + 1);
+            continue;
+        }
+        if (*p++ != ']')
+            return PC_EINVAL;
+        *pp = p;
+        return PC_OK;
+    }
+}
+
 int pcd_notice_parse(const char *payload, pcd_notice *out, char *buf, size_t buflen)
 {
-    memset(out, 0, sizeof *out);
+    out->table = out->op = out->chain = NULL;
+    out->has_keys = 0;
+    out->nkeys = 0;
     const char *p = skip_ws(payload);
     size_t used = 0;
     if (*p++ != '{')
@@ -135,20 +202,15 @@ int pcd_notice_parse(const char *payload, pcd_notice *out, char *buf, size_t buf
         if (*p++ != ':')
             return PC_EINVAL;
         p = skip_ws(p);
-        if (*p == '"') {
-            p++;
-            if (json_string(&p, buf, &used, buflen, &val) != PC_OK)
+        if (strcmp(key, "keys") == 0 && *p == '[') {
+            if (json_keys(&p, buf, &used, buflen, out) != PC_OK)
                 return PC_EINVAL;
-        } else if (strncmp(p, "null", 4) == 0) {
-            p += 4;
-        } else {
+        } else if (json_value(&p, buf, &used, buflen, &val) != PC_OK) {
             return PC_EINVAL;
         }
         if (strcmp(key, "table") == 0) out->table = val;
         else if (strcmp(key, "op") == 0) out->op = val;
         else if (strcmp(key, "chain") == 0) out->chain = val;
-        else if (strcmp(key, "store") == 0) out->store = val;
-        else if (strcmp(key, "item") == 0) out->item = val;
         /* other keys: ignored, so triggers may add fields */
         p = skip_ws(p);
         if (*p == ',') {
@@ -195,8 +257,9 @@ static void dispatch(pcd_listen *l, PGconn *conn)
 {
     PGnotify *n;
     while ((n = PQnotifies(conn)) != NULL) {
-        char buf[8192];
-        pcd_notice nt;
+        /* Large: kept off the stack of a thread with a default-sized one. */
+        static __thread pcd_notice nt;
+        static __thread char buf[16384];
         if (pcd_notice_parse(n->extra, &nt, buf, sizeof buf) == PC_OK && nt.table) {
             l->fn(l->ctx, &nt);
         } else {

@@ -9,20 +9,31 @@
 /* The channel the migrations' triggers notify on. */
 #define PCD_NOTIFY_CHANNEL "pricecache"
 
+/* Most keys one notification can name (a payload is at most 8000 bytes). */
+#define PCD_NOTICE_MAX_KEYS 2048
+
+typedef struct pcd_notice_key {
+    const char *store;   /* NULL for a base price */
+    const char *item;
+} pcd_notice_key;
+
 /* One decoded notification.  Strings point into the caller's buffer; NULL
  * for JSON null or an absent key. */
 typedef struct pcd_notice {
     const char *table;   /* chains, chain_prices, store_prices */
     const char *op;      /* INSERT, UPDATE, DELETE, TRUNCATE */
     const char *chain;
-    const char *store;
-    const char *item;
+    int         has_keys; /* 1: keys[] is every key the statement changed;
+                             0: unknown ("keys" null or absent): whole chain */
+    size_t      nkeys;
+    pcd_notice_key keys[PCD_NOTICE_MAX_KEYS];
 } pcd_notice;
 
 /* Decode a payload such as
- *   {"table":"store_prices","op":"UPDATE","chain":"acme","store":"s1","item":"x"}
+ *   {"table":"store_prices","op":"UPDATE","chain":"acme","keys":[["s1","x"],[null,"y"]]}
  * into `out`, copying strings into buf.  PC_OK, or PC_EINVAL for anything
- * that is not a flat JSON object of strings and nulls. */
+ * else: values must be strings or null, "keys" null or an array of
+ * [store|null, item] pairs. */
 int pcd_notice_parse(const char *payload, pcd_notice *out, char *buf, size_t buflen);
 
 /* Called from the listener thread: for each notice, and with n == NULL

@@ -38,6 +38,7 @@ typedef struct chain {
     int64_t       due_ms;      /* monotonic time of a scheduled retry/probe, 0 none */
     int           backoff_ms;  /* next retry delay after a failure */
     int           full;        /* a full reload is asked for */
+    int64_t       first_notice_ms; /* of the changes pending since the last load began */
     pcd_delta     pending;     /* keys changed since the last load began */
     pcd_breaker   br;
     struct chain *next;        /* all chains */
@@ -112,9 +113,8 @@ static chain *add_chain(engine *d, const char *slug)
 
 /* Single-flight: a chain is queued at most once; asked for while it runs,
  * it gets exactly one more load after the running one.  Caller holds mu. */
-static void request_load(engine *d, chain *c)
+static void enqueue(engine *d, chain *c)
 {
-    c->full = 1;
     if (c->state == CH_RUNNING) {
         c->again = 1;
         return;
@@ -130,6 +130,13 @@ static void request_load(engine *d, chain *c)
         d->qhead = c;
     d->qtail = c;
     pthread_cond_signal(&d->work);
+}
+
+/* A full reload; pending changed keys ride along with it. */
+static void request_load(engine *d, chain *c)
+{
+    c->full = 1;
+    enqueue(d, c);
 }
 
 static void wake_main(engine *d)
@@ -152,9 +159,21 @@ static void request_delta(engine *d, chain *c, const char *store, const char *it
     }
     if (c->state == CH_QUEUED)
         return;
-    int64_t due = pc_mono_ms() + cfg->debounce_ms;
-    if (!c->due_ms || c->due_ms > due)
-        c->due_ms = due;
+    /* Sliding debounce: the NOTIFYs of one commit arrive as one burst, and
+     * waiting for its end keeps a transaction's changes together in one
+     * version.  Capped, so a steady stream cannot postpone forever; an
+     * overflow goes at once to a full reload, which reads a consistent
+     * snapshot anyway. */
+    int64_t now = pc_mono_ms();
+    if (!c->first_notice_ms)
+        c->first_notice_ms = now;
+    int64_t due = now + cfg->debounce_ms;
+    int64_t cap = c->first_notice_ms + 5 * (int64_t)cfg->debounce_ms;
+    if (due > cap)
+        due = cap;
+    if (c->pending.overflow)
+        due = now;
+    c->due_ms = due;
     wake_main(d);
 }
 
@@ -171,10 +190,13 @@ static void on_notice(void *ctx, const pcd_notice *n)
         if (!c || !c->active) {
             d->sync_asked = 1; /* a chain we do not know: the listing decides */
             wake_main(d);
-        } else if (!n->item) {
+        } else if (!n->has_keys) {
             request_load(d, c);
         } else {
-            request_delta(d, c, strcmp(n->table, "store_prices") == 0 ? n->store : NULL, n->item);
+            /* All keys of one statement under one lock hold: they are
+             * applied together. */
+            for (size_t i = 0; i < n->nkeys; i++)
+                request_delta(d, c, n->keys[i].store, n->keys[i].item);
         }
     }
     pthread_mutex_unlock(&d->mu);
@@ -531,6 +553,7 @@ static void *worker_main(void *arg)
         c->again = 0;
         pcd_delta dl;
         pcd_delta_take(&dl, &c->pending);
+        c->first_notice_ms = 0;
         int full = c->full || dl.overflow || dl.n == 0;
         c->full = 0;
         d->running++;
@@ -565,7 +588,7 @@ static void *worker_main(void *arg)
         else if (c->again && !d->stopping && c->full)
             request_load(d, c);
         else if (c->again && !d->stopping && c->pending.n + c->pending.overflow > 0 && !c->due_ms)
-            c->due_ms = pc_mono_ms(); /* changes arrived during the load */
+            c->due_ms = pc_mono_ms() + cfg->debounce_ms; /* changes arrived meanwhile */
         wake_main(d);
     }
     pthread_mutex_unlock(&d->mu);
@@ -746,7 +769,7 @@ static void queue_due(engine *d, int64_t now)
     pthread_mutex_lock(&d->mu);
     for (chain *c = d->chains; c; c = c->next)
         if (c->active && c->due_ms && c->due_ms <= now)
-            request_load(d, c);
+            enqueue(d, c); /* a delta if keys are pending, else a full reload */
     pthread_mutex_unlock(&d->mu);
 }
 

@@ -15,7 +15,7 @@ cleanup() {
         [ -f "$f" ] && while read -r p; do kill -9 "$p" 2>/dev/null; done <"$f"
     done
     pg_cleanup
-    rm -rf "$RUN_DIR"
+    [ -n "${KEEP:-}" ] && echo "kept $RUN_DIR" || rm -rf "$RUN_DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' HUP INT TERM PIPE

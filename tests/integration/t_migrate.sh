@@ -2,4 +2,4 @@
 migrate
 migrate
 assert_eq "1,2" "$(sql "SELECT string_agg(version::text, ',' ORDER BY version) FROM pricecache_schema")" "versions"
-assert_eq 3 "$(sql "SELECT count(DISTINCT event_object_table) FROM information_schema.triggers WHERE trigger_name = 'pricecache_notify'")" "notify triggers"
+assert_eq 10 "$(sql "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'pricecache_notify%'")" "notify triggers"

@@ -5,56 +5,74 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "delta.h"
 #include "listen.h"
 #include "pc_format.h"
 
-static void test_parse_full(void **state)
+static pcd_notice n;
+static char buf[8192];
+
+static void test_parse_keys(void **state)
 {
     (void)state;
-    char buf[512];
-    pcd_notice n;
     assert_int_equal(pcd_notice_parse("{\"table\" : \"store_prices\", \"op\" : \"UPDATE\", "
-                                      "\"chain\" : \"acme\", \"store\" : \"s1\", "
-                                      "\"item\" : \"ckq\"}", &n, buf, sizeof buf), PC_OK);
+                                      "\"chain\" : \"acme\", \"keys\" : [[\"s1\", \"ckq\"], "
+                                      "[null,\"b\"]]}", &n, buf, sizeof buf), PC_OK);
     assert_string_equal(n.table, "store_prices");
     assert_string_equal(n.op, "UPDATE");
     assert_string_equal(n.chain, "acme");
-    assert_string_equal(n.store, "s1");
-    assert_string_equal(n.item, "ckq");
+    assert_int_equal(n.has_keys, 1);
+    assert_int_equal(n.nkeys, 2);
+    assert_string_equal(n.keys[0].store, "s1");
+    assert_string_equal(n.keys[0].item, "ckq");
+    assert_null(n.keys[1].store);
+    assert_string_equal(n.keys[1].item, "b");
 }
 
-static void test_parse_nulls_and_extra_keys(void **state)
+static void test_parse_null_keys_and_extra(void **state)
 {
     (void)state;
-    char buf[512];
-    pcd_notice n;
     assert_int_equal(pcd_notice_parse("{\"table\":\"chain_prices\",\"op\":\"DELETE\","
-                                      "\"chain\":\"a\",\"store\":null,\"item\":\"x\","
-                                      "\"future\":\"y\"}", &n, buf, sizeof buf), PC_OK);
-    assert_null(n.store);
-    assert_string_equal(n.item, "x");
+                                      "\"chain\":\"a\",\"keys\":null,\"future\":\"y\"}",
+                                      &n, buf, sizeof buf), PC_OK);
+    assert_int_equal(n.has_keys, 0);
     assert_int_equal(pcd_notice_parse("{\"table\":\"chains\",\"op\":\"TRUNCATE\"}", &n, buf,
                                       sizeof buf), PC_OK);
     assert_null(n.chain);
-    assert_null(n.item);
+    assert_int_equal(n.has_keys, 0);
+    assert_int_equal(pcd_notice_parse("{\"table\":\"chain_prices\",\"chain\":\"a\","
+                                      "\"keys\":[]}", &n, buf, sizeof buf), PC_OK);
+    assert_int_equal(n.has_keys, 1);
+    assert_int_equal(n.nkeys, 0);
 }
 
 static void test_parse_escapes(void **state)
 {
     (void)state;
-    char buf[512];
-    pcd_notice n;
     assert_int_equal(pcd_notice_parse("{\"table\":\"chain_prices\",\"chain\":\"a\","
-                                      "\"item\":\"t\\tn\\nq\\\"b\\\\s\\/\\u00e9\\ud83d\\ude00\"}",
+                                      "\"keys\":[[null,\"t\\tn\\nq\\\"b\\\\s\\/\\u00e9\\ud83d\\ude00\"]]}",
                                       &n, buf, sizeof buf), PC_OK);
-    assert_string_equal(n.item, "t\tn\nq\"b\\s/\xc3\xa9\xf0\x9f\x98\x80");
+    assert_string_equal(n.keys[0].item, "t\tn\nq\"b\\s/\xc3\xa9\xf0\x9f\x98\x80");
     /* raw UTF-8 as PostgreSQL sends it */
-    assert_int_equal(pcd_notice_parse("{\"table\":\"chain_prices\",\"item\":\"caf\xc3\xa9\"}",
+    assert_int_equal(pcd_notice_parse("{\"table\":\"chain_prices\",\"keys\":[[null,\"caf\xc3\xa9\"]]}",
                                       &n, buf, sizeof buf), PC_OK);
-    assert_string_equal(n.item, "caf\xc3\xa9");
+    assert_string_equal(n.keys[0].item, "caf\xc3\xa9");
+}
+
+static void test_parse_too_many_keys_means_whole_chain(void **state)
+{
+    (void)state;
+    static char payload[PCD_NOTICE_MAX_KEYS * 12 + 100];
+    size_t o = (size_t)sprintf(payload, "{\"table\":\"chain_prices\",\"chain\":\"a\",\"keys\":[");
+    for (int i = 0; i <= PCD_NOTICE_MAX_KEYS; i++)
+        o += (size_t)sprintf(payload + o, "%s[null,\"%d\"]", i ? "," : "", i);
+    strcpy(payload + o, "]}");
+    static char big[PCD_NOTICE_MAX_KEYS * 8];
+    assert_int_equal(pcd_notice_parse(payload, &n, big, sizeof big), PC_OK);
+    assert_int_equal(n.has_keys, 0);
 }
 
 static void test_parse_rejects(void **state)
@@ -64,16 +82,14 @@ static void test_parse_rejects(void **state)
         "", "[]", "{", "{\"table\"}", "{\"table\":1}", "{\"table\":\"x\"", "{\"a\":\"b\"}x",
         "{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}",
         "{\"a\":\"b\",}", "{\"a\":tru}", "{\"a\":\"line\nbreak\"}",
+        "{\"keys\":[[null]]}", "{\"keys\":[[\"s\",null]]}", "{\"keys\":[[\"s\",\"i\"]}",
+        "{\"keys\":[\"i\"]}", "{\"keys\":[[\"s\",\"i\"],]}",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char buf[512];
-        pcd_notice n;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(pcd_notice_parse(bad[i], &n, buf, sizeof buf), PC_EINVAL);
-    }
     /* too long for the buffer: refused, never overrun */
-    char buf[8];
-    pcd_notice n;
-    assert_int_equal(pcd_notice_parse("{\"table\":\"chain_prices\"}", &n, buf, sizeof buf),
+    char small[8];
+    assert_int_equal(pcd_notice_parse("{\"table\":\"chain_prices\"}", &n, small, sizeof small),
                      PC_EINVAL);
 }
 
@@ -111,9 +127,10 @@ static void test_delta_overflow(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_full),
-        cmocka_unit_test(test_parse_nulls_and_extra_keys),
+        cmocka_unit_test(test_parse_keys),
+        cmocka_unit_test(test_parse_null_keys_and_extra),
         cmocka_unit_test(test_parse_escapes),
+        cmocka_unit_test(test_parse_too_many_keys_means_whole_chain),
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_delta_overflow),
     };
