@@ -355,8 +355,14 @@ static void cancel_running(PGconn *conn)
     char *buf;
     while (PQgetCopyData(conn, &buf, 0) > 0)
         PQfreemem(buf);
-    while ((r = PQgetResult(conn)) != NULL)
+    /* libpq hands out a fresh COPY result for as long as it believes a
+     * COPY is running: stop there, the caller drops such a connection. */
+    while ((r = PQgetResult(conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
         PQclear(r);
+        if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
+            break;
+    }
 }
 
 static int fail_wait(PGconn *conn, int rc, const pcd_cancel *cx, const char *what,

@@ -1,0 +1,236 @@
+/* bench_get.c - pc_get beside a raw LMDB loop doing the same reads, on the same keys, in one run.
+ *
+ *   bench_get DIR CHAIN [LOOKUPS]
+ *
+ * The raw loop is what the library does at its core (renew, get the store
+ * key, get the base key on a miss, reset) without argument checks, key
+ * building or the per-thread slot; the ratio is the library's overhead.
+ * Rounds alternate A/B so that machine noise hits both; medians reported. */
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pc_format.h"
+#include "pc_reader_internal.h"
+#include "pricecache.h"
+
+typedef struct lookup {
+    char store[PC_ID_MAX + 1];
+    char item[PC_ID_MAX + 1];
+    uint8_t skey[PC_KEY_MAX], bkey[PC_KEY_MAX];
+    size_t sklen, bklen;
+} lookup;
+
+static const char *chain;
+static lookup *lk;
+static size_t nlk;
+
+typedef struct collect {
+    char (*items)[PC_ID_MAX + 1];
+    size_t nitems, cap;
+    lookup *pairs;
+    size_t npairs, pcap;
+} collect;
+
+static int on_key(void *ctx, const pc_key_view *k, const pc_price_rec *v)
+{
+    (void)v;
+    collect *c = ctx;
+    if (k->kind == PC_KEY_BASE) {
+        if (c->nitems == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 1024;
+            c->items = realloc(c->items, c->cap * sizeof *c->items);
+        }
+        memcpy(c->items[c->nitems], k->item, k->ilen);
+        c->items[c->nitems++][k->ilen] = 0;
+    } else {
+        if (c->npairs == c->pcap) {
+            c->pcap = c->pcap ? c->pcap * 2 : 1024;
+            c->pairs = realloc(c->pairs, c->pcap * sizeof *c->pairs);
+        }
+        lookup *l = &c->pairs[c->npairs++];
+        memcpy(l->store, k->store, k->slen);
+        l->store[k->slen] = 0;
+        memcpy(l->item, k->item, k->ilen);
+        l->item[k->ilen] = 0;
+    }
+    return 0;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static pc_reader *reader;
+static MDB_env *env;
+static MDB_dbi dbi;
+static volatile int64_t sink;
+
+typedef struct job {
+    int raw;
+    size_t from, count;
+    double ns;
+    int errors;
+} job;
+
+static void *run_job(void *arg)
+{
+    job *j = arg;
+    MDB_txn *txn = NULL;
+    if (j->raw && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0)
+        mdb_txn_reset(txn);
+    double t0 = now_ns();
+    for (size_t i = 0; i < j->count; i++) {
+        const lookup *l = &lk[(j->from + i) % nlk];
+        if (j->raw) {
+            MDB_val k = { l->sklen, (void *)l->skey }, v;
+            mdb_txn_renew(txn);
+            int rc = mdb_get(txn, dbi, &k, &v);
+            if (rc == MDB_NOTFOUND) {
+                k.mv_size = l->bklen;
+                k.mv_data = (void *)l->bkey;
+                rc = mdb_get(txn, dbi, &k, &v);
+            }
+            if (rc == 0)
+                sink += ((const pc_price_rec *)v.mv_data)->cents;
+            else
+                j->errors++;
+            mdb_txn_reset(txn);
+        } else {
+            pc_price p;
+            if (pc_get(reader, chain, l->store, l->item, &p) == PC_OK)
+                sink += p.cents;
+            else
+                j->errors++;
+        }
+    }
+    j->ns = now_ns() - t0;
+    if (txn)
+        mdb_txn_abort(txn);
+    return NULL;
+}
+
+/* ns per lookup with `threads` threads, each doing `per` lookups. */
+static double measure(int raw, int threads, size_t per, size_t offset)
+{
+    pthread_t t[8];
+    job j[8];
+    for (int i = 0; i < threads; i++) {
+        j[i] = (job){ raw, offset + (size_t)i * per, per, 0, 0 };
+        pthread_create(&t[i], NULL, run_job, &j[i]);
+    }
+    double worst = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        if (j[i].errors) {
+            fprintf(stderr, "bench_get: %d failed lookups\n", j[i].errors);
+            exit(1);
+        }
+        if (j[i].ns > worst)
+            worst = j[i].ns;
+    }
+    return worst / (double)per; /* per-thread latency; throughput = threads / this */
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void compare(const char *label, int threads, size_t per, int rounds)
+{
+    double a[16], b[16];
+    for (int r = 0; r < rounds; r++) {
+        size_t off = (size_t)r * 7919;
+        if (r & 1) {
+            b[r] = measure(1, threads, per, off);
+            a[r] = measure(0, threads, per, off);
+        } else {
+            a[r] = measure(0, threads, per, off);
+            b[r] = measure(1, threads, per, off);
+        }
+    }
+    qsort(a, (size_t)rounds, sizeof *a, cmp_d);
+    qsort(b, (size_t)rounds, sizeof *b, cmp_d);
+    double ma = a[rounds / 2], mb = b[rounds / 2];
+    printf("%-34s %9.0f %9.0f %7.2fx\n", label, ma, mb, ma / mb);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_get DIR CHAIN [LOOKUPS]\n");
+        return 2;
+    }
+    chain = argv[2];
+    size_t per = argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000;
+    if (pc_open(argv[1], &reader) != PC_OK) {
+        fprintf(stderr, "bench_get: cannot open %s\n", argv[1]);
+        return 1;
+    }
+    collect c = { 0 };
+    if (pc_reader_scan(reader, chain, on_key, &c) != PC_OK || !c.nitems || !c.npairs) {
+        fprintf(stderr, "bench_get: chain %s empty or missing\n", chain);
+        return 1;
+    }
+    /* 30% lookups hit a store exception, 70% ask a store for an item it
+     * has no exception for (exception miss, then base). */
+    nlk = 2000000;
+    lk = calloc(nlk, sizeof *lk);
+    for (size_t i = 0; i < nlk; i++) {
+        lookup *l = &lk[i];
+        if (rnd() % 10 < 3) {
+            *l = c.pairs[rnd() % c.npairs];
+        } else {
+            const lookup *p = &c.pairs[rnd() % c.npairs];
+            strcpy(l->store, p->store);
+            strcpy(l->item, c.items[rnd() % c.nitems]);
+        }
+        size_t clen = strlen(chain);
+        l->sklen = pc_key_store(l->skey, chain, clen, l->store, strlen(l->store), l->item,
+                                strlen(l->item));
+        l->bklen = pc_key_base(l->bkey, chain, clen, l->item, strlen(l->item));
+    }
+    mdb_env_create(&env);
+    mdb_env_set_maxreaders(env, 4096);
+    if (mdb_env_open(env, argv[1], MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0) != 0)
+        return 1;
+    MDB_txn *txn;
+    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    mdb_dbi_open(txn, NULL, 0, &dbi);
+    mdb_txn_abort(txn);
+
+    printf("%zu base items, %zu store exceptions; %zu lookups per thread per round, "
+           "median of 5 rounds\n", c.nitems, c.npairs, per);
+    printf("%-34s %9s %9s %8s\n", "lookup (ns/lookup)", "pc_get", "raw_mdb", "ratio");
+    measure(0, 1, per / 4, 0); /* warm the page cache */
+    compare("random keys, 1 thread", 1, per, 5);
+    compare("random keys, 2 threads", 2, per, 5);
+    size_t full = nlk;
+    nlk = 1000; /* a hot set that fits in the CPU caches */
+    compare("hot set (1,000 keys), 1 thread", 1, per, 5);
+    compare("hot set (1,000 keys), 2 threads", 2, per, 5);
+    nlk = full;
+    free(lk);
+    free(c.items);
+    free(c.pairs);
+    mdb_env_close(env);
+    pc_close(reader);
+    return 0;
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR - the benchmarks: generate a realistic chain (1,000,000 base
+# prices, 200,000 store exceptions over 500 stores) in a throwaway PostgreSQL,
+# then measure lookups and reloads beside their baselines, in one run.
+# Results are printed and kept in BUILD_DIR/bench/results.txt.
+set -euo pipefail
+B=$(cd "${1:-build}" && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+NBASE=${NBASE:-1000000}
+NSTORE=${NSTORE:-200000}
+. "$ROOT/tests/lib/pg.sh"
+W=$(mktemp -d /tmp/pcbench.XXXXXX)
+chmod 755 "$W"
+cleanup() {
+    [ -n "${DPID:-}" ] && kill -9 "$DPID" 2>/dev/null
+    pg_cleanup
+    rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' HUP INT TERM PIPE
+
+pg_start
+pg_createdb bench
+DSN=$(pg_dsn bench)
+cat >"$W/conf" <<C
+[database]
+dsn = $DSN
+[cache]
+path = $W/cache
+map_size_mb = 4096
+[log]
+level = warn
+C
+"$B/pricecached" -c "$W/conf" --migrate 2>/dev/null
+# The benchmark data is loaded without the NOTIFY triggers firing per row.
+psql_q bench "ALTER TABLE chain_prices DISABLE TRIGGER USER; ALTER TABLE store_prices DISABLE TRIGGER USER;
+              INSERT INTO chains VALUES ('bench')"
+t0=$(date +%s.%N)
+"$B/bench/gendata" base bench "$NBASE" 42 | psql -X -q -d bench -c "COPY chain_prices (chain_slug, item_id, price_cents, updated_at) FROM STDIN" 
+"$B/bench/gendata" store bench "$NBASE" "$NSTORE" 500 42 | psql -X -q -d bench -c "COPY store_prices (chain_slug, store_id, item_id, price_cents, updated_at) FROM STDIN"
+psql_q bench "UPDATE chain_prices SET updated_at = to_timestamp(extract(epoch from updated_at)::bigint) WHERE false; VACUUM ANALYZE" >/dev/null
+echo "generated $NBASE base + $NSTORE store rows in $(echo "$(date +%s.%N) - $t0" | bc) s"
+
+out="$B/bench/results.txt"
+{
+    echo "== pricecache benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m))"
+    echo
+    echo "-- reload of a ${NBASE}+${NSTORE}-row chain vs PostgreSQL streaming the same rows (bench_load)"
+    "$B/bench/bench_load" "$DSN" "$W/loadcache" bench
+    echo
+    echo "-- lookups (bench_get)"
+    "$B/pricecached" -c "$W/conf" --once 2>/dev/null
+    "$B/bench/bench_get" "$W/cache" bench 1000000
+} | tee "$out"
