@@ -640,6 +640,11 @@ static int sync_chains(engine *d, pg_conn **conn, unsigned *conn_gen)
         if (d->db_ok)
             LOG_WARN("db", "database: unreachable; serving the snapshots on disk");
         d->db_ok = 0;
+        /* The chains known to be active still try their loads (each with
+         * its own backoff), so that their breakers see the outage. */
+        for (chain *c = d->chains; c; c = c->next)
+            if (c->active && !c->due_ms && rc != PC_ECANCELED)
+                request_load(d, c);
         update_state(d);
         pthread_mutex_unlock(&d->mu);
         return rc;
@@ -872,8 +877,11 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     if (ncached > 0) {
         d->ready = 1;
         LOG_INFO("daemon", "serving %zu chains from the cache on disk while they reload", ncached);
-        for (size_t i = 0; i < ncached; i++)
-            add_chain(d, cached[i]);
+        for (size_t i = 0; i < ncached; i++) {
+            chain *c = add_chain(d, cached[i]);
+            if (c)
+                c->active = 1; /* until a listing of the source says otherwise */
+        }
     }
     free_list(cached, ncached);
     write_daemon_rec(d);
@@ -934,7 +942,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
                 break;
             } else {
                 next_sync = now + sync_backoff / 2 + rand() % (sync_backoff / 2 + 1);
-                sync_backoff = sync_backoff * 2 > 30000 ? 30000 : sync_backoff * 2;
+                sync_backoff = sync_backoff * 2 > 10000 ? 10000 : sync_backoff * 2;
             }
         }
         if (mode != PCD_MODE_ONCE)

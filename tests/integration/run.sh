@@ -53,6 +53,8 @@ for name in "${names[@]}"; do
         . "$ROOT/tests/integration/t_$name.sh"
     ) >"$W/out.log" 2>&1
     rc=$?
+    # A scenario may have stopped the database: the next one needs it.
+    pg_up >/dev/null 2>&1 || true
     dt=$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo "?")
     if [ $rc -eq 0 ]; then
         printf 'PASS %s (%.1fs)\n' "$name" "$dt"

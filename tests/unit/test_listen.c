@@ -65,7 +65,7 @@ static void test_parse_escapes(void **state)
 static void test_parse_too_many_keys_means_whole_chain(void **state)
 {
     (void)state;
-    static char payload[PCD_NOTICE_MAX_KEYS * 12 + 100];
+    static char payload[PCD_NOTICE_MAX_KEYS * 16 + 100];
     size_t o = (size_t)sprintf(payload, "{\"table\":\"chain_prices\",\"chain\":\"a\",\"keys\":[");
     for (int i = 0; i <= PCD_NOTICE_MAX_KEYS; i++)
         o += (size_t)sprintf(payload + o, "%s[null,\"%d\"]", i ? "," : "", i);
