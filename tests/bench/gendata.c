@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static uint64_t rng;
 
@@ -49,9 +50,15 @@ static long long price(void)
     return c < 1 ? 1 : c;
 }
 
-static long long stamp(void)
+/* An updated_at in the last year, as COPY text accepts it. */
+static const char *stamp(void)
 {
-    return 1732000000LL + (long long)(unit() * 31536000.0);
+    static char buf[40];
+    time_t t = (time_t)(1732000000LL + (long long)(unit() * 31536000.0));
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S+00", &tm);
+    return buf;
 }
 
 int main(int argc, char **argv)
@@ -62,7 +69,7 @@ int main(int argc, char **argv)
         char id[32];
         for (uint64_t k = 0; k < n; k++) {
             item_id(id, seed, k);
-            printf("%s\t%s\t%lld\t%lld\n", argv[2], id, price(), stamp());
+            printf("%s\t%s\t%lld\t%s\n", argv[2], id, price(), stamp());
         }
         return 0;
     }
@@ -75,7 +82,7 @@ int main(int argc, char **argv)
         const uint64_t P = 1000003;
         for (uint64_t i = 0; i < n; i++) {
             item_id(id, seed, (i * P) % nbase);
-            printf("%s\tst%05llu\t%s\t%lld\t%lld\n", argv[2], (unsigned long long)(i % shops), id,
+            printf("%s\tst%05llu\t%s\t%lld\t%s\n", argv[2], (unsigned long long)(i % shops), id,
                    price(), stamp());
         }
         return 0;

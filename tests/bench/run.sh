@@ -38,7 +38,11 @@ psql_q bench "ALTER TABLE chain_prices DISABLE TRIGGER USER; ALTER TABLE store_p
 t0=$(date +%s.%N)
 "$B/bench/gendata" base bench "$NBASE" 42 | psql -X -q -d bench -c "COPY chain_prices (chain_slug, item_id, price_cents, updated_at) FROM STDIN" 
 "$B/bench/gendata" store bench "$NBASE" "$NSTORE" 500 42 | psql -X -q -d bench -c "COPY store_prices (chain_slug, store_id, item_id, price_cents, updated_at) FROM STDIN"
-psql_q bench "UPDATE chain_prices SET updated_at = to_timestamp(extract(epoch from updated_at)::bigint) WHERE false; VACUUM ANALYZE" >/dev/null
+# A second, smaller chain to reload while lookups are timed on the first.
+psql_q bench "INSERT INTO chains VALUES ('other')"
+"$B/bench/gendata" base other 300000 7 | psql -X -q -d bench -c "COPY chain_prices (chain_slug, item_id, price_cents, updated_at) FROM STDIN"
+psql_q bench "ALTER TABLE chain_prices ENABLE TRIGGER USER; ALTER TABLE store_prices ENABLE TRIGGER USER"
+psql_q bench "VACUUM ANALYZE" >/dev/null
 echo "generated $NBASE base + $NSTORE store rows in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
 out="$B/bench/results.txt"
@@ -51,4 +55,16 @@ out="$B/bench/results.txt"
     echo "-- lookups (bench_get)"
     "$B/pricecached" -c "$W/conf" --once 2>/dev/null
     "$B/bench/bench_get" "$W/cache" bench 1000000
+    echo
+    echo "-- change propagation and reader latency under a reload, daemon running (bench_propagate)"
+    "$B/pricecached" -c "$W/conf" 2>"$W/daemon.log" &
+    DPID=$!
+    "$B/pricecache" -d "$W/cache" wait -t 60000 >/dev/null
+    # A restarted daemon reloads every chain first; measure after that.
+    for i in $(seq 1 600); do
+        [ "$(grep -c 'published version' "$W/daemon.log")" -ge 2 ] && break
+        sleep 0.1
+    done
+    "$B/bench/bench_propagate" "$DSN" "$W/cache" bench other 200
+    kill -TERM "$DPID"; wait "$DPID" || true; DPID=""
 } | tee "$out"
