@@ -154,10 +154,12 @@ static int cmd_chains(int argc, char **argv)
     }
     if (tsv)
         printf("CHAIN\tVERSION\tBASE_ROWS\tSTORE_ROWS\tAVG_CENTS\tLOADED_AT\tBREAKER\t"
-               "LAST_RESULT\n");
+               "LAST_RESULT\tAGE_S\n");
     else
-        printf("%-20s %10s %10s %10s %10s %-20s %-9s %s\n", "CHAIN", "VERSION", "BASE_ROWS",
-               "STORE_ROWS", "AVG_CENTS", "LOADED_AT", "BREAKER", "LAST_RESULT");
+        printf("%-20s %10s %10s %10s %10s %-20s %-9s %-11s %s\n", "CHAIN", "VERSION",
+               "BASE_ROWS", "STORE_ROWS", "AVG_CENTS", "LOADED_AT", "BREAKER", "LAST_RESULT",
+               "AGE_S");
+    int64_t now = pc_now_ms();
     for (size_t i = 0; i < n; i++) {
         pc_meta_rec m;
         if (pc_reader_meta(r, chains[i], &m) != PC_OK)
@@ -167,14 +169,17 @@ static int cmd_chains(int argc, char **argv)
             snprintf(when, sizeof when, "%" PRId64, m.loaded_at_ms);
         else
             iso_ms(when, sizeof when, m.loaded_at_ms);
+        /* The snapshot's age: how stale the prices served now may be. */
+        double age = (double)(now - m.loaded_at_ms) / 1000.0;
         if (tsv)
-            printf("%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64 "\t%s\t%s\t%s\n",
+            printf("%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64 "\t%s\t%s\t%s\t%.1f\n",
                    chains[i], m.version, m.base_rows, m.store_rows, m.avg_cents, when,
-                   pc_breaker_name((int)m.breaker), pc_load_result_name((int)m.last_result));
+                   pc_breaker_name((int)m.breaker), pc_load_result_name((int)m.last_result), age);
         else
-            printf("%-20s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRId64 " %-20s %-9s %s\n",
-                   chains[i], m.version, m.base_rows, m.store_rows, m.avg_cents, when,
-                   pc_breaker_name((int)m.breaker), pc_load_result_name((int)m.last_result));
+            printf("%-20s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRId64 " %-20s %-9s "
+                   "%-11s %.1f\n", chains[i], m.version, m.base_rows, m.store_rows, m.avg_cents,
+                   when, pc_breaker_name((int)m.breaker), pc_load_result_name((int)m.last_result),
+                   age);
     }
     pc_free_chains(chains);
     pc_close(r);
