@@ -10,6 +10,7 @@
  *    and commits it. */
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ static int on_key(void *ctx, const pc_key_view *k, const pc_price_rec *v)
 static pc_reader *rd;
 static const char *chain;
 static items it;
-static volatile int sampling;
+static atomic_int sampling;
 static double *lat;
 static size_t nlat, caplat;
 

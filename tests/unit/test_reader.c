@@ -7,6 +7,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,7 +223,7 @@ static void test_wait_ready(void **state)
 /* Readers in several threads while the writer grows the map far past the
  * size they mapped: they adopt it and keep answering. */
 static pc_reader *shared;
-static volatile int stop_readers;
+static atomic_int stop_readers;
 
 static void *reader_thread(void *arg)
 {
