@@ -185,6 +185,7 @@ static int json_keys(const char **pp, char *buf, size_t *used, size_t cap, pcd_n
 int pcd_notice_parse(const char *payload, pcd_notice *out, char *buf, size_t buflen)
 {
     out->table = out->op = out->chain = NULL;
+    out->txid = 0;
     out->has_keys = 0;
     out->nkeys = 0;
     const char *p = skip_ws(payload);
@@ -211,6 +212,13 @@ int pcd_notice_parse(const char *payload, pcd_notice *out, char *buf, size_t buf
         if (strcmp(key, "table") == 0) out->table = val;
         else if (strcmp(key, "op") == 0) out->op = val;
         else if (strcmp(key, "chain") == 0) out->chain = val;
+        else if (strcmp(key, "txid") == 0 && val) {
+            char *end;
+            long long t = strtoll(val, &end, 10);
+            if (*end || t <= 0)
+                return PC_EINVAL;
+            out->txid = t;
+        }
         /* other keys: ignored, so triggers may add fields */
         p = skip_ws(p);
         if (*p == ',') {

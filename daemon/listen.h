@@ -23,11 +23,15 @@ typedef struct pcd_notice {
     const char *table;   /* chains, chain_prices, store_prices */
     const char *op;      /* INSERT, UPDATE, DELETE, TRUNCATE */
     const char *chain;
+    long long   txid;     /* the source transaction, 0 when not given */
     int         has_keys; /* 1: keys[] is every key the statement changed;
                              0: unknown ("keys" null or absent): whole chain */
     size_t      nkeys;
     pcd_notice_key keys[PCD_NOTICE_MAX_KEYS];
 } pcd_notice;
+
+/* The table name of the commit marker (sql/0003_commit_marker.sql). */
+#define PCD_NOTICE_COMMIT_TABLE "pricecache_txn"
 
 /* Decode a payload such as
  *   {"table":"store_prices","op":"UPDATE","chain":"acme","keys":[["s1","x"],[null,"y"]]}

@@ -39,6 +39,8 @@ typedef struct chain {
     int           backoff_ms;  /* next retry delay after a failure */
     int           full;        /* a full reload is asked for */
     int64_t       first_notice_ms; /* of the changes pending since the last load began */
+    long long     open_tx[8];  /* transactions with pending keys whose commit marker is due */
+    int           nopen;
     pcd_delta     pending;     /* keys changed since the last load began */
     pcd_breaker   br;
     struct chain *next;        /* all chains */
@@ -146,35 +148,70 @@ static void wake_main(engine *d)
     (void)wr;
 }
 
-/* A NOTIFY named one changed key: remember it and, unless a load is already
- * on its way, schedule one after the debounce so that a burst of changes
- * becomes one small transaction.  Caller holds mu. */
+/* How long a chain waits for a transaction's commit marker before it
+ * reloads whole (a missing marker: migration 0003 not applied, or lost). */
+#define TX_WAIT_MS 2000
+
+/* Schedule the delta of a chain's pending keys.  The keys of a transaction
+ * are applied together: while one of the transactions that touched the
+ * chain has not shown its commit marker, the delta waits (at most
+ * TX_WAIT_MS, then a full reload).  Otherwise a short debounce gathers
+ * bursts of small transactions into one write.  Caller holds mu. */
+static void schedule_pending(engine *d, chain *c)
+{
+    const pcd_config *cfg = cur_cfg(d);
+    if ((!c->pending.n && !c->pending.overflow) || c->state != CH_IDLE)
+        return;
+    int64_t now = pc_mono_ms();
+    if (!c->first_notice_ms)
+        c->first_notice_ms = now;
+    int64_t due;
+    if (c->pending.overflow) {
+        due = now; /* a full reload reads a consistent snapshot anyway */
+    } else if (c->nopen > 0) {
+        due = c->first_notice_ms + TX_WAIT_MS;
+    } else {
+        due = now + cfg->debounce_ms;
+        int64_t cap = c->first_notice_ms + 5 * (int64_t)cfg->debounce_ms;
+        if (due > cap)
+            due = cap;
+        if (due < now)
+            due = now;
+    }
+    c->due_ms = due;
+    wake_main(d);
+}
+
+/* A NOTIFY named a changed key.  Caller holds mu. */
 static void request_delta(engine *d, chain *c, const char *store, const char *item)
 {
     const pcd_config *cfg = cur_cfg(d);
     pcd_delta_add(&c->pending, store, item, (size_t)cfg->delta_max_keys);
-    if (c->state == CH_RUNNING) {
+    if (c->state == CH_RUNNING)
         c->again = 1;
-        return;
-    }
-    if (c->state == CH_QUEUED)
-        return;
-    /* Sliding debounce: the NOTIFYs of one commit arrive as one burst, and
-     * waiting for its end keeps a transaction's changes together in one
-     * version.  Capped, so a steady stream cannot postpone forever; an
-     * overflow goes at once to a full reload, which reads a consistent
-     * snapshot anyway. */
-    int64_t now = pc_mono_ms();
-    if (!c->first_notice_ms)
-        c->first_notice_ms = now;
-    int64_t due = now + cfg->debounce_ms;
-    int64_t cap = c->first_notice_ms + 5 * (int64_t)cfg->debounce_ms;
-    if (due > cap)
-        due = cap;
-    if (c->pending.overflow)
-        due = now;
-    c->due_ms = due;
-    wake_main(d);
+}
+
+static void note_open_tx(chain *c, long long txid)
+{
+    for (int i = 0; i < c->nopen; i++)
+        if (c->open_tx[i] == txid)
+            return;
+    if (c->nopen < (int)(sizeof c->open_tx / sizeof c->open_tx[0]))
+        c->open_tx[c->nopen++] = txid;
+    else
+        c->pending.overflow = 1; /* too many at once: reload whole */
+}
+
+/* A transaction's commit marker: its keys are all here. */
+static void commit_seen(engine *d, long long txid)
+{
+    for (chain *c = d->chains; c; c = c->next)
+        for (int i = 0; i < c->nopen; i++)
+            if (c->open_tx[i] == txid) {
+                c->open_tx[i] = c->open_tx[--c->nopen];
+                schedule_pending(d, c);
+                break;
+            }
 }
 
 /* Listener thread: n == NULL after a reconnect (notifications were lost). */
@@ -182,7 +219,11 @@ static void on_notice(void *ctx, const pcd_notice *n)
 {
     engine *d = ctx;
     pthread_mutex_lock(&d->mu);
-    if (!n || !n->table || strcmp(n->table, "chains") == 0 || (n->op && strcmp(n->op, "TRUNCATE") == 0)) {
+    if (n && n->table && strcmp(n->table, PCD_NOTICE_COMMIT_TABLE) == 0) {
+        if (n->txid)
+            commit_seen(d, n->txid);
+    } else if (!n || !n->table || strcmp(n->table, "chains") == 0 ||
+               (n->op && strcmp(n->op, "TRUNCATE") == 0)) {
         d->sync_asked = 1;
         wake_main(d);
     } else if (n->chain) {
@@ -193,10 +234,13 @@ static void on_notice(void *ctx, const pcd_notice *n)
         } else if (!n->has_keys) {
             request_load(d, c);
         } else {
-            /* All keys of one statement under one lock hold: they are
-             * applied together. */
+            /* All keys of one statement under one lock hold, and held
+             * until the transaction's commit marker: applied together. */
+            if (n->txid)
+                note_open_tx(c, n->txid);
             for (size_t i = 0; i < n->nkeys; i++)
                 request_delta(d, c, n->keys[i].store, n->keys[i].item);
+            schedule_pending(d, c);
         }
     }
     pthread_mutex_unlock(&d->mu);
@@ -290,6 +334,7 @@ typedef struct worker {
     engine  *d;
     pg_conn *conn;
     unsigned conn_gen;
+    unsigned want_gen;   /* configuration generation at the job's start */
     int      id;
 } worker;
 
@@ -317,7 +362,14 @@ static int load_failed_bookkeeping(engine *d, chain *c, const pcd_config *cfg, i
 {
     int64_t now = pc_mono_ms();
     int changed = 0;
-    int br_state = count_breaker ? breaker_note(d, c, cfg, 0, now, &changed) : c->br.state;
+    int br_state;
+    if (count_breaker) {
+        br_state = breaker_note(d, c, cfg, 0, now, &changed);
+    } else {
+        pthread_mutex_lock(&d->mu);
+        br_state = c->br.state;
+        pthread_mutex_unlock(&d->mu);
+    }
     pc_meta_rec meta;
     if (pcd_store_get_meta(d->store, c->slug, &meta) == PC_OK) {
         meta.last_attempt_ms = pc_now_ms();
@@ -350,14 +402,14 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
     pcd_snapshot_init(&snap, c->slug);
     pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
 
-    if (w->conn && (w->conn_gen != d->cfg_gen || !pcd_pg_ok(w->conn))) {
+    if (w->conn && (w->conn_gen != w->want_gen || !pcd_pg_ok(w->conn))) {
         pcd_pg_close(w->conn);
         w->conn = NULL;
     }
     int rc = PC_OK;
     if (!w->conn) {
         rc = pcd_pg_connect(cfg, &w->conn, err, sizeof err);
-        w->conn_gen = d->cfg_gen;
+        w->conn_gen = w->want_gen;
     }
     if (rc == PC_OK)
         rc = pcd_pg_load_chain(w->conn, cfg, c->slug, &cx, &snap, err, sizeof err);
@@ -435,14 +487,14 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
     engine *d = w->d;
     char err[512] = "";
     pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
-    if (w->conn && (w->conn_gen != d->cfg_gen || !pcd_pg_ok(w->conn))) {
+    if (w->conn && (w->conn_gen != w->want_gen || !pcd_pg_ok(w->conn))) {
         pcd_pg_close(w->conn);
         w->conn = NULL;
     }
     int rc = PC_OK;
     if (!w->conn) {
         rc = pcd_pg_connect(cfg, &w->conn, err, sizeof err);
-        w->conn_gen = d->cfg_gen;
+        w->conn_gen = w->want_gen;
     }
     pcd_snapshot found;
     pcd_snapshot_init(&found, c->slug);
@@ -554,10 +606,16 @@ static void *worker_main(void *arg)
         pcd_delta dl;
         pcd_delta_take(&dl, &c->pending);
         c->first_notice_ms = 0;
-        int full = c->full || dl.overflow || dl.n == 0;
+        /* A transaction whose marker is still due: its keys may be
+         * incomplete, but it has committed (NOTIFYs come after commit),
+         * so a full reload sees all of it. */
+        int full = c->full || dl.overflow || dl.n == 0 || c->nopen > 0;
         c->full = 0;
+        if (full)
+            c->nopen = 0;
         d->running++;
         const pcd_config *cfg = cur_cfg(d);
+        w->want_gen = d->cfg_gen;
         int64_t t0 = pc_mono_ms();
         int allowed = pcd_breaker_allow(&c->br, t0);
         int half_open = c->br.state == PC_BREAKER_HALF_OPEN;
@@ -587,8 +645,8 @@ static void *worker_main(void *arg)
             request_load(d, c);
         else if (c->again && !d->stopping && c->full)
             request_load(d, c);
-        else if (c->again && !d->stopping && c->pending.n + c->pending.overflow > 0 && !c->due_ms)
-            c->due_ms = pc_mono_ms() + cfg->debounce_ms; /* changes arrived meanwhile */
+        else if (c->again && !d->stopping)
+            schedule_pending(d, c); /* changes arrived meanwhile */
         wake_main(d);
     }
     pthread_mutex_unlock(&d->mu);

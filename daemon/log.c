@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int pcd_log_level = PCD_LOG_INFO;
+atomic_int pcd_log_level = PCD_LOG_INFO;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 

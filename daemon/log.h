@@ -2,9 +2,12 @@
 #ifndef PCD_LOG_H
 #define PCD_LOG_H
 
+#include <stdatomic.h>
+
 enum { PCD_LOG_ERROR = 0, PCD_LOG_WARN = 1, PCD_LOG_INFO = 2, PCD_LOG_DEBUG = 3 };
 
-extern int pcd_log_level;
+/* Atomic: SIGHUP changes it while every thread logs. */
+extern atomic_int pcd_log_level;
 
 /* Write {"ts":...,"level":...,"sub":...,"msg":...} to stderr.  `sub` names
  * the subsystem.  The level is checked before formatting.  Thread-safe (one

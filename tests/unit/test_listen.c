@@ -32,6 +32,22 @@ static void test_parse_keys(void **state)
     assert_string_equal(n.keys[1].item, "b");
 }
 
+static void test_parse_txid_and_commit_marker(void **state)
+{
+    (void)state;
+    assert_int_equal(pcd_notice_parse("{\"table\":\"chain_prices\",\"chain\":\"a\",\"txid\":\"4711\","
+                                      "\"keys\":[[null,\"x\"]]}", &n, buf, sizeof buf), PC_OK);
+    assert_int_equal(n.txid, 4711);
+    assert_int_equal(pcd_notice_parse("{\"op\":\"COMMIT\",\"table\":\"pricecache_txn\",\"txid\":\"9\"}",
+                                      &n, buf, sizeof buf), PC_OK);
+    assert_string_equal(n.table, PCD_NOTICE_COMMIT_TABLE);
+    assert_int_equal(n.txid, 9);
+    assert_int_equal(pcd_notice_parse("{\"table\":\"chain_prices\"}", &n, buf, sizeof buf), PC_OK);
+    assert_int_equal(n.txid, 0);
+    assert_int_equal(pcd_notice_parse("{\"txid\":\"12x\"}", &n, buf, sizeof buf), PC_EINVAL);
+    assert_int_equal(pcd_notice_parse("{\"txid\":\"-3\"}", &n, buf, sizeof buf), PC_EINVAL);
+}
+
 static void test_parse_null_keys_and_extra(void **state)
 {
     (void)state;
@@ -128,6 +144,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_keys),
+        cmocka_unit_test(test_parse_txid_and_commit_marker),
         cmocka_unit_test(test_parse_null_keys_and_extra),
         cmocka_unit_test(test_parse_escapes),
         cmocka_unit_test(test_parse_too_many_keys_means_whole_chain),
