@@ -338,6 +338,20 @@ typedef struct worker {
     int      id;
 } worker;
 
+/* The worker's connection, (re)made when it broke or the configuration
+ * changed since it was made. */
+static int ensure_conn(worker *w, const pcd_config *cfg, char *err, size_t errlen)
+{
+    if (w->conn && (w->conn_gen != w->want_gen || !pcd_pg_ok(w->conn))) {
+        pcd_pg_close(w->conn);
+        w->conn = NULL;
+    }
+    if (w->conn)
+        return PC_OK;
+    w->conn_gen = w->want_gen;
+    return pcd_pg_connect(cfg, &w->conn, err, errlen);
+}
+
 /* Record an outcome in the chain's breaker, logging a transition. */
 static int breaker_note(engine *d, chain *c, const pcd_config *cfg, int ok, int64_t now,
                         int *changed)
@@ -402,15 +416,7 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
     pcd_snapshot_init(&snap, c->slug);
     pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
 
-    if (w->conn && (w->conn_gen != w->want_gen || !pcd_pg_ok(w->conn))) {
-        pcd_pg_close(w->conn);
-        w->conn = NULL;
-    }
-    int rc = PC_OK;
-    if (!w->conn) {
-        rc = pcd_pg_connect(cfg, &w->conn, err, sizeof err);
-        w->conn_gen = w->want_gen;
-    }
+    int rc = ensure_conn(w, cfg, err, sizeof err);
     if (rc == PC_OK)
         rc = pcd_pg_load_chain(w->conn, cfg, c->slug, &cx, &snap, err, sizeof err);
     double read_s = (double)(pc_mono_ms() - t0) / 1000.0;
@@ -487,15 +493,7 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
     engine *d = w->d;
     char err[512] = "";
     pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
-    if (w->conn && (w->conn_gen != w->want_gen || !pcd_pg_ok(w->conn))) {
-        pcd_pg_close(w->conn);
-        w->conn = NULL;
-    }
-    int rc = PC_OK;
-    if (!w->conn) {
-        rc = pcd_pg_connect(cfg, &w->conn, err, sizeof err);
-        w->conn_gen = w->want_gen;
-    }
+    int rc = ensure_conn(w, cfg, err, sizeof err);
     pcd_snapshot found;
     pcd_snapshot_init(&found, c->slug);
     if (rc == PC_OK)

@@ -210,6 +210,24 @@ static int grow_map(pcd_store *st, char *err, size_t errlen)
     return PC_OK;
 }
 
+/* Run `attempt` (one whole transaction) under the store lock; when the map
+ * fills, grow it and run the attempt again.  Nothing of a failed attempt
+ * is visible: LMDB aborted it. */
+static int run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), void *arg,
+                       const char *what, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&st->mu);
+    int rc, grc = PC_OK;
+    while ((rc = attempt(st, arg)) == MDB_MAP_FULL && (grc = grow_map(st, err, errlen)) == PC_OK)
+        ;
+    pthread_mutex_unlock(&st->mu);
+    if (rc == MDB_MAP_FULL)
+        return grc;
+    if (rc == MDB_NOTFOUND)
+        return PC_NOTFOUND;
+    return rc ? mdb_fail(rc, what, err, errlen) : PC_OK;
+}
+
 static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
     int c = memcmp(a, b, alen < blen ? alen : blen);
@@ -359,30 +377,27 @@ out:
     return rc;
 }
 
+struct publish_arg {
+    const pcd_snapshot *snap;
+    pc_meta_rec *meta;
+    pcd_publish_stats *stats;
+};
+
+static int publish_attempt(pcd_store *st, void *arg)
+{
+    struct publish_arg *a = arg;
+    int dead = 0;
+    mdb_reader_check(st->env, &dead); /* dead readers would pin old pages */
+    return publish_txn(st, a->snap, a->meta, a->stats);
+}
+
 int pcd_store_publish(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
                       pcd_publish_stats *stats, char *err, size_t errlen)
 {
-    pthread_mutex_lock(&st->mu);
-    int dead = 0;
-    mdb_reader_check(st->env, &dead); /* dead readers would pin old pages */
-    int rc;
-    for (;;) {
-        rc = publish_txn(st, snap, meta, stats);
-        if (rc != MDB_MAP_FULL)
-            break;
-        int grc = grow_map(st, err, errlen);
-        if (grc != PC_OK) {
-            pthread_mutex_unlock(&st->mu);
-            return grc;
-        }
-    }
-    pthread_mutex_unlock(&st->mu);
-    if (rc) {
-        char what[128];
-        snprintf(what, sizeof what, "chain %s: publish failed", snap->chain);
-        return mdb_fail(rc, what, err, errlen);
-    }
-    return PC_OK;
+    struct publish_arg a = { snap, meta, stats };
+    char what[128];
+    snprintf(what, sizeof what, "chain %s: publish failed", snap->chain);
+    return run_growing(st, publish_attempt, &a, what, err, errlen);
 }
 
 static int64_t round_avg(double sum, uint64_t n)
@@ -500,31 +515,29 @@ out:
     return rc;
 }
 
+struct delta_arg {
+    const char *chain;
+    const pcd_snapshot *found;
+    const pcd_delta_key *keys;
+    size_t nkeys;
+    pc_meta_rec *meta;
+    pcd_publish_stats *stats;
+};
+
+static int delta_attempt(pcd_store *st, void *arg)
+{
+    struct delta_arg *a = arg;
+    return delta_txn(st, a->chain, a->found, a->keys, a->nkeys, a->meta, a->stats);
+}
+
 int pcd_store_apply_delta(pcd_store *st, const char *chain, const pcd_snapshot *found,
                           const pcd_delta_key *keys, size_t nkeys, pc_meta_rec *meta,
                           pcd_publish_stats *stats, char *err, size_t errlen)
 {
-    pthread_mutex_lock(&st->mu);
-    int rc;
-    for (;;) {
-        rc = delta_txn(st, chain, found, keys, nkeys, meta, stats);
-        if (rc != MDB_MAP_FULL)
-            break;
-        int grc = grow_map(st, err, errlen);
-        if (grc != PC_OK) {
-            pthread_mutex_unlock(&st->mu);
-            return grc;
-        }
-    }
-    pthread_mutex_unlock(&st->mu);
-    if (rc == MDB_NOTFOUND)
-        return PC_NOTFOUND;
-    if (rc) {
-        char what[128];
-        snprintf(what, sizeof what, "chain %s: applying changes failed", chain);
-        return mdb_fail(rc, what, err, errlen);
-    }
-    return PC_OK;
+    struct delta_arg a = { chain, found, keys, nkeys, meta, stats };
+    char what[128];
+    snprintf(what, sizeof what, "chain %s: applying changes failed", chain);
+    return run_growing(st, delta_attempt, &a, what, err, errlen);
 }
 
 int pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out)
@@ -544,37 +557,32 @@ int pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out)
     return pc_err_from_mdb(rc);
 }
 
-/* Run `fn` in a write transaction under the lock, growing the map and
- * retrying when it fills. */
+struct txn_arg {
+    int (*fn)(pcd_store *, MDB_txn *, void *);
+    void *arg;
+};
+
+static int txn_attempt(pcd_store *st, void *arg)
+{
+    struct txn_arg *a = arg;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc)
+        return rc;
+    rc = a->fn(st, txn, a->arg);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn);
+}
+
+/* Run `fn` in a write transaction of its own. */
 static int write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), void *arg,
                      char *err, size_t errlen)
 {
-    pthread_mutex_lock(&st->mu);
-    int rc;
-    for (;;) {
-        MDB_txn *txn;
-        rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-        if (rc)
-            break;
-        rc = fn(st, txn, arg);
-        if (rc)
-            mdb_txn_abort(txn);
-        else
-            rc = mdb_txn_commit(txn);
-        if (rc != MDB_MAP_FULL)
-            break;
-        int grc = grow_map(st, err, errlen);
-        if (grc != PC_OK) {
-            pthread_mutex_unlock(&st->mu);
-            return grc;
-        }
-    }
-    pthread_mutex_unlock(&st->mu);
-    if (rc == MDB_NOTFOUND)
-        return PC_NOTFOUND;
-    if (rc)
-        return mdb_fail(rc, "cache: write failed", err, errlen);
-    return PC_OK;
+    struct txn_arg a = { fn, arg };
+    return run_growing(st, txn_attempt, &a, "cache: write failed", err, errlen);
 }
 
 struct meta_arg { const char *chain; const pc_meta_rec *m; };
