@@ -52,7 +52,7 @@ static const key_def keys[] = {
     { "breaker",  "half_open_successes", T_INT,   OFF(breaker_half_open_successes), "3", 1, 1000000 },
     { "bus",      "events",              T_STR,   OFF(bus_events),        "", 0, 0 },
     { "bus",      "control",             T_STR,   OFF(bus_control),       "", 0, 0 },
-    { "http",     "listen",              T_STR,   OFF(http_listen),       "", 0, 0 },
+    { "http",     "listen",              T_STR,   OFF(http_listen),       "127.0.0.1:9187", 0, 0 },
     { "health",   "max_age_s",           T_INT,   OFF(health_max_age_s),  "900", 1, 86400 * 365 },
     { "log",      "level",               T_LOGLEVEL, OFF(log_level),      "info", 0, 0 },
 };

@@ -15,8 +15,10 @@
 #include "breaker.h"
 #include "config.h"
 #include "delta.h"
+#include "http.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "pc_format.h"
 #include "pgsource.h"
@@ -41,6 +43,8 @@ typedef struct chain {
     int64_t       first_notice_ms; /* of the changes pending since the last load began */
     long long     open_tx[8];  /* transactions with pending keys whose commit marker is due */
     int           nopen;
+    uint64_t      loads[PC_LOAD__COUNT];    /* since start, for the metrics */
+    uint64_t      rejected[PC_REJ__COUNT];  /* rows, since start */
     pcd_delta     pending;     /* keys changed since the last load began */
     pcd_breaker   br;
     struct chain *next;        /* all chains */
@@ -72,6 +76,7 @@ typedef struct engine {
     int             db_ok;      /* the last listing succeeded */
     pc_daemon_rec   drec;
     int             sync_asked; /* list chains and reload them all, now */
+    pcd_stats_view  agg;        /* invalidation counters and the duration histogram */
     pthread_t      *workers;
     int             nworkers;
 } engine;
@@ -224,6 +229,7 @@ static void on_notice(void *ctx, const pcd_notice *n)
             commit_seen(d, n->txid);
     } else if (!n || !n->table || strcmp(n->table, "chains") == 0 ||
                (n->op && strcmp(n->op, "TRUNCATE") == 0)) {
+        d->agg.invalidations[n ? PCD_INV_CHAIN : PCD_INV_RESYNC]++;
         d->sync_asked = 1;
         wake_main(d);
     } else if (n->chain) {
@@ -232,10 +238,12 @@ static void on_notice(void *ctx, const pcd_notice *n)
             d->sync_asked = 1; /* a chain we do not know: the listing decides */
             wake_main(d);
         } else if (!n->has_keys) {
+            d->agg.invalidations[PCD_INV_CHAIN]++;
             request_load(d, c);
         } else {
             /* All keys of one statement under one lock hold, and held
              * until the transaction's commit marker: applied together. */
+            d->agg.invalidations[PCD_INV_KEYS]++;
             if (n->txid)
                 note_open_tx(c, n->txid);
             for (size_t i = 0; i < n->nkeys; i++)
@@ -435,6 +443,10 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
         }
     } else {
         log_rejects(&snap);
+        pthread_mutex_lock(&d->mu);
+        for (int r = 0; r < PC_REJ__COUNT; r++)
+            c->rejected[r] += snap.rejected[r];
+        pthread_mutex_unlock(&d->mu);
         char why[256];
         if (refuse_reason(cfg, &snap, &old, have_old, why, sizeof why)) {
             result = PC_LOAD_REFUSED;
@@ -633,6 +645,10 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&d->mu);
         d->running--;
         c->state = CH_IDLE;
+        if (result > PC_LOAD_NONE && result < PC_LOAD__COUNT) {
+            c->loads[result]++;
+            pcd_metrics_observe(&d->agg, (double)(pc_mono_ms() - t0) / 1000.0);
+        }
         if (!allowed) {
             c->warm = 1;
             c->due_ms = c->br.open_until_ms;
@@ -881,6 +897,51 @@ static void free_daemon(engine *d)
     pthread_mutex_destroy(&d->mu);
 }
 
+/* The HTTP server's view of the daemon: counters under the lock, then
+ * each chain's metadata from the store. */
+static int engine_view(void *ctx, pcd_stats_view *v)
+{
+    engine *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    size_t n = 0;
+    for (chain *c = d->chains; c; c = c->next)
+        n += c->active;
+    *v = d->agg;
+    v->chains = calloc(n ? n : 1, sizeof *v->chains);
+    if (!v->chains) {
+        pthread_mutex_unlock(&d->mu);
+        return PC_ENOMEM;
+    }
+    size_t i = 0;
+    for (chain *c = d->chains; c; c = c->next) {
+        if (!c->active)
+            continue;
+        pcd_chain_stats *cs = &v->chains[i++];
+        memcpy(cs->slug, c->slug, sizeof cs->slug);
+        memcpy(cs->loads, c->loads, sizeof cs->loads);
+        memcpy(cs->rejected, c->rejected, sizeof cs->rejected);
+        cs->breaker = c->br.state;
+    }
+    v->nchains = i;
+    v->started = d->ready;
+    v->db_ok = d->db_ok;
+    v->max_age_s = cur_cfg(d)->health_max_age_s;
+    pthread_mutex_unlock(&d->mu);
+    for (i = 0; i < v->nchains; i++) {
+        pc_meta_rec m;
+        pcd_chain_stats *cs = &v->chains[i];
+        if (pcd_store_get_meta(d->store, cs->slug, &m) == PC_OK) {
+            cs->cached = 1;
+            cs->base_rows = m.base_rows;
+            cs->store_rows = m.store_rows;
+            cs->loaded_at_ms = m.loaded_at_ms;
+        }
+    }
+    pcd_store_usage(d->store, &v->map_used, &v->map_size, &v->readers);
+    v->now_ms = pc_now_ms();
+    return PC_OK;
+}
+
 int pcd_run(const char *config_file, int mode, int sig_fd)
 {
     engine dd, *d = &dd;
@@ -976,6 +1037,16 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     if (mode != PCD_MODE_ONCE && started == d->nworkers &&
         pcd_listen_start(cfg, d->stop_fd, on_notice, d, &lis) != PC_OK)
         LOG_ERR("listen", "cannot start the listener thread; changes arrive with the refresh only");
+    pcd_http *http = NULL;
+    if (mode != PCD_MODE_ONCE && started == d->nworkers && cfg->http_listen[0]) {
+        char herr[512];
+        /* Not fatal: prices are served without it; the log says why. */
+        if (pcd_http_start(cfg->http_listen, engine_view, d, &http, herr, sizeof herr) != PC_OK)
+            LOG_ERR("http", "%s; metrics and health probes are off", herr);
+        else
+            LOG_INFO("http", "http: serving /metrics, /livez, /startupz, /readyz on %s",
+                     cfg->http_listen);
+    }
 
     while (started == d->nworkers) {
         int64_t now = pc_mono_ms();
@@ -983,6 +1054,8 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         if (d->sync_asked) {
             d->sync_asked = 0;
             next_sync = now;
+        } else if (now >= next_sync && synced_once) {
+            d->agg.invalidations[PCD_INV_REFRESH]++;
         }
         pthread_mutex_unlock(&d->mu);
         if (now >= next_sync) {
@@ -1042,6 +1115,9 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
                     cfg = cur_cfg(d);
                 } else if (si.ssi_signo == SIGUSR1) {
                     LOG_INFO("daemon", "SIGUSR1: reloading every chain");
+                    pthread_mutex_lock(&d->mu);
+                    d->agg.invalidations[PCD_INV_SIGNAL]++;
+                    pthread_mutex_unlock(&d->mu);
                     next_sync = 0;
                 }
             }
@@ -1054,6 +1130,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     for (int i = 0; i < started; i++)
         pthread_join(d->workers[i], NULL);
     pcd_listen_stop(lis);
+    pcd_http_stop(http);
     free(ws);
     if (ctl)
         pcd_pg_close(ctl);

@@ -1,0 +1,215 @@
+/* metrics.c - the daemon's state as Prometheus text (names fixed by DESIGN.md) and as health answers. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every family once: name, type, help.  The renderer and the help texts
+ * come from this one table. */
+#define PCD_METRIC_FAMILIES(X)                                                            \
+    X(M_LOADS,      "loads_total",            "counter",   "Loads of a chain, by result")  \
+    X(M_DURATION,   "load_duration_seconds",  "histogram", "Duration of loads, read and publish") \
+    X(M_ROWS,       "rows",                   "gauge",     "Rows in a chain's snapshot, by kind") \
+    X(M_AGE,        "snapshot_age_seconds",   "gauge",     "Age of a chain's snapshot")     \
+    X(M_REJECTED,   "rejected_rows_total",    "counter",   "Source rows rejected, by chain and reason") \
+    X(M_INVAL,      "invalidations_total",    "counter",   "Reasons the cache was told to change") \
+    X(M_BREAKER,    "circuit_breaker_state",  "gauge",     "Breaker of a chain: 0 closed, 1 open, 2 half-open") \
+    X(M_READERS,    "readers",                "gauge",     "LMDB reader slots in use")      \
+    X(M_MAP_USED,   "map_used_bytes",         "gauge",     "Bytes of the LMDB map in use")  \
+    X(M_MAP_SIZE,   "map_size_bytes",         "gauge",     "Size of the LMDB map")
+
+enum {
+#define PCD_X_ENUM(id, name, type, help) id,
+    PCD_METRIC_FAMILIES(PCD_X_ENUM)
+#undef PCD_X_ENUM
+};
+
+typedef struct buf {
+    char  *p;
+    size_t len, cap;
+    int    oom;
+} buf;
+
+__attribute__((format(printf, 2, 3)))
+static void put(buf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+}
+
+static void family(buf *b, int id)
+{
+    static const char *const names[] = {
+#define PCD_X_NAME(id, name, type, help) name,
+        PCD_METRIC_FAMILIES(PCD_X_NAME)
+#undef PCD_X_NAME
+    };
+    static const char *const types[] = {
+#define PCD_X_TYPE(id, name, type, help) type,
+        PCD_METRIC_FAMILIES(PCD_X_TYPE)
+#undef PCD_X_TYPE
+    };
+    static const char *const helps[] = {
+#define PCD_X_HELP(id, name, type, help) help,
+        PCD_METRIC_FAMILIES(PCD_X_HELP)
+#undef PCD_X_HELP
+    };
+    put(b, "# HELP pricecache_%s %s.\n# TYPE pricecache_%s %s\n", names[id], helps[id],
+        names[id], types[id]);
+}
+
+static const char *inval_name(int i)
+{
+    static const char *const names[] = {
+#define PCD_X_NAME(id, name) name,
+        PCD_INVALIDATIONS(PCD_X_NAME)
+#undef PCD_X_NAME
+    };
+    return names[i];
+}
+
+void pcd_metrics_observe(pcd_stats_view *v, double seconds)
+{
+    static const double bounds[] = {
+#define PCD_X_B(x) x,
+        PCD_DURATION_BUCKETS(PCD_X_B)
+#undef PCD_X_B
+    };
+    for (int i = 0; i < PCD_NBUCKETS; i++)
+        if (seconds <= bounds[i])
+            v->duration_buckets[i]++;
+    v->duration_count++;
+    v->duration_sum += seconds;
+}
+
+char *pcd_metrics_render(const pcd_stats_view *v, size_t *len)
+{
+    static const double bounds[] = {
+#define PCD_X_B(x) x,
+        PCD_DURATION_BUCKETS(PCD_X_B)
+#undef PCD_X_B
+    };
+    buf b = { NULL, 0, 0, 0 };
+    b.cap = 4096;
+    b.p = malloc(b.cap);
+    if (!b.p)
+        return NULL;
+    b.p[0] = 0;
+
+    family(&b, M_LOADS);
+    for (size_t c = 0; c < v->nchains; c++)
+        for (int r = PC_LOAD_OK; r < PC_LOAD__COUNT; r++)
+            put(&b, "pricecache_loads_total{chain=\"%s\",result=\"%s\"} %llu\n",
+                v->chains[c].slug, pc_load_result_name(r),
+                (unsigned long long)v->chains[c].loads[r]);
+    family(&b, M_DURATION);
+    for (int i = 0; i < PCD_NBUCKETS; i++)
+        put(&b, "pricecache_load_duration_seconds_bucket{le=\"%g\"} %llu\n", bounds[i],
+            (unsigned long long)v->duration_buckets[i]);
+    put(&b, "pricecache_load_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+            "pricecache_load_duration_seconds_sum %.6f\n"
+            "pricecache_load_duration_seconds_count %llu\n",
+        (unsigned long long)v->duration_count, v->duration_sum,
+        (unsigned long long)v->duration_count);
+    family(&b, M_ROWS);
+    for (size_t c = 0; c < v->nchains; c++)
+        if (v->chains[c].cached)
+            put(&b, "pricecache_rows{chain=\"%s\",kind=\"base\"} %llu\n"
+                    "pricecache_rows{chain=\"%s\",kind=\"store\"} %llu\n",
+                v->chains[c].slug, (unsigned long long)v->chains[c].base_rows,
+                v->chains[c].slug, (unsigned long long)v->chains[c].store_rows);
+    family(&b, M_AGE);
+    for (size_t c = 0; c < v->nchains; c++)
+        if (v->chains[c].cached)
+            put(&b, "pricecache_snapshot_age_seconds{chain=\"%s\"} %.3f\n", v->chains[c].slug,
+                (double)(v->now_ms - v->chains[c].loaded_at_ms) / 1000.0);
+    family(&b, M_REJECTED);
+    for (size_t c = 0; c < v->nchains; c++)
+        for (int r = 0; r < PC_REJ__COUNT; r++)
+            put(&b, "pricecache_rejected_rows_total{chain=\"%s\",reason=\"%s\"} %llu\n",
+                v->chains[c].slug, pc_reject_name(r),
+                (unsigned long long)v->chains[c].rejected[r]);
+    family(&b, M_INVAL);
+    for (int i = 0; i < PCD_INV__COUNT; i++)
+        put(&b, "pricecache_invalidations_total{reason=\"%s\"} %llu\n", inval_name(i),
+            (unsigned long long)v->invalidations[i]);
+    family(&b, M_BREAKER);
+    for (size_t c = 0; c < v->nchains; c++)
+        put(&b, "pricecache_circuit_breaker_state{chain=\"%s\"} %d\n", v->chains[c].slug,
+            v->chains[c].breaker);
+    family(&b, M_READERS);
+    put(&b, "pricecache_readers %d\n", v->readers);
+    family(&b, M_MAP_USED);
+    put(&b, "pricecache_map_used_bytes %llu\n", (unsigned long long)v->map_used);
+    family(&b, M_MAP_SIZE);
+    put(&b, "pricecache_map_size_bytes %llu\n", (unsigned long long)v->map_size);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    if (len)
+        *len = b.len;
+    return b.p;
+}
+
+int pcd_health_live(const pcd_stats_view *v, char *body, size_t len)
+{
+    (void)v;
+    snprintf(body, len, "{\"status\":\"alive\"}\n");
+    return 200;
+}
+
+int pcd_health_startup(const pcd_stats_view *v, char *body, size_t len)
+{
+    snprintf(body, len, "{\"status\":\"%s\",\"chains\":%zu}\n",
+             v->started ? "started" : "starting", v->nchains);
+    return v->started ? 200 : 503;
+}
+
+int pcd_health_ready(const pcd_stats_view *v, char *body, size_t len)
+{
+    /* The first reason that makes the data not fresh is named. */
+    char why[256] = "";
+    if (!v->started)
+        snprintf(why, sizeof why, "warm-up not done");
+    else if (!v->db_ok)
+        snprintf(why, sizeof why, "database unreachable");
+    for (size_t c = 0; !why[0] && c < v->nchains; c++) {
+        const pcd_chain_stats *cs = &v->chains[c];
+        if (cs->breaker == PC_BREAKER_OPEN)
+            snprintf(why, sizeof why, "chain %s: circuit breaker open", cs->slug);
+        else if (cs->cached && v->now_ms - cs->loaded_at_ms > (int64_t)v->max_age_s * 1000)
+            snprintf(why, sizeof why, "chain %s: snapshot older than %d s", cs->slug,
+                     v->max_age_s);
+    }
+    if (why[0]) {
+        snprintf(body, len, "{\"status\":\"not ready\",\"reason\":\"%s\"}\n", why);
+        return 503;
+    }
+    snprintf(body, len, "{\"status\":\"ready\",\"chains\":%zu}\n", v->nchains);
+    return 200;
+}
