@@ -93,7 +93,7 @@ $(LIB_A): $(call obj,$(CLIENT_SRC))
 
 $(LIB_SO): $(call obj,$(CLIENT_SRC)) client/libpricecache.map
 	$(Q)$(CC) -shared -Wl,-soname,libpricecache.so.1 -Wl,--version-script=client/libpricecache.map \
-	    -Wl,-z,defs -o $@ $(call obj,$(CLIENT_SRC)) $(ALL_LDFLAGS) $(LMDB_LIBS)
+	    -Wl,-z,defs -o $@ $(call obj,$(CLIENT_SRC)) $(ALL_LDFLAGS) $(LMDB_LIBS) $(NN_LIBS)
 
 $(B)/libpricecache.so: $(LIB_SO)
 	$(Q)ln -sf libpricecache.so.1 $@
@@ -122,7 +122,7 @@ $(B)/bench/%: $(B)/obj/tests/bench/%.o $(LIBPCD) $(LIB_A)
 
 $(B)/itest/%: $(B)/obj/tests/integration/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) -lm
+	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) -lm
 
 $(B)/pricecache.pc: packaging/common/pricecache.pc.in VERSION
 	@mkdir -p $(dir $@)

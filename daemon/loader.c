@@ -15,6 +15,7 @@
 #include "breaker.h"
 #include "config.h"
 #include "delta.h"
+#include "events.h"
 #include "http.h"
 #include "listen.h"
 #include "log.h"
@@ -77,6 +78,7 @@ typedef struct engine {
     pc_daemon_rec   drec;
     int             sync_asked; /* list chains and reload them all, now */
     pcd_stats_view  agg;        /* invalidation counters and the duration histogram */
+    pcd_events     *events;     /* NULL when [bus] events is off */
     pthread_t      *workers;
     int             nworkers;
 } engine;
@@ -370,9 +372,12 @@ static int breaker_note(engine *d, chain *c, const pcd_config *cfg, int ok, int6
     *changed = pcd_breaker_record(&c->br, &bc, ok, now);
     int after = c->br.state;
     pthread_mutex_unlock(&d->mu);
-    if (*changed)
+    if (*changed) {
         LOG_WARN("breaker", "chain %s: breaker %s -> %s", c->slug, pc_breaker_name(before),
                  pc_breaker_name(after));
+        pcd_events_send(d->events, PC_EV_BREAKER, c->slug, 0, (uint32_t)after, "%s -> %s",
+                        pc_breaker_name(before), pc_breaker_name(after));
+    }
     return after;
 }
 
@@ -405,6 +410,8 @@ static int load_failed_bookkeeping(engine *d, chain *c, const pcd_config *cfg, i
         copy_trunc(meta.last_error, sizeof meta.last_error, err);
         pcd_store_put_meta(d->store, c->slug, &meta);
     }
+    pcd_events_send(d->events, result == PC_LOAD_REFUSED ? PC_EV_REFUSED : PC_EV_FAILED, c->slug,
+                    0, (uint32_t)result, "%s", err);
     return result;
 }
 
@@ -554,12 +561,15 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
                 c->slug, err);
         return PC_LOAD_NEED_FULL;
     }
-    if (ps.version)
+    if (ps.version) {
         LOG_INFO("load", "chain %s: applied %zu changed keys as version %llu (%llu put, "
                  "%llu deleted) in %.1f ms", c->slug, dl->n, (unsigned long long)ps.version,
                  (unsigned long long)ps.put, (unsigned long long)ps.deleted,
                  (double)(pc_mono_ms() - t0));
-    else
+        pcd_events_send(d->events, PC_EV_PUBLISH, c->slug, ps.version, (uint32_t)dl->n,
+                        "delta: %llu put, %llu deleted", (unsigned long long)ps.put,
+                        (unsigned long long)ps.deleted);
+    } else
         LOG_DBG("load", "chain %s: %zu changed keys, none different from the cache",
                 c->slug, dl->n);
     int changed;
@@ -756,10 +766,11 @@ static int sync_chains(engine *d, pg_conn **conn, unsigned *conn_gen)
         if (c && c->state != CH_IDLE)
             continue; /* the worker removes it when it is done */
         char rerr[256];
-        if (pcd_store_remove_chain(d->store, cached[i], rerr, sizeof rerr) == PC_OK)
+        if (pcd_store_remove_chain(d->store, cached[i], rerr, sizeof rerr) == PC_OK) {
             LOG_INFO("cache", "chain %s: removed from the cache (no longer active in the source)",
                      cached[i]);
-        else
+            pcd_events_send(d->events, PC_EV_REMOVED, cached[i], 0, 0, "no longer active");
+        } else
             LOG_ERR("cache", "chain %s: cannot remove from the cache (%s)", cached[i], rerr);
     }
     if (n == 0 && !d->ready) {
@@ -796,9 +807,11 @@ static void reap_inactive(engine *d)
         int drop = c && !c->active && c->state == CH_IDLE;
         pthread_mutex_unlock(&d->mu);
         char rerr[256];
-        if (drop && pcd_store_remove_chain(d->store, cached[i], rerr, sizeof rerr) == PC_OK)
+        if (drop && pcd_store_remove_chain(d->store, cached[i], rerr, sizeof rerr) == PC_OK) {
             LOG_INFO("cache", "chain %s: removed from the cache (no longer active in the source)",
                      cached[i]);
+            pcd_events_send(d->events, PC_EV_REMOVED, cached[i], 0, 0, "no longer active");
+        }
     }
     free_list(cached, n);
 }
@@ -981,6 +994,14 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         return PCD_EXIT_RUNTIME;
     }
 
+    if (mode != PCD_MODE_ONCE && cfg->bus_events[0]) {
+        /* Not fatal: readers do not need the bus; the log says why. */
+        if (pcd_events_open(cfg->bus_events, &d->events, err, sizeof err) != PC_OK)
+            LOG_ERR("bus", "%s; events are off", err);
+        else
+            LOG_INFO("bus", "bus: events on %s", cfg->bus_events);
+    }
+
     /* A restart serves what is on disk at once: ready if there is any. */
     char **cached = NULL;
     size_t ncached = 0;
@@ -1032,6 +1053,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     int64_t next_sync = pc_mono_ms(); /* now */
     const char *why = "done";
     int synced_once = 0;
+    int64_t last_beat = 0;
 
     pcd_listen *lis = NULL;
     if (mode != PCD_MODE_ONCE && started == d->nworkers &&
@@ -1084,7 +1106,13 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         if (mode == PCD_MODE_ONCE && synced_once && idle(d))
             break;
 
+        if (d->events && pc_mono_ms() - last_beat >= 1000) {
+            pcd_events_heartbeat(d->events);
+            last_beat = pc_mono_ms();
+        }
         int64_t wake = next_wakeup(d, next_sync);
+        if (d->events && wake > last_beat + 1000)
+            wake = last_beat + 1000;
         int64_t wait = wake - pc_mono_ms();
         if (mode == PCD_MODE_ONCE)
             wait = 200; /* retries are not waited for in --once */
@@ -1131,6 +1159,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         pthread_join(d->workers[i], NULL);
     pcd_listen_stop(lis);
     pcd_http_stop(http);
+    pcd_events_close(d->events);
     free(ws);
     if (ctl)
         pcd_pg_close(ctl);
