@@ -10,10 +10,27 @@
 #include "pc_reader_internal.h"
 #include "pricecache.h"
 
+#define DEFAULT_DIR "/var/lib/pricecache"
+
+/* Exit statuses: the enum and the --help text come from this one list. */
+#define EXIT_CODES(X)                                                         \
+    X(EXIT_OK,       0, "ok")                                                 \
+    X(EXIT_NOTFOUND, 1, "not found (get; many: any item not found or invalid)") \
+    X(EXIT_USAGE,    2, "usage error or invalid argument")                    \
+    X(EXIT_NOCHAIN,  3, "unknown chain")                                      \
+    X(EXIT_NOTREADY, 4, "cache not ready, or wait timed out")                 \
+    X(EXIT_ERROR,    5, "any other error (unreadable cache, unknown format, no reader slot, ...)")
+
 enum {
-    EXIT_OK = 0, EXIT_NOTFOUND = 1, EXIT_USAGE = 2, EXIT_NOCHAIN = 3, EXIT_NOTREADY = 4,
-    EXIT_ERROR = 5
+#define X_ENUM(id, code, text) id = code,
+    EXIT_CODES(X_ENUM)
+#undef X_ENUM
 };
+
+/* Argument errors of a command: main prints its usage line. */
+#define EXIT_BADARGS (-1)
+
+static const char *dir;
 
 static int exit_for(int rc)
 {
@@ -28,20 +45,38 @@ static int exit_for(int rc)
     }
 }
 
+/* "pricecache: <object>: <what went wrong>" on stderr; the exit status. */
 static int fail(const char *object, int rc)
 {
     fprintf(stderr, "pricecache: %s: %s\n", object, pc_strerror(rc));
     return exit_for(rc);
 }
 
-static const char *dir;
-
 static int open_reader(pc_reader **r)
 {
     int rc = pc_open(dir, r);
-    if (rc != PC_OK)
-        return fail(dir, rc);
-    return EXIT_OK;
+    return rc == PC_OK ? EXIT_OK : fail(dir, rc);
+}
+
+/* Name the offending argument before the library answers a bare
+ * PC_EINVAL: "chain \"Bad Slug\"" says more than "get". */
+static int check_chain(const char *chain)
+{
+    if (pc_slug_valid(chain, strlen(chain)))
+        return EXIT_OK;
+    fprintf(stderr, "pricecache: chain \"%s\": %s (expected [a-z0-9_-]{1,%d})\n", chain,
+            pc_strerror(PC_EINVAL), PC_CHAIN_MAX);
+    return EXIT_USAGE;
+}
+
+static int check_id(const char *what, const char *id, int empty_ok)
+{
+    size_t len = strlen(id);
+    if ((len > 0 || empty_ok) && len <= PC_ID_MAX)
+        return EXIT_OK;
+    fprintf(stderr, "pricecache: %s of %zu bytes: %s (expected %s1..%d bytes)\n", what, len,
+            pc_strerror(PC_EINVAL), empty_ok ? "0 or " : "", PC_ID_MAX);
+    return EXIT_USAGE;
 }
 
 static void iso_ms(char *buf, size_t len, int64_t ms)
@@ -52,86 +87,232 @@ static void iso_ms(char *buf, size_t len, int64_t ms)
     }
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, len, "%" PRId64, ms);
 }
+
+static const char *price_source(const pc_price *p)
+{
+    return p->flags & PC_PRICE_STORE ? "store" : "base";
+}
+
+static int finish_output(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return EXIT_OK;
+    fprintf(stderr, "pricecache: stdout: %s\n", strerror(errno));
+    return EXIT_ERROR;
+}
+
+/* ---- get ------------------------------------------------------------- */
 
 static int cmd_get(int argc, char **argv)
 {
     if (argc != 3)
-        return -1;
+        return EXIT_BADARGS;
+    const char *chain = argv[0], *store = argv[1], *item = argv[2];
+    int e;
+    if ((e = check_chain(chain)) || (e = check_id("store", store, 1)) ||
+        (e = check_id("item", item, 0)))
+        return e;
     pc_reader *r;
-    int e = open_reader(&r);
-    if (e)
+    if ((e = open_reader(&r)))
         return e;
     pc_price p;
-    int rc = pc_get(r, argv[0], argv[1], argv[2], &p);
+    int rc = pc_get(r, chain, store, item, &p);
     pc_close(r);
-    if (rc == PC_NOTFOUND) {
-        fprintf(stderr, "pricecache: chain %s: item %s: %s\n", argv[0], argv[2], pc_strerror(rc));
-        return EXIT_NOTFOUND;
+    if (rc == PC_OK) {
+        printf("%" PRId64 "\t%" PRId64 "\t%s\n", p.cents, p.updated_at, price_source(&p));
+        return finish_output();
     }
-    if (rc != PC_OK)
-        return fail(rc == PC_ENOCHAIN ? argv[0] : "get", rc);
-    printf("%" PRId64 "\t%" PRId64 "\t%s\n", p.cents, p.updated_at,
-           p.flags & PC_PRICE_STORE ? "store" : "base");
-    return EXIT_OK;
+    char object[PC_CHAIN_MAX + 2 * PC_ID_MAX + 64];
+    if (rc == PC_NOTFOUND)
+        snprintf(object, sizeof object, "item %s (chain %s%s%s)", item, chain,
+                 *store ? ", store " : "", store);
+    else
+        snprintf(object, sizeof object, "chain %s", chain);
+    return fail(rc == PC_NOTFOUND || rc == PC_ENOCHAIN ? object : "get", rc);
+}
+
+/* ---- many ------------------------------------------------------------ */
+
+typedef struct lines {
+    char  **items;  /* NULL for a line that cannot be an id (holds a NUL) */
+    char  **text;   /* as read, for the output */
+    size_t  n, cap;
+} lines;
+
+static void lines_free(lines *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->items[i] != l->text[i])
+            free(l->items[i]);
+        free(l->text[i]);
+    }
+    free(l->items);
+    free(l->text);
+}
+
+/* Every line is an item: an empty one is reported INVALID, not skipped, so
+ * that output lines match input lines one for one.  0, or an errno value. */
+static int read_lines(FILE *f, lines *l)
+{
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    int rc = 0;
+    while ((len = getline(&line, &lcap, f)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = 0;
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = 0;
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? l->cap * 2 : 256;
+            char **ni = realloc(l->items, cap * sizeof *ni);
+            if (ni)
+                l->items = ni;
+            char **nt = ni ? realloc(l->text, cap * sizeof *nt) : NULL;
+            if (nt)
+                l->text = nt;
+            if (!ni || !nt) {
+                rc = ENOMEM;
+                break;
+            }
+            l->cap = cap;
+        }
+        char *t = malloc((size_t)len + 1);
+        if (!t) {
+            rc = ENOMEM;
+            break;
+        }
+        memcpy(t, line, (size_t)len + 1);
+        l->text[l->n] = t;
+        l->items[l->n] = memchr(line, 0, (size_t)len) ? NULL : t;
+        l->n++;
+    }
+    if (rc == 0 && ferror(f))
+        rc = errno ? errno : EIO;
+    free(line);
+    return rc;
 }
 
 static int cmd_many(int argc, char **argv)
 {
     if (argc != 2)
-        return -1;
-    char **items = NULL;
-    size_t n = 0, cap = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &lcap, stdin)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            char **ni = realloc(items, cap * sizeof *ni);
-            if (!ni) {
-                fprintf(stderr, "pricecache: many: out of memory\n");
-                return EXIT_ERROR;
-            }
-            items = ni;
-        }
-        if (!(items[n++] = strdup(line))) {
-            fprintf(stderr, "pricecache: many: out of memory\n");
-            return EXIT_ERROR;
-        }
+        return EXIT_BADARGS;
+    const char *chain = argv[0], *store = argv[1];
+    int e;
+    if ((e = check_chain(chain)) || (e = check_id("store", store, 1)))
+        return e;
+    lines l = { 0 };
+    int err = read_lines(stdin, &l);
+    if (err) {
+        fprintf(stderr, "pricecache: stdin: %s\n", strerror(err));
+        lines_free(&l);
+        return EXIT_ERROR;
     }
-    free(line);
-    pc_price *out = calloc(n ? n : 1, sizeof *out);
-    int *st = calloc(n ? n : 1, sizeof *st);
+    pc_price *out = calloc(l.n ? l.n : 1, sizeof *out);
+    int *st = calloc(l.n ? l.n : 1, sizeof *st);
     pc_reader *r = NULL;
-    int e = !out || !st ? EXIT_ERROR : open_reader(&r);
-    int rc = PC_OK;
+    e = !out || !st ? fail("many", PC_ENOMEM) : open_reader(&r);
     if (!e) {
-        rc = pc_get_many(r, argv[0], argv[1], n, (const char *const *)items, out, st);
-        if (rc != PC_OK)
-            e = fail(rc == PC_ENOCHAIN ? argv[0] : "many", rc);
+        /* One call for all the items, hence one version of the chain.  With
+         * no items it would not look at the chain: ask about it instead. */
+        pc_chain_meta m;
+        int rc = l.n ? pc_get_many(r, chain, store, l.n, (const char *const *)l.items, out, st)
+                     : pc_chain_info(r, chain, &m);
+        if (rc != PC_OK) {
+            char object[PC_CHAIN_MAX + 16];
+            snprintf(object, sizeof object, "chain %s", chain);
+            e = fail(rc == PC_ENOCHAIN ? object : "many", rc);
+        }
     }
     int missing = 0;
-    for (size_t i = 0; !e && i < n; i++) {
-        if (st[i] == PC_OK)
-            printf("%s\t%" PRId64 "\t%" PRId64 "\t%s\n", items[i], out[i].cents,
-                   out[i].updated_at, out[i].flags & PC_PRICE_STORE ? "store" : "base");
-        else {
-            printf("%s\t%s\n", items[i], st[i] == PC_NOTFOUND ? "NOTFOUND" : "INVALID");
+    for (size_t i = 0; !e && i < l.n; i++) {
+        if (st[i] == PC_OK) {
+            printf("%s\t%" PRId64 "\t%" PRId64 "\t%s\n", l.text[i], out[i].cents,
+                   out[i].updated_at, price_source(&out[i]));
+        } else {
+            printf("%s\t%s\n", l.text[i], st[i] == PC_NOTFOUND ? "NOTFOUND" : "INVALID");
             missing = 1;
         }
     }
     pc_close(r);
-    for (size_t i = 0; i < n; i++)
-        free(items[i]);
-    free(items);
+    lines_free(&l);
     free(out);
     free(st);
+    if (!e)
+        e = finish_output();
     return e ? e : missing ? EXIT_NOTFOUND : EXIT_OK;
+}
+
+/* ---- chains ---------------------------------------------------------- */
+
+#define CELL 96
+
+typedef struct row {
+    const char        *chain;
+    const pc_meta_rec *m;
+    int                tsv;
+    int64_t            now_ms;
+} row;
+
+static void col_chain(const row *r, char *b)   { snprintf(b, CELL, "%s", r->chain); }
+static void col_version(const row *r, char *b) { snprintf(b, CELL, "%" PRIu64, r->m->version); }
+static void col_base(const row *r, char *b)    { snprintf(b, CELL, "%" PRIu64, r->m->base_rows); }
+static void col_store(const row *r, char *b)   { snprintf(b, CELL, "%" PRIu64, r->m->store_rows); }
+static void col_avg(const row *r, char *b)     { snprintf(b, CELL, "%" PRId64, r->m->avg_cents); }
+static void col_breaker(const row *r, char *b)
+{
+    snprintf(b, CELL, "%s", pc_breaker_name((int)r->m->breaker));
+}
+static void col_result(const row *r, char *b)
+{
+    snprintf(b, CELL, "%s", pc_load_result_name((int)r->m->last_result));
+}
+/* How stale the prices served now may be. */
+static void col_age(const row *r, char *b)
+{
+    if (r->m->loaded_at_ms <= 0)
+        snprintf(b, CELL, "-");
+    else
+        snprintf(b, CELL, "%.1f", (double)(r->now_ms - r->m->loaded_at_ms) / 1000.0);
+}
+static void col_loaded(const row *r, char *b)
+{
+    if (r->tsv)
+        snprintf(b, CELL, "%" PRId64, r->m->loaded_at_ms);
+    else
+        iso_ms(b, CELL, r->m->loaded_at_ms);
+}
+
+/* The columns of `chains`, in order: the header and both layouts. */
+static const struct column {
+    const char *name;
+    int         right; /* numbers align right in the table */
+    void      (*fmt)(const row *r, char *buf);
+} columns[] = {
+    { "CHAIN",       0, col_chain },
+    { "VERSION",     1, col_version },
+    { "BASE_ROWS",   1, col_base },
+    { "STORE_ROWS",  1, col_store },
+    { "AVG_CENTS",   1, col_avg },
+    { "LOADED_AT",   0, col_loaded },
+    { "BREAKER",     0, col_breaker },
+    { "LAST_RESULT", 0, col_result },
+    { "AGE_S",       1, col_age },
+};
+#define NCOLUMNS (sizeof columns / sizeof columns[0])
+
+static void print_row(char cells[][CELL], const int *width, int tsv)
+{
+    for (size_t c = 0; c < NCOLUMNS; c++) {
+        const char *sep = c + 1 < NCOLUMNS ? (tsv ? "\t" : " ") : "\n";
+        if (tsv || (c + 1 == NCOLUMNS && !columns[c].right))
+            printf("%s%s", cells[c], sep);
+        else
+            printf(columns[c].right ? "%*s%s" : "%-*s%s", width[c], cells[c], sep);
+    }
 }
 
 static int cmd_chains(int argc, char **argv)
@@ -140,7 +321,7 @@ static int cmd_chains(int argc, char **argv)
     if (argc == 1 && strcmp(argv[0], "--tsv") == 0)
         tsv = 1;
     else if (argc != 0)
-        return -1;
+        return EXIT_BADARGS;
     pc_reader *r;
     int e = open_reader(&r);
     if (e)
@@ -152,208 +333,260 @@ static int cmd_chains(int argc, char **argv)
         pc_close(r);
         return fail("chains", rc);
     }
-    if (tsv)
-        printf("CHAIN\tVERSION\tBASE_ROWS\tSTORE_ROWS\tAVG_CENTS\tLOADED_AT\tBREAKER\t"
-               "LAST_RESULT\tAGE_S\n");
-    else
-        printf("%-20s %10s %10s %10s %10s %-20s %-9s %-11s %s\n", "CHAIN", "VERSION",
-               "BASE_ROWS", "STORE_ROWS", "AVG_CENTS", "LOADED_AT", "BREAKER", "LAST_RESULT",
-               "AGE_S");
+    /* All cells first: the table's widths depend on every row. */
+    char (*cells)[NCOLUMNS][CELL] = calloc(n + 1, sizeof *cells);
+    if (!cells) {
+        pc_free_chains(chains);
+        pc_close(r);
+        return fail("chains", PC_ENOMEM);
+    }
+    int width[NCOLUMNS];
+    for (size_t c = 0; c < NCOLUMNS; c++) {
+        snprintf(cells[0][c], CELL, "%s", columns[c].name);
+        width[c] = (int)strlen(columns[c].name);
+    }
+    size_t rows = 1;
     int64_t now = pc_now_ms();
     for (size_t i = 0; i < n; i++) {
         pc_meta_rec m;
-        if (pc_reader_meta(r, chains[i], &m) != PC_OK)
+        rc = pc_reader_meta(r, chains[i], &m);
+        if (rc == PC_ENOCHAIN)
             continue; /* removed between the listing and now */
-        char when[32];
-        if (tsv)
-            snprintf(when, sizeof when, "%" PRId64, m.loaded_at_ms);
-        else
-            iso_ms(when, sizeof when, m.loaded_at_ms);
-        /* The snapshot's age: how stale the prices served now may be. */
-        double age = (double)(now - m.loaded_at_ms) / 1000.0;
-        if (tsv)
-            printf("%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64 "\t%s\t%s\t%s\t%.1f\n",
-                   chains[i], m.version, m.base_rows, m.store_rows, m.avg_cents, when,
-                   pc_breaker_name((int)m.breaker), pc_load_result_name((int)m.last_result), age);
-        else
-            printf("%-20s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRId64 " %-20s %-9s "
-                   "%-11s %.1f\n", chains[i], m.version, m.base_rows, m.store_rows, m.avg_cents,
-                   when, pc_breaker_name((int)m.breaker), pc_load_result_name((int)m.last_result),
-                   age);
+        if (rc != PC_OK) {
+            e = fail(chains[i], rc);
+            break;
+        }
+        row rw = { chains[i], &m, tsv, now };
+        for (size_t c = 0; c < NCOLUMNS; c++) {
+            columns[c].fmt(&rw, cells[rows][c]);
+            int w = (int)strlen(cells[rows][c]);
+            if (w > width[c])
+                width[c] = w;
+        }
+        rows++;
     }
+    for (size_t i = 0; !e && i < rows; i++)
+        print_row(cells[i], width, tsv);
+    free(cells);
     pc_free_chains(chains);
     pc_close(r);
-    return EXIT_OK;
+    return e ? e : finish_output();
 }
+
+/* ---- info ------------------------------------------------------------ */
 
 static int cmd_info(int argc, char **argv)
 {
     if (argc != 1)
-        return -1;
+        return EXIT_BADARGS;
+    const char *chain = argv[0];
+    int e;
+    if ((e = check_chain(chain)))
+        return e;
     pc_reader *r;
-    int e = open_reader(&r);
-    if (e)
+    if ((e = open_reader(&r)))
         return e;
     pc_meta_rec m;
-    int rc = pc_reader_meta(r, argv[0], &m);
+    int rc = pc_reader_meta(r, chain, &m);
     if (rc != PC_OK) {
         pc_close(r);
-        return fail(argv[0], rc);
+        char object[PC_CHAIN_MAX + 16];
+        snprintf(object, sizeof object, "chain %s", chain);
+        return fail(object, rc);
     }
+    pc_daemon_rec d;
+    int drc = pc_reader_daemon(r, &d);
+    pc_close(r);
     char when[32], since[32], attempt[32];
     iso_ms(when, sizeof when, m.loaded_at_ms);
     iso_ms(since, sizeof since, m.breaker_since_ms);
     iso_ms(attempt, sizeof attempt, m.last_attempt_ms);
-    printf("chain: %s\nversion: %" PRIu64 "\nloaded_at: %s\nloaded_at_ms: %" PRId64 "\n"
-           "base_rows: %" PRIu64 "\nstore_rows: %" PRIu64 "\navg_cents: %" PRId64 "\n"
-           "breaker: %s\nbreaker_since: %s\nlast_result: %s\nlast_attempt: %s\n"
-           "last_duration_ms: %u\nloads_ok: %" PRIu64 "\nloads_failed: %" PRIu64 "\n"
-           "consecutive_failures: %u\nrows_written: %" PRIu64 "\n",
-           argv[0], m.version, when, m.loaded_at_ms, m.base_rows, m.store_rows, m.avg_cents,
-           pc_breaker_name((int)m.breaker), since, pc_load_result_name((int)m.last_result),
-           attempt, m.last_duration_ms, m.loads_ok, m.loads_failed, m.consecutive_failures,
-           m.rows_written);
+    printf("chain: %s\n", chain);
+    printf("version: %" PRIu64 "\n", m.version);
+    printf("loaded_at: %s\n", when);
+    printf("loaded_at_ms: %" PRId64 "\n", m.loaded_at_ms);
+    printf("base_rows: %" PRIu64 "\n", m.base_rows);
+    printf("store_rows: %" PRIu64 "\n", m.store_rows);
+    printf("avg_cents: %" PRId64 "\n", m.avg_cents);
+    printf("breaker: %s\n", pc_breaker_name((int)m.breaker));
+    printf("breaker_since: %s\n", since);
+    printf("last_result: %s\n", pc_load_result_name((int)m.last_result));
+    printf("last_attempt: %s\n", attempt);
+    printf("last_duration_ms: %" PRIu32 "\n", m.last_duration_ms);
+    printf("loads_ok: %" PRIu64 "\n", m.loads_ok);
+    printf("loads_failed: %" PRIu64 "\n", m.loads_failed);
+    printf("consecutive_failures: %" PRIu32 "\n", m.consecutive_failures);
+    printf("rows_written: %" PRIu64 "\n", m.rows_written);
     for (int i = 0; i < PC_REJ__COUNT; i++)
         printf("rejected_%s: %" PRIu64 "\n", pc_reject_name(i), m.rejected[i]);
     printf("last_error: %s\n", m.last_error[0] ? m.last_error : "-");
-    pc_daemon_rec d;
-    if (pc_reader_daemon(r, &d) == PC_OK)
+    if (drc == PC_OK)
         printf("daemon_state: %s\ndaemon_ready: %s\n", pc_daemon_state_name((int)d.state),
                d.ready ? "yes" : "no");
-    pc_close(r);
-    return EXIT_OK;
+    else
+        printf("daemon_state: none\ndaemon_ready: no\n");
+    return finish_output();
 }
+
+/* ---- dump ------------------------------------------------------------ */
 
 static int dump_row(void *ctx, const pc_key_view *k, const pc_price_rec *v)
 {
     (void)ctx;
-    printf("%.*s\t%.*s\t%" PRId64 "\t%" PRId64 "\n", (int)k->slen, k->kind == PC_KEY_STORE
-           ? k->store : "", (int)k->ilen, k->item, v->cents, v->updated_at);
-    return 0;
+    printf("%.*s\t%.*s\t%" PRId64 "\t%" PRId64 "\n", (int)k->slen,
+           k->kind == PC_KEY_STORE ? k->store : "", (int)k->ilen, k->item, v->cents,
+           v->updated_at);
+    /* A closed pipe ends the scan, and with it the read transaction. */
+    return ferror(stdout) ? PC_EIO : 0;
 }
 
 static int cmd_dump(int argc, char **argv)
 {
     if (argc != 1)
-        return -1;
-    pc_reader *r;
-    int e = open_reader(&r);
-    if (e)
+        return EXIT_BADARGS;
+    const char *chain = argv[0];
+    int e;
+    if ((e = check_chain(chain)))
         return e;
-    int rc = pc_reader_scan(r, argv[0], dump_row, NULL);
+    pc_reader *r;
+    if ((e = open_reader(&r)))
+        return e;
+    int rc = pc_reader_scan(r, chain, dump_row, NULL);
     pc_close(r);
-    if (rc != PC_OK)
-        return fail(argv[0], rc);
-    return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+    if (rc != PC_OK) {
+        char object[PC_CHAIN_MAX + 16];
+        snprintf(object, sizeof object, "chain %s", chain);
+        return rc == PC_EIO && ferror(stdout) ? finish_output() : fail(object, rc);
+    }
+    return finish_output();
 }
+
+/* ---- wait ------------------------------------------------------------ */
 
 static int cmd_wait(int argc, char **argv)
 {
-    int timeout = -1;
+    long timeout = -1;
     if (argc == 2 && strcmp(argv[0], "-t") == 0) {
         char *end;
         errno = 0;
-        long t = strtol(argv[1], &end, 10);
-        if (errno || *end || end == argv[1] || t < 0 || t > 86400000)
-            return -1;
-        timeout = (int)t;
+        timeout = strtol(argv[1], &end, 10);
+        if (errno || *end || end == argv[1] || timeout < 0 || timeout > 86400000)
+            return EXIT_BADARGS;
     } else if (argc != 0) {
-        return -1;
+        return EXIT_BADARGS;
     }
-    /* The environment may not exist yet: wait for it too. */
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* The environment may not exist yet either: a service started with the
+     * daemon waits for it too. */
+    int64_t deadline = pc_mono_ms() + (timeout > 0 ? timeout : 0);
     pc_reader *r = NULL;
-    for (;;) {
-        int rc = pc_open(dir, &r);
-        if (rc == PC_OK)
-            break;
-        if (rc != PC_ENOTREADY && rc != PC_EFORMAT)
-            return fail(dir, rc);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long el = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (timeout >= 0 && el >= timeout)
+    int rc;
+    while ((rc = pc_open(dir, &r)) == PC_ENOTREADY) {
+        if (timeout >= 0 && pc_mono_ms() >= deadline)
             return fail(dir, PC_ETIMEDOUT);
-        struct timespec nap = { 0, 20 * 1000000 };
+        struct timespec nap = { 0, 20 * 1000000L };
         nanosleep(&nap, NULL);
     }
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long el = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-    int rc = pc_wait_ready(r, timeout < 0 ? -1 : (int)(timeout > el ? timeout - el : 0));
+    if (rc != PC_OK)
+        return fail(dir, rc);
+    int64_t left = deadline - pc_mono_ms();
+    rc = pc_wait_ready(r, timeout < 0 ? -1 : left > 0 ? (int)left : 0);
     pc_close(r);
-    return rc == PC_OK ? EXIT_OK : fail("wait", rc);
+    return rc == PC_OK ? EXIT_OK : fail(dir, rc);
 }
 
-typedef struct command {
-    const char *name, *args, *help;
-    int (*run)(int argc, char **argv);
-} command;
+/* ---- dispatch -------------------------------------------------------- */
 
-/* One table: dispatch and --help both come from it. */
-static const command commands[] = {
-    { "get",    "CHAIN STORE ITEM", "price of ITEM (STORE \"\" for the base price): "
-                                    "CENTS<TAB>UPDATED_AT<TAB>store|base", cmd_get },
-    { "many",   "CHAIN STORE",      "prices of the items on stdin (one per line), "
-                                    "all from one version", cmd_many },
-    { "chains", "[--tsv]",          "every cached chain's version, rows, load time, breaker",
-                                    cmd_chains },
-    { "info",   "CHAIN",            "one chain's full metadata", cmd_info },
-    { "dump",   "CHAIN",            "every price of a chain: STORE ITEM CENTS UPDATED_AT (TSV)",
-                                    cmd_dump },
-    { "wait",   "[-t MS]",          "wait until the daemon has loaded every chain once",
-                                    cmd_wait },
+/* One table: dispatch, the usage lines and --help all come from it. */
+static const struct command {
+    const char *name, *args, *help;
+    int       (*run)(int argc, char **argv);
+} commands[] = {
+    { "get",    "CHAIN STORE ITEM",
+      "price of ITEM (STORE \"\" asks for the base price):\n"
+      "CENTS<TAB>UPDATED_AT<TAB>store|base", cmd_get },
+    { "many",   "CHAIN STORE",
+      "prices of the items on stdin, one per line, all from one version:\n"
+      "ITEM<TAB>CENTS<TAB>UPDATED_AT<TAB>store|base, ITEM<TAB>NOTFOUND or ITEM<TAB>INVALID",
+      cmd_many },
+    { "chains", "[--tsv]",
+      "every cached chain: version, rows, mean price, load time, breaker, last\n"
+      "load, snapshot age; --tsv: tab-separated, LOADED_AT in unix ms", cmd_chains },
+    { "info",   "CHAIN",
+      "a chain's full metadata and the daemon's state, as KEY: VALUE lines", cmd_info },
+    { "dump",   "CHAIN",
+      "every price of a chain from one version, base rows first:\n"
+      "STORE<TAB>ITEM<TAB>CENTS<TAB>UPDATED_AT (STORE empty for base rows)", cmd_dump },
+    { "wait",   "[-t MS]",
+      "wait (at most MS ms) until the daemon has loaded every chain once", cmd_wait },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void short_usage(void)
+{
+    fprintf(stderr, "usage: pricecache [-d DIR] COMMAND [ARGS]  (pricecache --help lists them)\n");
+}
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pricecache [-d DIR] COMMAND [ARGS]\n\n"
-               "Reads the prices pricecached publishes (DIR: $PRICECACHE_PATH, else "
-               "/var/lib/pricecache).\n\n");
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "  %-6s %-17s %s\n", commands[i].name, commands[i].args, commands[i].help);
-    fprintf(f, "\n  -h, --help     this text\n  -V, --version  print the version\n\n"
-               "Exit status: 0 ok; 1 not found; 2 usage error; 3 unknown chain;\n"
-               "4 not ready or timed out; 5 any other error.\n");
+               "Reads the prices pricecached publishes in DIR (default: $PRICECACHE_PATH,\n"
+               "else " DEFAULT_DIR ").\n\nCommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        fprintf(f, "  %s %s\n", commands[i].name, commands[i].args);
+        for (const char *p = commands[i].help; *p;) {
+            size_t len = strcspn(p, "\n");
+            fprintf(f, "      %.*s\n", (int)len, p);
+            p += len + (p[len] != 0);
+        }
+    }
+    fprintf(f, "\nOptions:\n  -d DIR         the cache directory\n"
+               "  -h, --help     this text\n  -V, --version  print the version\n\n"
+               "Exit status:\n");
+#define X_HELP(id, code, text) fprintf(f, "  %d  %s\n", code, text);
+    EXIT_CODES(X_HELP)
+#undef X_HELP
 }
 
 int main(int argc, char **argv)
 {
     dir = getenv("PRICECACHE_PATH");
     if (!dir || !*dir)
-        dir = "/var/lib/pricecache";
+        dir = DEFAULT_DIR;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
-            return EXIT_OK;
+            return finish_output();
         } else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
             printf("pricecache %s\n", pc_version());
-            return EXIT_OK;
-        } else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
+            return finish_output();
+        } else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc && argv[i + 1][0]) {
             dir = argv[++i];
         } else {
-            fprintf(stderr, "pricecache: unknown option \"%s\"\n", argv[i]);
-            usage(stderr);
+            fprintf(stderr, "pricecache: option %s: unknown, or its argument is missing\n",
+                    argv[i]);
+            short_usage();
             return EXIT_USAGE;
         }
     }
     if (i >= argc) {
-        usage(stderr);
+        short_usage();
         return EXIT_USAGE;
     }
     for (size_t c = 0; c < NCOMMANDS; c++) {
         if (strcmp(argv[i], commands[c].name) != 0)
             continue;
-        int rc = commands[c].run(argc - i - 1, argv + i + 1);
-        if (rc < 0) {
+        int e = commands[c].run(argc - i - 1, argv + i + 1);
+        if (e == EXIT_BADARGS) {
             fprintf(stderr, "usage: pricecache [-d DIR] %s %s\n", commands[c].name,
                     commands[c].args);
             return EXIT_USAGE;
         }
-        return rc;
+        return e;
     }
-    fprintf(stderr, "pricecache: unknown command \"%s\"\n", argv[i]);
-    usage(stderr);
+    fprintf(stderr, "pricecache: command %s: unknown (see pricecache --help)\n", argv[i]);
     return EXIT_USAGE;
 }

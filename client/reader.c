@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,150 +12,363 @@
 #include "pc_reader_internal.h"
 #include "pricecache.h"
 
+#ifndef PC_VERSION
+#error "PC_VERSION must be defined by the build (see the Makefile)"
+#endif
+
 #define READER_MAGIC 0x70637264u /* "pcrd" */
-#define DEAD_MAGIC   0xdeadbeefu
+#define DEAD_MAGIC   0x64656164u /* "dead" */
+
+/* Varnish miniobj style: debug builds catch use-after-close and stray
+ * pointers at the API boundary; release builds keep only the NULL check so
+ * the hot path stays one load shorter. */
+#ifdef NDEBUG
+#define READER_BAD(r) ((r) == NULL)
+#else
+#define READER_BAD(r) ((r) == NULL || (r)->magic != READER_MAGIC)
+#endif
+
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* The reader table is sized by the first process to open the environment;
- * if a client happens to be first, it must not shrink the table the
- * daemon asks for. */
+ * if a client happens to be first (daemon stopped), it must not shrink the
+ * table below what the daemon asks for by default. */
 #define CLIENT_MAX_READERS 4096
 
-/* One per thread that uses a reader: its reusable read transaction, and a
- * mutex held during each call.  The mutex is only ever contended by a map
- * resize, which must stop every reader of the process (LMDB allows
- * mdb_env_set_mapsize only with no transaction active). */
+/* A daemon that keeps growing the map faster than we adopt it is not worth
+ * chasing forever. */
+#define MAX_RESIZES 16
+
+/* Not an LMDB code: "no transaction to renew yet, begin one". */
+#define RC_BEGIN (-1)
+
+#define WAIT_POLL_MS 5
+
+/* One per (thread, reader): the thread's reusable read transaction and a
+ * mutex the thread holds during each call.  Only a map resize contends for
+ * it (LMDB allows mdb_env_set_mapsize only with no transaction active in
+ * the process), so the hot path pays an uncontended lock on a line no other
+ * thread writes: a "big reader lock".  Cache-line aligned for that reason. */
 typedef struct tslot {
-    pthread_mutex_t mu;
-    MDB_txn        *txn;
-    struct pc_reader *r;
-    struct tslot   *next, *prev;
+    _Alignas(64) pthread_mutex_t mu;
+    MDB_txn           *txn;   /* reset between calls; NULL until first use */
+    int                dead;  /* a remap failed: the map is gone */
+    struct pc_reader  *r;     /* whose pthread key points here */
+    pthread_t          owner;
+    struct tslot      *next, *prev; /* in penv.slots, under g_mu */
 } tslot;
 
+/* One per environment open in the process.  LMDB forbids two handles on
+ * one environment in a process: a second mdb_env_open re-initialises the
+ * lock table when no other process holds it (the first handle's live
+ * reader slots are forgotten and handed out again), and closing either
+ * clears the other's slots and drops its fcntl locks.  So readers of the
+ * same files share one MDB_env. */
+typedef struct penv {
+    MDB_env     *env;
+    dev_t        dev;
+    ino_t        ino;
+    unsigned     refs;
+    int          broken;      /* a remap failed; every later call is PC_EIO */
+    tslot       *slots;       /* of every reader on this env; under g_mu */
+    struct penv *next;
+} penv;
+
 struct pc_reader {
-    uint32_t        magic;
-    MDB_env        *env;
-    MDB_dbi         dbi;
-    pthread_key_t   key;
-    pthread_mutex_t reg_mu;   /* guards the slot list */
-    tslot          *slots;
+    uint32_t      magic;
+    MDB_dbi       dbi;
+    pthread_key_t key;
+    MDB_env      *env;        /* copy of pe->env for the hot path */
+    penv         *pe;
 };
 
-static int reader_ok(const pc_reader *r)
-{
-    return r && r->magic == READER_MAGIC;
-}
+/* Guards the list of environments and every slot list.  Taken on a
+ * thread's first call, at thread exit, by a map resize and by open/close;
+ * never on the hot path. */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static penv *g_envs;
 
-static void unlink_slot(pc_reader *r, tslot *s)
+/* ---- per-thread slots ------------------------------------------------ */
+
+static void slot_unlink(penv *pe, tslot *s)
 {
     if (s->prev)
         s->prev->next = s->next;
     else
-        r->slots = s->next;
+        pe->slots = s->next;
     if (s->next)
         s->next->prev = s->prev;
 }
 
-/* Thread exit: give the reader slot back. */
-static void slot_destroy(void *arg)
+static void slot_free(tslot *s)
 {
-    tslot *s = arg;
-    pc_reader *r = s->r;
-    pthread_mutex_lock(&r->reg_mu);
-    unlink_slot(r, s);
-    pthread_mutex_unlock(&r->reg_mu);
     if (s->txn)
         mdb_txn_abort(s->txn);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
-static tslot *get_slot(pc_reader *r)
+/* Thread exit.  pc_close may have freed `arg` already (a thread can exit
+ * while another closes the reader), so it is only dereferenced once found
+ * in a live list, and only freed if this thread owns it: a freed slot's
+ * address may have been reused by another thread's slot. */
+static void slot_destructor(void *arg)
 {
-    tslot *s = pthread_getspecific(r->key);
-    if (s)
-        return s;
-    s = calloc(1, sizeof *s);
+    pthread_mutex_lock(&g_mu);
+    for (penv *pe = g_envs; pe; pe = pe->next) {
+        for (tslot *s = pe->slots; s; s = s->next) {
+            if (s != arg)
+                continue;
+            if (pthread_equal(s->owner, pthread_self())) {
+                slot_unlink(pe, s);
+                slot_free(s); /* under g_mu: the env cannot close meanwhile */
+            }
+            pthread_mutex_unlock(&g_mu);
+            return;
+        }
+    }
+    pthread_mutex_unlock(&g_mu);
+}
+
+static tslot *slot_new(pc_reader *r)
+{
+    tslot *s = aligned_alloc(_Alignof(tslot), sizeof *s);
     if (!s)
         return NULL;
-    pthread_mutex_init(&s->mu, NULL);
-    s->r = r;
-    pthread_mutex_lock(&r->reg_mu);
-    s->next = r->slots;
-    if (r->slots)
-        r->slots->prev = s;
-    r->slots = s;
-    pthread_mutex_unlock(&r->reg_mu);
-    if (pthread_setspecific(r->key, s) != 0) {
-        pthread_mutex_lock(&r->reg_mu);
-        unlink_slot(r, s);
-        pthread_mutex_unlock(&r->reg_mu);
-        pthread_mutex_destroy(&s->mu);
+    memset(s, 0, sizeof *s);
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
         free(s);
+        return NULL;
+    }
+    s->r = r;
+    s->owner = pthread_self();
+    pthread_mutex_lock(&g_mu);
+    penv *pe = r->pe;
+    s->dead = pe->broken;
+    s->next = pe->slots;
+    if (pe->slots)
+        pe->slots->prev = s;
+    pe->slots = s;
+    pthread_mutex_unlock(&g_mu);
+    if (pthread_setspecific(r->key, s) != 0) {
+        pthread_mutex_lock(&g_mu);
+        slot_unlink(pe, s);
+        pthread_mutex_unlock(&g_mu);
+        slot_free(s);
         return NULL;
     }
     return s;
 }
 
-/* Adopt a map the daemon grew: stop every thread of this reader first. */
-static int adopt_new_map(pc_reader *r)
+/* Adopt a map the daemon grew.  Every thread of every reader on this env is
+ * stopped between calls first: each slot's mutex is taken in list order
+ * (g_mu keeps the list still, so no deadlock between two resizers).  The
+ * caller must hold no slot mutex. */
+static void adopt_map(penv *pe)
 {
-    pthread_mutex_lock(&r->reg_mu);
-    for (tslot *s = r->slots; s; s = s->next)
+    pthread_mutex_lock(&g_mu);
+    for (tslot *s = pe->slots; s; s = s->next)
         pthread_mutex_lock(&s->mu);
-    int rc = mdb_env_set_mapsize(r->env, 0);
-    for (tslot *s = r->slots; s; s = s->next)
-        pthread_mutex_unlock(&s->mu);
-    pthread_mutex_unlock(&r->reg_mu);
-    return rc;
-}
-
-/* Start this thread's read transaction; on PC_OK the slot's mutex is held
- * and end_read must follow. */
-static int begin_read(pc_reader *r, tslot **out)
-{
-    tslot *s = get_slot(r);
-    if (!s)
-        return PC_ENOMEM;
-    int cleared = 0, resized = 0;
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        int rc;
-        if (s->txn) {
-            rc = mdb_txn_renew(s->txn);
-            if (rc) {
+    if (!pe->broken && mdb_env_set_mapsize(pe->env, 0) != MDB_SUCCESS) {
+        /* LMDB unmapped the old map and could not map the new one: any
+         * further access would fault.  Retire every transaction now (a reset
+         * one touches only the lock file) and refuse from here on. */
+        pe->broken = 1;
+        for (tslot *s = pe->slots; s; s = s->next) {
+            s->dead = 1;
+            if (s->txn) {
                 mdb_txn_abort(s->txn);
                 s->txn = NULL;
             }
-        } else {
-            rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &s->txn);
-            if (rc)
-                s->txn = NULL;
         }
-        if (rc == MDB_SUCCESS) {
-            *out = s;
+    }
+    for (tslot *s = pe->slots; s; s = s->next)
+        pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&g_mu);
+}
+
+/* The rare cases of begin_read, entered with s->mu held and `rc` the result
+ * of the renew (or RC_BEGIN).  Returns with s->mu held on PC_OK only. */
+static int begin_slow(pc_reader *r, tslot *s, int rc)
+{
+    int cleared = 0, resizes = 0;
+    for (;;) {
+        if (s->dead) {
+            rc = MDB_PANIC;
+        } else if (rc == RC_BEGIN) {
+            if (s->txn) {
+                rc = mdb_txn_renew(s->txn);
+            } else {
+                MDB_txn *t;
+                rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &t);
+                if (rc == MDB_SUCCESS)
+                    s->txn = t;
+            }
+        }
+        if (rc == MDB_SUCCESS)
             return PC_OK;
+        /* After MDB_MAP_RESIZED a renewed txn is finished and keeps its
+         * reader slot, ready to renew again; after anything else its state
+         * is not worth reasoning about. */
+        if (rc != MDB_MAP_RESIZED && s->txn) {
+            mdb_txn_abort(s->txn);
+            s->txn = NULL;
         }
         pthread_mutex_unlock(&s->mu);
         if (rc == MDB_READERS_FULL && !cleared) {
-            int dead = 0;
-            mdb_reader_check(r->env, &dead);
+            int dead;
             cleared = 1;
-            continue;
+            mdb_reader_check(r->env, &dead);
+        } else if (rc == MDB_MAP_RESIZED && resizes < MAX_RESIZES) {
+            resizes++;
+            adopt_map(r->pe);
+        } else {
+            return pc_err_from_mdb(rc);
         }
-        if (rc == MDB_MAP_RESIZED && resized < 3) {
-            resized++;
-            if (adopt_new_map(r) != MDB_SUCCESS)
-                return PC_EIO;
-            continue;
-        }
-        return pc_err_from_mdb(rc);
+        pthread_mutex_lock(&s->mu);
+        rc = RC_BEGIN;
     }
 }
 
-static void end_read(tslot *s)
+/* Start this thread's read transaction.  On PC_OK, s->mu is held and
+ * end_read must follow on every path. */
+static inline int begin_read(pc_reader *r, tslot **out)
+{
+    tslot *s = pthread_getspecific(r->key);
+    if (UNLIKELY(!s) && !(s = slot_new(r)))
+        return PC_ENOMEM;
+    pthread_mutex_lock(&s->mu);
+    int rc = LIKELY(s->txn != NULL) ? mdb_txn_renew(s->txn) : RC_BEGIN;
+    if (UNLIKELY(rc != MDB_SUCCESS) && (rc = begin_slow(r, s, rc)) != PC_OK)
+        return rc;
+    *out = s;
+    return PC_OK;
+}
+
+/* Never leave a transaction active between calls: a live one pins pages
+ * and makes the file grow under the writer. */
+static inline void end_read(tslot *s)
 {
     mdb_txn_reset(s->txn);
     pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- open / close ---------------------------------------------------- */
+
+/* Find or open the shared handle of the environment whose data file is
+ * `st`.  Called with g_mu held. */
+static int env_acquire(const char *path, const struct stat *st, penv **out)
+{
+    for (penv *pe = g_envs; pe; pe = pe->next) {
+        /* Shared even when broken: a second handle on the same files is
+         * exactly what LMDB forbids; callers get PC_EIO until all close. */
+        if (pe->dev == st->st_dev && pe->ino == st->st_ino) {
+            pe->refs++;
+            *out = pe;
+            return PC_OK;
+        }
+    }
+    penv *pe = calloc(1, sizeof *pe);
+    if (!pe)
+        return PC_ENOMEM;
+    int rc = mdb_env_create(&pe->env);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxreaders(pe->env, CLIENT_MAX_READERS);
+    /* Mode 0660: if no other process has the environment open, LMDB creates
+     * lock.mdb with this mode, and the daemon and the group's other readers
+     * must still be able to open it. */
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_open(pe->env, path, MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0660);
+    if (rc != MDB_SUCCESS) {
+        if (pe->env)
+            mdb_env_close(pe->env);
+        free(pe);
+        return pc_err_from_mdb(rc);
+    }
+    pe->dev = st->st_dev;
+    pe->ino = st->st_ino;
+    pe->refs = 1;
+    pe->next = g_envs;
+    g_envs = pe;
+    *out = pe;
+    return PC_OK;
+}
+
+/* Called with g_mu held. */
+static void env_release(penv *pe)
+{
+    if (--pe->refs > 0)
+        return;
+    for (penv **pp = &g_envs; *pp; pp = &(*pp)->next) {
+        if (*pp == pe) {
+            *pp = pe->next;
+            break;
+        }
+    }
+    mdb_env_close(pe->env);
+    free(pe);
+}
+
+/* Free a reader that is (or was never) published to the caller. */
+static void reader_destroy(pc_reader *r)
+{
+    r->magic = DEAD_MAGIC;
+    pthread_mutex_lock(&g_mu);
+    /* After this no destructor of ours starts for this key; one already
+     * running finds its slot gone from the list below and leaves it. */
+    pthread_key_delete(r->key);
+    if (r->pe) {
+        tslot *s = r->pe->slots;
+        while (s) {
+            tslot *next = s->next;
+            if (s->r == r) {
+                /* Waits out a call still in flight (a caller's bug, but
+                 * cheap to survive) and orders its last use before the free. */
+                pthread_mutex_lock(&s->mu);
+                pthread_mutex_unlock(&s->mu);
+                slot_unlink(r->pe, s);
+                slot_free(s);
+            }
+            s = next;
+        }
+        env_release(r->pe);
+    }
+    pthread_mutex_unlock(&g_mu);
+    free(r);
+}
+
+/* The format record decides whether we may read this environment at all.
+ * An empty database is the daemon between creating the files and
+ * committing its first transaction: not ready, rather than foreign. */
+static int check_format(pc_reader *r)
+{
+    tslot *s;
+    int rc = begin_read(r, &s);
+    if (rc != PC_OK)
+        return rc;
+    MDB_dbi dbi;
+    rc = mdb_dbi_open(s->txn, NULL, 0, &dbi);
+    if (rc == MDB_SUCCESS) {
+        uint8_t kb[PC_KEY_MAX];
+        MDB_val k = { pc_key_fmt(kb), kb }, v;
+        rc = mdb_get(s->txn, dbi, &k, &v);
+        if (rc == MDB_SUCCESS) {
+            rc = pc_fmt_check(v.mv_data, v.mv_size);
+        } else if (rc == MDB_NOTFOUND) {
+            MDB_stat ms;
+            rc = mdb_stat(s->txn, dbi, &ms);
+            rc = rc != MDB_SUCCESS ? pc_err_from_mdb(rc)
+                                   : ms.ms_entries == 0 ? PC_ENOTREADY : PC_EFORMAT;
+        } else {
+            rc = pc_err_from_mdb(rc);
+        }
+        r->dbi = dbi;
+    } else {
+        rc = pc_err_from_mdb(rc);
+    }
+    end_read(s);
+    return rc;
 }
 
 int pc_open(const char *path, pc_reader **out)
@@ -164,61 +378,39 @@ int pc_open(const char *path, pc_reader **out)
     *out = NULL;
     if (!path || !*path)
         return PC_EINVAL;
-    struct stat st;
     char data[4096];
-    if (strlen(path) > sizeof data - 16)
+    if ((size_t)snprintf(data, sizeof data, "%s/data.mdb", path) >= sizeof data)
         return PC_EINVAL;
-    strcpy(data, path);
-    strcat(data, "/data.mdb");
-    if (stat(path, &st) != 0)
-        return errno == ENOENT ? PC_ENOTREADY : PC_EIO;
-    if (stat(data, &st) != 0)
-        return errno == ENOENT ? PC_ENOTREADY : PC_EIO;
+    /* Check first so that "not created yet" is PC_ENOTREADY rather than
+     * whatever LMDB makes of a missing or half-created file. */
+    struct stat st;
+    if (stat(path, &st) != 0 || stat(data, &st) != 0)
+        return pc_err_from_mdb(errno);
+    if (st.st_size == 0)
+        return PC_ENOTREADY;
 
     pc_reader *r = calloc(1, sizeof *r);
     if (!r)
         return PC_ENOMEM;
-    int rc = mdb_env_create(&r->env);
-    if (rc) {
-        free(r);
-        return pc_err_from_mdb(rc);
-    }
-    mdb_env_set_maxreaders(r->env, CLIENT_MAX_READERS);
-    rc = mdb_env_open(r->env, path, MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0);
-    if (rc) {
-        mdb_env_close(r->env);
-        free(r);
-        return rc == ENOENT ? PC_ENOTREADY : rc == EACCES ? PC_EIO : pc_err_from_mdb(rc);
-    }
-    int dead = 0;
-    mdb_reader_check(r->env, &dead);
-
-    MDB_txn *txn;
-    rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
-    if (!rc) {
-        rc = mdb_dbi_open(txn, NULL, 0, &r->dbi);
-        if (!rc) {
-            uint8_t kb[4];
-            MDB_val k = { pc_key_fmt(kb), kb }, v;
-            rc = mdb_get(txn, r->dbi, &k, &v);
-            if (rc == MDB_NOTFOUND)
-                rc = -1; /* no format record: not ours (or not initialised) */
-            else if (!rc && pc_fmt_check(v.mv_data, v.mv_size) != PC_OK)
-                rc = -1;
-        }
-        mdb_txn_abort(txn);
-    }
-    if (rc) {
-        mdb_env_close(r->env);
-        free(r);
-        return rc == -1 ? PC_EFORMAT : pc_err_from_mdb(rc);
-    }
-    if (pthread_key_create(&r->key, slot_destroy) != 0) {
-        mdb_env_close(r->env);
+    if (pthread_key_create(&r->key, slot_destructor) != 0) {
         free(r);
         return PC_ENOMEM;
     }
-    pthread_mutex_init(&r->reg_mu, NULL);
+    pthread_mutex_lock(&g_mu);
+    int rc = env_acquire(path, &st, &r->pe);
+    pthread_mutex_unlock(&g_mu);
+    if (rc != PC_OK) {
+        reader_destroy(r);
+        return rc;
+    }
+    r->env = r->pe->env;
+    int dead;
+    mdb_reader_check(r->env, &dead);
+    rc = check_format(r);
+    if (rc != PC_OK) {
+        reader_destroy(r);
+        return rc;
+    }
     r->magic = READER_MAGIC;
     *out = r;
     return PC_OK;
@@ -226,26 +418,14 @@ int pc_open(const char *path, pc_reader **out)
 
 void pc_close(pc_reader *r)
 {
-    if (!reader_ok(r))
+    if (READER_BAD(r))
         return;
-    r->magic = DEAD_MAGIC;
-    /* Deleting the key first means no destructor can race with us. */
-    pthread_key_delete(r->key);
-    tslot *s = r->slots;
-    while (s) {
-        tslot *n = s->next;
-        if (s->txn)
-            mdb_txn_abort(s->txn);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        s = n;
-    }
-    pthread_mutex_destroy(&r->reg_mu);
-    mdb_env_close(r->env);
-    free(r);
+    reader_destroy(r);
 }
 
-static int id_ok(const char *s, size_t *len)
+/* ---- lookups --------------------------------------------------------- */
+
+static inline int id_ok(const char *s, size_t *len)
 {
     if (!s)
         return 0;
@@ -254,7 +434,7 @@ static int id_ok(const char *s, size_t *len)
     return n > 0 && n <= PC_ID_MAX;
 }
 
-static int chain_ok(const char *chain, size_t *len)
+static inline int chain_ok(const char *chain, size_t *len)
 {
     if (!chain)
         return 0;
@@ -262,21 +442,30 @@ static int chain_ok(const char *chain, size_t *len)
     return pc_slug_valid(chain, *len);
 }
 
-/* The chain has no key we looked for: is it cached at all? */
-static int chain_missing_code(pc_reader *r, MDB_txn *txn, const char *chain, size_t clen)
+/* NULL and "" both mean "base price only". */
+static inline int store_ok(const char *store, size_t *len)
+{
+    *len = 0;
+    return !store || !*store || id_ok(store, len);
+}
+
+/* A lookup missed: is the chain cached at all?  Same transaction, so the
+ * answer belongs to the same version as the miss. */
+static int chain_code(const pc_reader *r, MDB_txn *txn, const char *chain, size_t clen,
+                      int found_code)
 {
     uint8_t kb[PC_KEY_MAX];
     MDB_val k = { pc_key_meta(kb, chain, clen), kb }, v;
     int rc = mdb_get(txn, r->dbi, &k, &v);
     if (rc == MDB_NOTFOUND)
         return PC_ENOCHAIN;
-    return rc ? pc_err_from_mdb(rc) : PC_NOTFOUND;
+    return rc == MDB_SUCCESS ? found_code : pc_err_from_mdb(rc);
 }
 
-static int read_price(const MDB_val *v, pc_price *out, uint32_t flags)
+static inline int read_price(const MDB_val *v, pc_price *out, uint32_t flags)
 {
     pc_price_rec rec;
-    if (v->mv_size != sizeof rec)
+    if (UNLIKELY(v->mv_size != sizeof rec))
         return PC_EFORMAT;
     memcpy(&rec, v->mv_data, sizeof rec);
     out->cents = rec.cents;
@@ -285,23 +474,39 @@ static int read_price(const MDB_val *v, pc_price *out, uint32_t flags)
     return PC_OK;
 }
 
-/* One item inside an open transaction: exception, then base. */
-static int lookup(pc_reader *r, MDB_txn *txn, const char *chain, size_t clen,
-                  const char *store, size_t slen, const char *item, size_t ilen, pc_price *out)
+/* Keys of one (chain, store) with the item left off, built once per call so
+ * that pc_get_many only appends each item. */
+typedef struct keys {
+    uint8_t skey[PC_KEY_MAX], bkey[PC_KEY_MAX];
+    size_t  sprefix, bprefix; /* sprefix 0: base only */
+} keys;
+
+static inline void keys_init(keys *k, const char *chain, size_t clen,
+                             const char *store, size_t slen)
 {
-    uint8_t kb[PC_KEY_MAX];
+    k->sprefix = slen ? pc_key_store(k->skey, chain, clen, store, slen, "", 0) : 0;
+    k->bprefix = pc_key_base(k->bkey, chain, clen, "", 0);
+}
+
+/* One item inside an open transaction: the store's exception, then base. */
+static inline int lookup(const pc_reader *r, MDB_txn *txn, keys *ks,
+                         const char *item, size_t ilen, pc_price *out)
+{
     MDB_val k, v;
     int rc;
-    k.mv_data = kb;
-    if (slen) {
-        k.mv_size = pc_key_store(kb, chain, clen, store, slen, item, ilen);
+    if (ks->sprefix) {
+        memcpy(ks->skey + ks->sprefix, item, ilen);
+        k.mv_size = ks->sprefix + ilen;
+        k.mv_data = ks->skey;
         rc = mdb_get(txn, r->dbi, &k, &v);
         if (rc == MDB_SUCCESS)
             return read_price(&v, out, PC_PRICE_STORE);
         if (rc != MDB_NOTFOUND)
             return pc_err_from_mdb(rc);
     }
-    k.mv_size = pc_key_base(kb, chain, clen, item, ilen);
+    memcpy(ks->bkey + ks->bprefix, item, ilen);
+    k.mv_size = ks->bprefix + ilen;
+    k.mv_data = ks->bkey;
     rc = mdb_get(txn, r->dbi, &k, &v);
     if (rc == MDB_SUCCESS)
         return read_price(&v, out, 0);
@@ -310,19 +515,20 @@ static int lookup(pc_reader *r, MDB_txn *txn, const char *chain, size_t clen,
 
 int pc_get(pc_reader *r, const char *chain, const char *store, const char *item, pc_price *out)
 {
-    size_t clen, slen = 0, ilen;
-    if (!reader_ok(r) || !out || !chain_ok(chain, &clen) || !id_ok(item, &ilen))
+    size_t clen, slen, ilen;
+    if (READER_BAD(r) || !out || !chain_ok(chain, &clen) || !id_ok(item, &ilen) ||
+        !store_ok(store, &slen))
         return PC_EINVAL;
-    if (store && *store && !id_ok(store, &slen))
-        return PC_EINVAL;
+    keys ks;
+    keys_init(&ks, chain, clen, store, slen);
     tslot *s;
     int rc = begin_read(r, &s);
-    if (rc)
+    if (UNLIKELY(rc != PC_OK))
         return rc;
     pc_price p;
-    rc = lookup(r, s->txn, chain, clen, store, slen, item, ilen, &p);
+    rc = lookup(r, s->txn, &ks, item, ilen, &p);
     if (rc == PC_NOTFOUND)
-        rc = chain_missing_code(r, s->txn, chain, clen);
+        rc = chain_code(r, s->txn, chain, clen, PC_NOTFOUND);
     end_read(s);
     if (rc == PC_OK)
         *out = p;
@@ -332,57 +538,56 @@ int pc_get(pc_reader *r, const char *chain, const char *store, const char *item,
 int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
                 const char *const items[], pc_price out[], int status[])
 {
-    size_t clen, slen = 0;
+    size_t clen, slen;
     if (n > 0 && (!items || !out || !status))
         return PC_EINVAL;
     int rc = PC_OK;
-    if (!reader_ok(r) || !chain_ok(chain, &clen) || (store && *store && !id_ok(store, &slen)))
+    if (READER_BAD(r) || !chain_ok(chain, &clen) || !store_ok(store, &slen))
         rc = PC_EINVAL;
     tslot *s = NULL;
-    if (rc == PC_OK)
+    if (rc == PC_OK && n > 0)
         rc = begin_read(r, &s);
-    if (rc == PC_OK) {
-        uint8_t kb[PC_KEY_MAX];
-        MDB_val k = { pc_key_meta(kb, chain, clen), kb }, v;
-        int mrc = mdb_get(s->txn, r->dbi, &k, &v);
-        if (mrc)
-            rc = mrc == MDB_NOTFOUND ? PC_ENOCHAIN : pc_err_from_mdb(mrc);
+    if (rc == PC_OK && n > 0) {
+        rc = chain_code(r, s->txn, chain, clen, PC_OK);
+        if (rc != PC_OK)
+            end_read(s);
     }
     if (rc != PC_OK) {
-        if (s)
-            end_read(s);
         for (size_t i = 0; i < n; i++)
             status[i] = rc;
         return rc;
     }
+    if (n == 0)
+        return PC_OK;
     /* One transaction for all: every answer comes from one version. */
+    keys ks;
+    keys_init(&ks, chain, clen, store, slen);
     for (size_t i = 0; i < n; i++) {
         size_t ilen;
-        if (!id_ok(items[i], &ilen)) {
-            status[i] = PC_EINVAL;
-            continue;
-        }
-        status[i] = lookup(r, s->txn, chain, clen, store, slen, items[i], ilen, &out[i]);
+        status[i] = id_ok(items[i], &ilen) ? lookup(r, s->txn, &ks, items[i], ilen, &out[i])
+                                           : PC_EINVAL;
     }
     end_read(s);
     return PC_OK;
 }
 
+/* ---- metadata -------------------------------------------------------- */
+
 int pc_reader_meta(pc_reader *r, const char *chain, pc_meta_rec *out)
 {
     size_t clen;
-    if (!reader_ok(r) || !out || !chain_ok(chain, &clen))
+    if (READER_BAD(r) || !out || !chain_ok(chain, &clen))
         return PC_EINVAL;
     tslot *s;
     int rc = begin_read(r, &s);
-    if (rc)
+    if (rc != PC_OK)
         return rc;
     uint8_t kb[PC_KEY_MAX];
     MDB_val k = { pc_key_meta(kb, chain, clen), kb }, v;
     rc = mdb_get(s->txn, r->dbi, &k, &v);
     if (rc == MDB_NOTFOUND)
         rc = PC_ENOCHAIN;
-    else if (rc)
+    else if (rc != MDB_SUCCESS)
         rc = pc_err_from_mdb(rc);
     else
         rc = pc_meta_decode(v.mv_data, v.mv_size, out);
@@ -396,7 +601,7 @@ int pc_chain_info(pc_reader *r, const char *chain, pc_chain_meta *out)
         return PC_EINVAL;
     pc_meta_rec m;
     int rc = pc_reader_meta(r, chain, &m);
-    if (rc)
+    if (rc != PC_OK)
         return rc;
     out->version = m.version;
     out->loaded_at = m.loaded_at_ms;
@@ -409,43 +614,44 @@ int pc_chain_info(pc_reader *r, const char *chain, pc_chain_meta *out)
 
 int pc_reader_daemon(pc_reader *r, pc_daemon_rec *out)
 {
-    if (!reader_ok(r) || !out)
+    if (READER_BAD(r) || !out)
         return PC_EINVAL;
     tslot *s;
     int rc = begin_read(r, &s);
-    if (rc)
+    if (rc != PC_OK)
         return rc;
-    uint8_t kb[4];
+    uint8_t kb[PC_KEY_MAX];
     MDB_val k = { pc_key_daemon(kb), kb }, v;
     rc = mdb_get(s->txn, r->dbi, &k, &v);
-    rc = rc ? pc_err_from_mdb(rc) : pc_daemon_decode(v.mv_data, v.mv_size, out);
+    rc = rc != MDB_SUCCESS ? pc_err_from_mdb(rc) : pc_daemon_decode(v.mv_data, v.mv_size, out);
     end_read(s);
     return rc;
 }
 
 int pc_chains(pc_reader *r, char ***out, size_t *count)
 {
-    if (!reader_ok(r) || !out)
+    if (READER_BAD(r) || !out)
         return PC_EINVAL;
     *out = NULL;
     if (count)
         *count = 0;
     tslot *s;
     int rc = begin_read(r, &s);
-    if (rc)
+    if (rc != PC_OK)
         return rc;
     MDB_cursor *cur;
     rc = mdb_cursor_open(s->txn, r->dbi, &cur);
-    if (rc) {
+    if (rc != MDB_SUCCESS) {
         end_read(s);
         return pc_err_from_mdb(rc);
     }
-    uint8_t pb[4];
+    uint8_t pb[PC_KEY_MAX];
     size_t plen = pc_key_meta_prefix(pb);
-    /* Two passes over the meta keys: size, then fill one allocation. */
+    /* Two passes in one transaction (so both see the same chains): count
+     * and size, then fill one allocation of pointers followed by strings. */
     size_t n = 0, bytes = 0;
     char **arr = NULL;
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < 2 && rc == MDB_SUCCESS; pass++) {
         MDB_val k = { plen, pb }, v;
         char *strs = arr ? (char *)(arr + n + 1) : NULL;
         size_t i = 0;
@@ -468,17 +674,15 @@ int pc_chains(pc_reader *r, char ***out, size_t *count)
         rc = MDB_SUCCESS;
         if (pass == 0) {
             arr = malloc((n + 1) * sizeof *arr + bytes);
-            if (!arr) {
+            if (!arr)
                 rc = ENOMEM;
-                break;
-            }
         } else {
             arr[i] = NULL;
         }
     }
     mdb_cursor_close(cur);
     end_read(s);
-    if (rc) {
+    if (rc != MDB_SUCCESS) {
         free(arr);
         return pc_err_from_mdb(rc);
     }
@@ -495,24 +699,25 @@ void pc_free_chains(char **chains)
 
 int pc_wait_ready(pc_reader *r, int timeout_ms)
 {
-    if (!reader_ok(r))
+    if (READER_BAD(r))
         return PC_EINVAL;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t deadline = pc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
         pc_daemon_rec d;
         int rc = pc_reader_daemon(r, &d);
         if (rc == PC_OK && d.ready)
             return PC_OK;
+        /* No record, or one we cannot decode: the daemon has not said it is
+         * ready, which is all this call answers. */
         if (rc != PC_OK && rc != PC_NOTFOUND && rc != PC_EFORMAT)
             return rc;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (timeout_ms >= 0 && elapsed >= timeout_ms)
+        int64_t left = deadline - pc_mono_ms();
+        if (timeout_ms >= 0 && left <= 0)
             return PC_ETIMEDOUT;
-        struct timespec nap = { 0, 5 * 1000000 };
-        nanosleep(&nap, NULL);
+        int64_t nap = timeout_ms >= 0 && left < WAIT_POLL_MS ? left : WAIT_POLL_MS;
+        struct timespec ts = { 0, (long)nap * 1000000L };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
     }
 }
 
@@ -520,67 +725,82 @@ int pc_reader_scan(pc_reader *r, const char *chain,
                    int (*cb)(void *ctx, const pc_key_view *k, const pc_price_rec *v), void *ctx)
 {
     size_t clen;
-    if (!reader_ok(r) || !cb || !chain_ok(chain, &clen))
+    if (READER_BAD(r) || !cb || !chain_ok(chain, &clen))
         return PC_EINVAL;
     tslot *s;
     int rc = begin_read(r, &s);
-    if (rc)
+    if (rc != PC_OK)
         return rc;
-    uint8_t kb[PC_KEY_MAX];
-    MDB_val mk = { pc_key_meta(kb, chain, clen), kb }, v;
-    rc = mdb_get(s->txn, r->dbi, &mk, &v);
-    if (rc) {
-        end_read(s);
-        return rc == MDB_NOTFOUND ? PC_ENOCHAIN : pc_err_from_mdb(rc);
-    }
-    MDB_cursor *cur;
-    rc = mdb_cursor_open(s->txn, r->dbi, &cur);
-    if (rc) {
-        end_read(s);
-        return pc_err_from_mdb(rc);
-    }
-    size_t plen = pc_key_chain_prefix(kb, chain, clen);
-    MDB_val k = { plen, kb };
-    int ret = PC_OK;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == MDB_SUCCESS && k.mv_size >= plen && memcmp(k.mv_data, kb, plen) == 0) {
-        pc_key_view kv;
-        pc_price_rec pr;
-        if (pc_key_parse(k.mv_data, k.mv_size, &kv) != PC_OK || v.mv_size != sizeof pr) {
-            ret = PC_EFORMAT;
-            break;
-        }
-        memcpy(&pr, v.mv_data, sizeof pr);
-        ret = cb(ctx, &kv, &pr);
-        if (ret)
-            break;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    if (ret == PC_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+    int ret = chain_code(r, s->txn, chain, clen, PC_OK);
+    MDB_cursor *cur = NULL;
+    if (ret == PC_OK && (rc = mdb_cursor_open(s->txn, r->dbi, &cur)) != MDB_SUCCESS)
         ret = pc_err_from_mdb(rc);
-    mdb_cursor_close(cur);
+    if (ret == PC_OK) {
+        /* "chain\0" prefixes base keys ("chain\0B...") before store keys
+         * ("chain\0S..."), and no other chain: slugs hold no NUL. */
+        uint8_t kb[PC_KEY_MAX];
+        size_t plen = pc_key_chain_prefix(kb, chain, clen);
+        MDB_val k = { plen, kb }, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        while (rc == MDB_SUCCESS && k.mv_size >= plen && memcmp(k.mv_data, kb, plen) == 0) {
+            pc_key_view kv;
+            pc_price_rec pr;
+            if (pc_key_parse(k.mv_data, k.mv_size, &kv) != PC_OK || v.mv_size != sizeof pr) {
+                ret = PC_EFORMAT;
+                break;
+            }
+            memcpy(&pr, v.mv_data, sizeof pr);
+            if ((ret = cb(ctx, &kv, &pr)) != 0)
+                break;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        if (ret == PC_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+            ret = pc_err_from_mdb(rc);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
     end_read(s);
     return ret;
+}
+
+static int count_reader(const char *msg, void *ctx)
+{
+    /* mdb_reader_list sends a header, then one line per live slot that
+     * starts with its pid; "(no active readers)" when there is none. */
+    msg += strspn(msg, " ");
+    if (*msg >= '0' && *msg <= '9')
+        ++*(unsigned *)ctx;
+    return 0;
 }
 
 int pc_reader_env_info(pc_reader *r, uint64_t *map_used, uint64_t *map_size,
                        unsigned *readers_used, unsigned *readers_max)
 {
-    if (!reader_ok(r))
+    if (READER_BAD(r))
         return PC_EINVAL;
+    /* Inside a call so that a concurrent resize cannot unmap the meta pages
+     * mdb_env_info reads. */
+    tslot *s;
+    int rc = begin_read(r, &s);
+    if (rc != PC_OK)
+        return rc;
     MDB_envinfo info;
     MDB_stat ms;
-    int rc = mdb_env_info(r->env, &info);
-    if (!rc)
+    unsigned used = 0;
+    rc = mdb_env_info(r->env, &info);
+    if (rc == MDB_SUCCESS)
         rc = mdb_env_stat(r->env, &ms);
-    if (rc)
+    if (rc == MDB_SUCCESS)
+        rc = mdb_reader_list(r->env, count_reader, &used) < 0 ? EIO : MDB_SUCCESS;
+    end_read(s);
+    if (rc != MDB_SUCCESS)
         return pc_err_from_mdb(rc);
     if (map_used)
         *map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
     if (map_size)
         *map_size = info.me_mapsize;
     if (readers_used)
-        *readers_used = info.me_numreaders;
+        *readers_used = used;
     if (readers_max)
         *readers_max = info.me_maxreaders;
     return PC_OK;

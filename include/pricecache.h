@@ -47,6 +47,12 @@
  *     "pricecache") but only read access to data.mdb.
  *   - pc_close must not run while another thread is inside a call on the
  *     same reader.
+ *   - LMDB forbids opening one environment twice in a process; readers of
+ *     the same directory therefore share one LMDB handle inside the
+ *     library, and opening it several times is safe.
+ *   - When the daemon grows the map, each process adopts the new size at
+ *     its next call; that briefly waits for the calls in flight in the
+ *     process to end (microseconds).
  */
 #ifndef PRICECACHE_H
 #define PRICECACHE_H
@@ -117,7 +123,7 @@ enum { PC_BREAKER_CLOSED = 0, PC_BREAKER_OPEN = 1, PC_BREAKER_HALF_OPEN = 2 };
  *   out   out  the new reader; set to NULL on failure.
  *
  * Returns PC_OK; PC_EINVAL (NULL argument); PC_ENOTREADY (no environment
- * there yet: the daemon has not created it — retry later); PC_EFORMAT
+ * there yet, or the daemon is creating it — retry later); PC_EFORMAT
  * (unknown format: do not retry, upgrade the library); PC_EIO (the
  * directory or its files could not be opened: check the path and that the
  * process is in the "pricecache" group); PC_ENOMEM.
@@ -127,8 +133,9 @@ enum { PC_BREAKER_CLOSED = 0, PC_BREAKER_OPEN = 1, PC_BREAKER_HALF_OPEN = 2 };
  */
 int pc_open(const char *path, pc_reader **out);
 
-/* pc_close - release a reader and every reader slot its threads held.
- * Accepts NULL.  No other thread may be inside a call on `r`. */
+/* pc_close - release a reader and every reader slot its threads held
+ * (threads that used it may live on).  Accepts NULL.  No other thread may
+ * be inside a call on `r`; `r` is invalid afterwards. */
 void pc_close(pc_reader *r);
 
 /* pc_get - the price of one item.
@@ -150,7 +157,8 @@ int pc_get(pc_reader *r, const char *chain, const char *store,
 /* pc_get_many - the prices of n items of one chain, all from one version.
  *
  *   chain, store  as for pc_get.
- *   n             number of items; 0 is allowed and does nothing.
+ *   n             number of items; 0 is allowed: only the arguments are
+ *                 checked, the environment is not read.
  *   items  in     n item ids.
  *   out    out    n prices; out[i] is set when status[i] == PC_OK.
  *   status out    n codes: PC_OK, PC_NOTFOUND, or PC_EINVAL for an item id
@@ -188,8 +196,9 @@ void pc_free_chains(char **chains);
  *
  *   timeout_ms  <0 waits forever, 0 only checks.
  *
- * Returns PC_OK when ready; PC_ETIMEDOUT; PC_EOVERLOADED; PC_EIO.
- * Polls the environment (every few milliseconds); thread-safe.
+ * Returns PC_OK when ready; PC_ETIMEDOUT; PC_EINVAL (NULL reader);
+ * PC_EOVERLOADED; PC_EIO.  Polls the environment every 5 ms, holding no
+ * transaction in between; thread-safe.
  */
 int pc_wait_ready(pc_reader *r, int timeout_ms);
 
