@@ -763,6 +763,65 @@ int pc_reader_scan(pc_reader *r, const char *chain,
     return ret;
 }
 
+/* ---- one transaction for a caller's many lookups ---------------------- */
+
+/* Behind pc_txn_view.impl: what view_lookup needs of the open transaction. */
+typedef struct txn_impl {
+    const pc_reader *r;
+    MDB_txn         *txn;
+    const char      *chain;
+    size_t           clen;
+} txn_impl;
+
+static int view_lookup(const pc_txn_view *v, const char *store, const char *item,
+                       unsigned flags, pc_price *out)
+{
+    const txn_impl *t = v->impl;
+    size_t slen, ilen;
+    if (!out || !id_ok(item, &ilen) || !store_ok(store, &slen))
+        return PC_EINVAL;
+    if (!(flags & PC_TXN_EXCEPTION_ONLY)) {
+        keys ks;
+        keys_init(&ks, t->chain, t->clen, store, slen);
+        return lookup(t->r, t->txn, &ks, item, ilen, out);
+    }
+    if (slen == 0)
+        return PC_NOTFOUND;
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val k = { pc_key_store(kb, t->chain, t->clen, store, slen, item, ilen), kb }, val;
+    int rc = mdb_get(t->txn, t->r->dbi, &k, &val);
+    if (rc == MDB_SUCCESS)
+        return read_price(&val, out, PC_PRICE_STORE);
+    return rc == MDB_NOTFOUND ? PC_NOTFOUND : pc_err_from_mdb(rc);
+}
+
+int pc_reader_with_txn(pc_reader *r, const char *chain,
+                       int (*fn)(void *ctx, const pc_txn_view *v), void *ctx)
+{
+    size_t clen;
+    if (READER_BAD(r) || !fn || !chain_ok(chain, &clen))
+        return PC_EINVAL;
+    tslot *s;
+    int rc = begin_read(r, &s);
+    if (rc != PC_OK)
+        return rc;
+    txn_impl t = { r, s->txn, chain, clen };
+    pc_txn_view view = { .lookup = view_lookup, .impl = &t };
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val k = { pc_key_meta(kb, chain, clen), kb }, v;
+    rc = mdb_get(s->txn, r->dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        rc = PC_ENOCHAIN;
+    else if (rc != MDB_SUCCESS)
+        rc = pc_err_from_mdb(rc);
+    else
+        rc = pc_meta_decode(v.mv_data, v.mv_size, &view.meta);
+    if (rc == PC_OK)
+        rc = fn(ctx, &view);
+    end_read(s);
+    return rc;
+}
+
 static int count_reader(const char *msg, void *ctx)
 {
     /* mdb_reader_list sends a header, then one line per live slot that

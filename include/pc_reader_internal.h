@@ -42,4 +42,31 @@ int pc_reader_scan(pc_reader *r, const char *chain,
 int pc_reader_env_info(pc_reader *r, uint64_t *map_used, uint64_t *map_size,
                        unsigned *readers_used, unsigned *readers_max);
 
+/* One read transaction on one chain, for callers whose many lookups must
+ * all come from one version of it (baskets). */
+#define PC_TXN_EXCEPTION_ONLY 0x1u /* pc_txn_view.lookup: no base fallback */
+
+typedef struct pc_txn_view pc_txn_view;
+struct pc_txn_view {
+    pc_meta_rec meta;  /* the chain's metadata, read in the transaction */
+    /* price(chain, store, item) in the transaction, as pc_get answers it
+     * (store NULL or "" for the base price only); with
+     * PC_TXN_EXCEPTION_ONLY in `flags`, only the store's exception
+     * (PC_NOTFOUND for a NULL or "" store).  PC_OK, PC_NOTFOUND, PC_EINVAL
+     * (NULL, empty or over-long id), PC_EFORMAT, PC_EIO. */
+    int (*lookup)(const pc_txn_view *v, const char *store, const char *item,
+                  unsigned flags, pc_price *out);
+    const void *impl;  /* the reader's; not for callers */
+};
+
+/* Begin a read transaction, read the chain's metadata into a view, call
+ * fn(ctx, view), end the transaction, and return what fn returned.
+ * PC_ENOCHAIN (fn is not called), PC_EINVAL, PC_EFORMAT, PC_EOVERLOADED,
+ * PC_EIO.  The view is valid only during fn.  Like a pc_reader_scan
+ * callback, fn holds this thread's slot lock and pins the version: copy
+ * what you need and return (no search, no I/O), and do not call into
+ * libpricecache from it. */
+int pc_reader_with_txn(pc_reader *r, const char *chain,
+                       int (*fn)(void *ctx, const pc_txn_view *v), void *ctx);
+
 #endif
