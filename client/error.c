@@ -12,6 +12,10 @@
     X(PC_ETIMEDOUT,   "timed out")                                                  \
     X(PC_EFORMAT,     "unknown cache format (library older than the daemon, or not a pricecache environment)") \
     X(PC_ENOMEM,      "out of memory")                                              \
+    X(PC_ENOITEMS,    "basket has no items")                                        \
+    X(PC_EQUANTITY,   "basket quantity must be positive")                           \
+    X(PC_ETOOMANY,    "basket has too many items or stores")                        \
+    X(PC_EOVERFLOW,   "amount out of range (int64 cents)")                          \
     X(PC_ECANCELED,   "cancelled")                                                  \
     X(PC_EDB,         "database error")                                             \
     X(PC_EREFUSED,    "load refused by a guard")                                    \

@@ -86,7 +86,12 @@ enum {
     PC_EFORMAT     = -7008, /* the environment has a format this library does
                                not know (newer daemon, or not a pricecache
                                environment): upgrade the library */
-    PC_ENOMEM      = -7009  /* memory could not be allocated */
+    PC_ENOMEM      = -7009, /* memory could not be allocated */
+    PC_ENOITEMS    = -7010, /* a basket with no items */
+    PC_EQUANTITY   = -7011, /* a basket line with a quantity of zero or less */
+    PC_ETOOMANY    = -7012, /* a basket with more items or candidate stores
+                               than PC_BASKET_MAX_ITEMS / _MAX_STORES */
+    PC_EOVERFLOW   = -7013  /* an amount does not fit in int64_t cents */
 };
 
 /* Longest chain slug, store id and item id, in bytes.  Longer arguments
@@ -208,6 +213,202 @@ const char *pc_strerror(int rc);
 
 /* pc_version - the library version, e.g. "0.1.0". Static string. */
 const char *pc_version(void);
+
+/* ---- Baskets -----------------------------------------------------------
+ *
+ * Price a whole shopping list on one chain in one call: at one store
+ * (pc_basket_single), or at the cheapest one or few stores of several
+ * (pc_basket_multi).  Every price of a basket comes from one read
+ * transaction, hence from one version of the chain, which the result
+ * names (pc_basket_result.version).  The read transaction ends before any
+ * search starts: a slow search never pins the environment.
+ *
+ * Missing items
+ *
+ *   An item with no price where the basket is bought (neither an exception
+ *   of the store nor a base price) is charged a penalty per unit: the
+ *   chain's mean base price (pc_chain_meta.avg_cents) times
+ *   pc_basket_opts.penalty_mult, rounded half away from zero, or
+ *   pc_basket_opts.fallback_cents when the chain has no mean (no base rows,
+ *   or a mean of 0).  The penalty is the cost of not finding the item: it
+ *   counts in the total and in the choice of stores, and each penalised
+ *   line says so (PC_LINE_PENALTY) with its amount.
+ *
+ * Choosing stores (pc_basket_multi)
+ *
+ *   At most max_stores of the candidate stores are visited; each item is
+ *   bought at the visited store that prices it lowest, or penalised when
+ *   none of them prices it.  The total to minimise is the sum of the lines,
+ *   penalties included.  Adding a store can raise that total (an item
+ *   found only there above its penalty), so fewer stores may win.
+ *
+ *   Exact search (branch and bound over store sets) runs when the basket
+ *   has at most exact_max_items items and exact_max_stores candidates, and
+ *   only as long as budget_ms allows (monotonic clock); otherwise a greedy
+ *   search answers (add the store that lowers the total most, while one
+ *   does).  The result names what answered: "optimal", "greedy" (the
+ *   problem was too large for the exact search) or
+ *   "greedy_timeout_fallback" (the budget ran out).  Ties go to fewer
+ *   stores, then to the stores listed first; an item priced the same at
+ *   two visited stores goes to the one listed first.
+ *
+ * Arithmetic
+ *
+ *   Amounts are int64_t cents; quantity × price and every sum are checked:
+ *   a basket whose amounts would not fit answers PC_EOVERFLOW instead of a
+ *   wrong total.
+ */
+
+/* Most items in one basket, and most candidate stores of pc_basket_multi.
+ * Larger baskets answer PC_ETOOMANY. */
+#define PC_BASKET_MAX_ITEMS  10000
+#define PC_BASKET_MAX_STORES 128
+
+/* Defaults of pc_basket_opts (pc_basket_opts_init). */
+#define PC_BASKET_PENALTY_MULT    2.0
+#define PC_BASKET_FALLBACK_CENTS  10000
+#define PC_BASKET_VISIT_STORES    2
+#define PC_BASKET_EXACT_ITEMS     10
+#define PC_BASKET_EXACT_STORES    15
+#define PC_BASKET_BUDGET_MS       100
+
+/* One line of a basket request. */
+typedef struct pc_basket_item {
+    const char *item;  /* item id, 1..PC_ID_MAX bytes; an id may appear on
+                          several lines, each is priced on its own */
+    int64_t     qty;   /* units, > 0 */
+} pc_basket_item;
+
+/* Options; fill with pc_basket_opts_init, then change what you need. */
+typedef struct pc_basket_opts {
+    double   penalty_mult;     /* per-unit penalty = chain mean × this; >= 0,
+                                  finite (default 2.0) */
+    int64_t  fallback_cents;   /* per-unit penalty when the chain has no
+                                  mean; >= 0 (default 10000) */
+    unsigned max_stores;       /* pc_basket_multi: stores visited at most,
+                                  >= 1 (default 2) */
+    unsigned exact_max_items;  /* exact search only up to this many items
+                                  (default 10; 0: always greedy) */
+    unsigned exact_max_stores; /* ... and this many candidates (default 15) */
+    unsigned budget_ms;        /* time the exact search may take (default
+                                  100; 0: greedy answers at once, labelled
+                                  as a timeout) */
+} pc_basket_opts;
+
+/* pc_basket_opts_init - set every option to its default.  opts != NULL. */
+void pc_basket_opts_init(pc_basket_opts *opts);
+
+/* Where a line's price came from, pc_basket_line.source. */
+enum {
+    PC_LINE_BASE    = 0, /* the chain's base price */
+    PC_LINE_STORE   = 1, /* the store's exception */
+    PC_LINE_PENALTY = 2  /* no price where bought: the penalty */
+};
+
+/* What answered, pc_basket_result.algorithm (the name is in
+ * pc_basket_result.algorithm_name). */
+enum {
+    PC_BASKET_SINGLE          = 0, /* "single": pc_basket_single, no choice */
+    PC_BASKET_OPTIMAL         = 1, /* "optimal": exact search, lowest total */
+    PC_BASKET_GREEDY          = 2, /* "greedy": too large for the exact search */
+    PC_BASKET_GREEDY_FALLBACK = 3  /* "greedy_timeout_fallback": the budget
+                                      ran out before the exact search ended */
+};
+
+typedef struct pc_basket_line {
+    const char *item;       /* the item id (a copy, owned by the result) */
+    int64_t     qty;        /* as asked */
+    int         source;     /* PC_LINE_BASE, PC_LINE_STORE or PC_LINE_PENALTY */
+    int         store;      /* index in pc_basket_result.stores where the line
+                               is bought; -1 when penalised */
+    int64_t     unit_cents; /* unit price, or the per-unit penalty */
+    int64_t     line_cents; /* qty × unit_cents */
+    int64_t     updated_at; /* unix seconds of the price row; 0 when penalised */
+} pc_basket_line;
+
+typedef struct pc_basket_result {
+    uint64_t    version;          /* the chain version every price was read from */
+    int         algorithm;        /* PC_BASKET_* */
+    const char *algorithm_name;   /* "single", "optimal", "greedy",
+                                     "greedy_timeout_fallback" (static) */
+    int64_t     total_cents;      /* sum of line_cents, penalties included */
+    int64_t     penalty_total_cents; /* the part of the total that is penalties */
+    int64_t     penalty_cents;    /* per-unit penalty of this basket */
+    int         penalty_fallback; /* 1 when penalty_cents is fallback_cents
+                                     (the chain has no mean), 0 when it is
+                                     avg_cents × penalty_mult */
+    int64_t     avg_cents;        /* the chain's mean base price at `version` */
+    size_t      nfound;           /* lines priced */
+    size_t      nmissing;         /* lines penalised */
+    double      coverage;         /* nfound / nlines, 0.0 .. 1.0 */
+    size_t      nlines;
+    pc_basket_line *lines;        /* nlines, in the order asked */
+    size_t      nstores;
+    const char *const *stores;    /* pc_basket_single: the store asked for
+                                     ("" for base prices only); pc_basket_multi:
+                                     the stores to visit, those where at least
+                                     one line is bought (0 of them when every
+                                     line is penalised), in candidate order */
+} pc_basket_result;
+
+/* pc_basket_single - price a basket at one store.
+ *
+ *   r       in   an open reader.
+ *   chain   in   chain slug.
+ *   store   in   store id, or NULL / "" for the chain's base prices only.
+ *   items   in   n lines; the ids are copied, the caller keeps ownership.
+ *   n       in   1..PC_BASKET_MAX_ITEMS.
+ *   opts    in   options, or NULL for the defaults (only the penalty
+ *                options matter here).
+ *   out     out  the result, NULL on failure.  The caller owns it and frees
+ *                it with pc_basket_free (one call frees everything,
+ *                strings included).
+ *
+ * Returns one code; the arguments are checked in this order, so a basket
+ * with several faults answers the first:
+ *   PC_EINVAL     r, out or chain (not a slug) invalid, opts out of range,
+ *                 store over-long: a caller bug, do not retry;
+ *   PC_ENOITEMS   n == 0;
+ *   PC_ETOOMANY   n > PC_BASKET_MAX_ITEMS: split the basket;
+ *   PC_EINVAL     items NULL, or (line by line) an item id NULL, empty or
+ *                 over-long,
+ *   PC_EQUANTITY  or a quantity zero or negative;
+ *   PC_ENOCHAIN   the chain is not in the cache;
+ *   PC_EOVERFLOW  an amount does not fit in int64_t cents;
+ *   PC_ENOMEM; PC_EOVERLOADED, PC_EIO, PC_EFORMAT as for pc_get;
+ *   PC_OK         *out is set.  Missing items are not an error: see
+ *                 nmissing and each line's source.
+ * Thread-safe.
+ */
+int pc_basket_single(pc_reader *r, const char *chain, const char *store,
+                     const pc_basket_item *items, size_t n,
+                     const pc_basket_opts *opts, pc_basket_result **out);
+
+/* pc_basket_multi - choose at most opts->max_stores of the candidate
+ * stores, and which item to buy where, for the lowest total.
+ *
+ *   stores   in   nstores candidate store ids, each 1..PC_ID_MAX bytes;
+ *                 copied as needed.
+ *   nstores  in   1..PC_BASKET_MAX_STORES.
+ *   the rest as for pc_basket_single; opts NULL for the defaults.
+ *
+ * Returns what pc_basket_single returns, in the same order, where the
+ * store check becomes: PC_EINVAL for stores NULL or nstores == 0, then
+ * PC_ETOOMANY for nstores > PC_BASKET_MAX_STORES, then PC_EINVAL for a
+ * store id NULL, empty or over-long (all before any item).  On PC_OK,
+ * (*out)->algorithm says which search answered; every search returns a
+ * complete, consistent answer.  The call takes about budget_ms at most in
+ * the exact search, plus nstores × n lookups and a greedy search when the
+ * budget runs out.  Thread-safe.
+ */
+int pc_basket_multi(pc_reader *r, const char *chain,
+                    const char *const stores[], size_t nstores,
+                    const pc_basket_item *items, size_t n,
+                    const pc_basket_opts *opts, pc_basket_result **out);
+
+/* pc_basket_free - free a result of pc_basket_single / pc_basket_multi,
+ * with every string and array it points to.  Accepts NULL. */
+void pc_basket_free(pc_basket_result *res);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop
