@@ -55,6 +55,7 @@ out="$B/bench/results.txt"
     echo "-- lookups (bench_get)"
     "$B/pricecached" -c "$W/conf" --once 2>/dev/null
     "$B/bench/bench_get" "$W/cache" bench 1000000
+    "$B/bench/bench_basket" "$W/cache" bench
     echo
     echo "-- change propagation and reader latency under a reload, daemon running (bench_propagate)"
     "$B/pricecached" -c "$W/conf" 2>"$W/daemon.log" &
