@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "pc_format.h"
 #include "pc_reader_internal.h"
 #include "pricecache.h"
@@ -727,6 +728,9 @@ static const struct command {
       "(\"\" for base prices), or at the cheapest 1 or 2 of several STOREs; a\n"
       "missing item costs 2 x the mean price (10000 without one); a table, or JSON",
       cmd_basket },
+    { "events", "[-a ADDR] [-n N] [-t MS] [--heartbeats] [CHAIN...]",
+      "follow the daemon's events (ADDR: $PRICECACHE_EVENTS, else\n"
+      "ipc:///run/pricecache/events.ipc); a gap shows as a resync line", pc_cli_events },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

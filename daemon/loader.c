@@ -494,6 +494,10 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
                  (unsigned long long)ps.unchanged,
                  (double)(pc_mono_ms() - t0) / 1000.0, read_s,
                  (double)(pc_mono_ms() - p0) / 1000.0);
+        pcd_events_send(d->events, PC_EV_PUBLISH, c->slug, ps.version,
+                        (uint32_t)(snap.base_rows + snap.store_rows),
+                        "reload: %llu put, %llu deleted", (unsigned long long)ps.put,
+                        (unsigned long long)ps.deleted);
     } else {
         LOG_ERR("load", "chain %s: publish failed, the previous snapshot stays (%s)",
                 c->slug, err);
