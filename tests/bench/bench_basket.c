@@ -1,4 +1,4 @@
-/* bench_basket.c - basket pricing beside the single lookups it replaces, on the same items, in one run.
+/* bench_basket.c - basket pricing beside the single lookups it replaces, on baskets drawn alike, in one run.
  *
  *   bench_basket DIR CHAIN [BASKETS]
  *
@@ -8,7 +8,10 @@
  * one by one.  Baskets come from the chain: a store that has exceptions,
  * some of its exception items and random base items; multi-store items
  * each have an exception at one of the candidates, so the stores really
- * compete.  Rounds alternate the order; medians reported. */
+ * compete.  Within a round each measurement prices baskets of its own
+ * (same distribution), so that none runs on pages another one just
+ * brought into the CPU caches; rounds alternate the order; medians
+ * reported. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,7 @@
 #define SINGLE_ITEMS 30
 #define MULTI_ITEMS  10
 #define MULTI_STORES 15
-#define POOL         512
+#define POOL         16384
 #define ROUNDS       5
 
 /* Every id of the chain in one arena: offsets while scanning (the arena
@@ -251,12 +254,12 @@ int main(int argc, char **argv)
            "rounds\n", c.base.n, c.stores.n, per_round, ROUNDS);
     printf("%-40s %10s %10s\n", "per basket", "us", "vs 30 get");
     for (int k = 0; k < NKINDS; k++)
-        measure(k, 0); /* warm the page cache */
+        measure(k, 0); /* warm the page cache (not the CPU caches: see above) */
     double t[NKINDS][ROUNDS];
     for (int r = 0; r < ROUNDS; r++)
         for (int j = 0; j < NKINDS; j++) {
             int k = r & 1 ? NKINDS - 1 - j : j;
-            t[k][r] = measure(k, (size_t)r * 7919);
+            t[k][r] = measure(k, ((size_t)r * NKINDS + (size_t)k) * per_round);
         }
     double med[NKINDS];
     for (int k = 0; k < NKINDS; k++) {
