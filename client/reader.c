@@ -573,6 +573,20 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
 
 /* ---- metadata -------------------------------------------------------- */
 
+/* A chain's metadata inside an open transaction. */
+static int read_meta(const pc_reader *r, MDB_txn *txn, const char *chain, size_t clen,
+                     pc_meta_rec *out)
+{
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val k = { pc_key_meta(kb, chain, clen), kb }, v;
+    int rc = mdb_get(txn, r->dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return PC_ENOCHAIN;
+    if (rc != MDB_SUCCESS)
+        return pc_err_from_mdb(rc);
+    return pc_meta_decode(v.mv_data, v.mv_size, out);
+}
+
 int pc_reader_meta(pc_reader *r, const char *chain, pc_meta_rec *out)
 {
     size_t clen;
@@ -582,15 +596,7 @@ int pc_reader_meta(pc_reader *r, const char *chain, pc_meta_rec *out)
     int rc = begin_read(r, &s);
     if (rc != PC_OK)
         return rc;
-    uint8_t kb[PC_KEY_MAX];
-    MDB_val k = { pc_key_meta(kb, chain, clen), kb }, v;
-    rc = mdb_get(s->txn, r->dbi, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        rc = PC_ENOCHAIN;
-    else if (rc != MDB_SUCCESS)
-        rc = pc_err_from_mdb(rc);
-    else
-        rc = pc_meta_decode(v.mv_data, v.mv_size, out);
+    rc = read_meta(r, s->txn, chain, clen, out);
     end_read(s);
     return rc;
 }
@@ -807,15 +813,7 @@ int pc_reader_with_txn(pc_reader *r, const char *chain,
         return rc;
     txn_impl t = { r, s->txn, chain, clen };
     pc_txn_view view = { .lookup = view_lookup, .impl = &t };
-    uint8_t kb[PC_KEY_MAX];
-    MDB_val k = { pc_key_meta(kb, chain, clen), kb }, v;
-    rc = mdb_get(s->txn, r->dbi, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        rc = PC_ENOCHAIN;
-    else if (rc != MDB_SUCCESS)
-        rc = pc_err_from_mdb(rc);
-    else
-        rc = pc_meta_decode(v.mv_data, v.mv_size, &view.meta);
+    rc = read_meta(r, s->txn, chain, clen, &view.meta);
     if (rc == PC_OK)
         rc = fn(ctx, &view);
     end_read(s);
