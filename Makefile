@@ -101,7 +101,7 @@ $(B)/libpricecache.so: $(LIB_SO)
 $(LIBPCD): $(call obj,$(DAEMON_SRC)) $(B)/obj/gen/migrations.o
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-DAEMON_LIBS = $(LIBPCD) $(LIB_A) $(PG_LIBS) $(LMDB_LIBS) $(INI_LIBS) $(NN_LIBS) -lmicrohttpd -lm
+DAEMON_LIBS = $(LIBPCD) $(LIB_A) $(PG_LIBS) $(LMDB_LIBS) $(INI_LIBS) $(NN_LIBS) -lmicrohttpd -lsystemd -lm
 
 $(DAEMON): $(B)/obj/daemon/main.o $(LIBPCD) $(LIB_A)
 	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS)

@@ -23,6 +23,7 @@
 #include "migrate.h"
 #include "pc_format.h"
 #include "pgsource.h"
+#include "sdnotify.h"
 #include "snapshot.h"
 #include "store.h"
 
@@ -959,6 +960,36 @@ static int engine_view(void *ctx, pcd_stats_view *v)
     return PC_OK;
 }
 
+/* Tell systemd how far the daemon is: READY=1 once warm-up is done, and a
+ * STATUS= line whenever it changes (`last` keeps the one sent). */
+static void sd_report(engine *d, char *last, size_t len)
+{
+    char line[160];
+    int nchains = 0, warm = 0, open = 0;
+    pthread_mutex_lock(&d->mu);
+    for (chain *c = d->chains; c; c = c->next) {
+        if (!c->active)
+            continue;
+        nchains++;
+        warm += c->warm;
+        open += c->br.state != PC_BREAKER_CLOSED;
+    }
+    int ready = d->ready, db_ok = d->db_ok;
+    pthread_mutex_unlock(&d->mu);
+    if (ready)
+        snprintf(line, sizeof line, "ready: %d chains, %d breakers open%s", nchains, open,
+                 db_ok ? "" : ", database unreachable");
+    else
+        snprintf(line, sizeof line, "warming up: %d of %d chains loaded%s", warm, nchains,
+                 db_ok ? "" : ", database unreachable");
+    if (strcmp(line, last) != 0) {
+        pcd_sd_status("%s", line);
+        snprintf(last, len, "%s", line);
+    }
+    if (ready)
+        pcd_sd_ready();
+}
+
 int pcd_run(const char *config_file, int mode, int sig_fd)
 {
     engine dd, *d = &dd;
@@ -1058,6 +1089,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     const char *why = "done";
     int synced_once = 0;
     int64_t last_beat = 0;
+    char sd_line[160] = "";
 
     pcd_listen *lis = NULL;
     if (mode != PCD_MODE_ONCE && started == d->nworkers &&
@@ -1109,6 +1141,9 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         reap_inactive(d);
         if (mode == PCD_MODE_ONCE && synced_once && idle(d))
             break;
+        if (mode != PCD_MODE_ONCE)
+            sd_report(d, sd_line, sizeof sd_line);
+        pcd_sd_watchdog();
 
         if (d->events && pc_mono_ms() - last_beat >= 1000) {
             pcd_events_heartbeat(d->events);
@@ -1124,6 +1159,8 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
             wait = 0;
         if (wait > 60000)
             wait = 60000;
+        if (pcd_sd_watchdog_ms() > 0 && wait > pcd_sd_watchdog_ms() / 2)
+            wait = pcd_sd_watchdog_ms() / 2; /* pcd_sd_watchdog pings at most every quarter */
         struct pollfd pf[2] = { { d->done_fd, POLLIN, 0 }, { sig_fd, POLLIN, 0 } };
         int np = poll(pf, sig_fd >= 0 ? 2 : 1, (int)wait);
         if (np < 0 && errno != EINTR) {
@@ -1158,6 +1195,10 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
 
     if (mode == PCD_MODE_ONCE && strcmp(why, "done") == 0)
         why = "--once";
+    if (mode != PCD_MODE_ONCE) {
+        pcd_sd_status("stopping (%s)", why);
+        pcd_sd_stopping();
+    }
     shutdown_daemon(d, why);
     for (int i = 0; i < started; i++)
         pthread_join(d->workers[i], NULL);
