@@ -35,6 +35,7 @@ PG_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
 LMDB_LIBS := -llmdb
 INI_LIBS  := -linih
 NN_LIBS   := -lnanomsg
+NETTLE_LIBS := -lnettle
 CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 CMOCKA_LIBS := -lcmocka
 
@@ -93,7 +94,7 @@ $(LIB_A): $(call obj,$(CLIENT_SRC))
 
 $(LIB_SO): $(call obj,$(CLIENT_SRC)) client/libpricecache.map
 	$(Q)$(CC) -shared -Wl,-soname,libpricecache.so.1 -Wl,--version-script=client/libpricecache.map \
-	    -Wl,-z,defs -o $@ $(call obj,$(CLIENT_SRC)) $(ALL_LDFLAGS) $(LMDB_LIBS) $(NN_LIBS)
+	    -Wl,-z,defs -o $@ $(call obj,$(CLIENT_SRC)) $(ALL_LDFLAGS) $(LMDB_LIBS) $(NN_LIBS) $(NETTLE_LIBS)
 
 $(B)/libpricecache.so: $(LIB_SO)
 	$(Q)ln -sf libpricecache.so.1 $@
@@ -101,16 +102,16 @@ $(B)/libpricecache.so: $(LIB_SO)
 $(LIBPCD): $(call obj,$(DAEMON_SRC)) $(B)/obj/gen/migrations.o
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-DAEMON_LIBS = $(LIBPCD) $(LIB_A) $(PG_LIBS) $(LMDB_LIBS) $(INI_LIBS) $(NN_LIBS) -lmicrohttpd -lsystemd -lm
+DAEMON_LIBS = $(LIBPCD) $(LIB_A) $(PG_LIBS) $(LMDB_LIBS) $(INI_LIBS) $(NN_LIBS) $(NETTLE_LIBS) -lmicrohttpd -lsystemd -lm
 
 $(DAEMON): $(B)/obj/daemon/main.o $(LIBPCD) $(LIB_A)
 	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS)
 
 $(CLI): $(call obj,$(CLI_SRC)) $(LIB_A)
-	$(Q)$(CC) -o $@ $(call obj,$(CLI_SRC)) $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) -lm
+	$(Q)$(CC) -o $@ $(call obj,$(CLI_SRC)) $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) $(NETTLE_LIBS) -lm
 
 $(B)/pricecache-top: $(call obj,$(TUI_SRC)) $(LIB_A)
-	$(Q)$(CC) -o $@ $(call obj,$(TUI_SRC)) $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) $(CURSES_LIBS) -lm
+	$(Q)$(CC) -o $@ $(call obj,$(TUI_SRC)) $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) $(NETTLE_LIBS) $(CURSES_LIBS) -lm
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBPCD) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -122,7 +123,7 @@ $(B)/bench/%: $(B)/obj/tests/bench/%.o $(LIBPCD) $(LIB_A)
 
 $(B)/itest/%: $(B)/obj/tests/integration/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) -lm
+	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) $(NETTLE_LIBS) -lm
 
 $(B)/pricecache.pc: packaging/common/pricecache.pc.in VERSION
 	@mkdir -p $(dir $@)

@@ -20,7 +20,10 @@
     X(EXIT_USAGE,    2, "usage error or invalid argument")                    \
     X(EXIT_NOCHAIN,  3, "unknown chain")                                      \
     X(EXIT_NOTREADY, 4, "cache not ready, or wait timed out")                 \
-    X(EXIT_ERROR,    5, "any other error (unreadable cache, unknown format, no reader slot, ...)")
+    X(EXIT_ERROR,    5, "any other error (unreadable cache, unknown format, no reader slot, ...)") \
+    X(EXIT_REFUSED,  6, "the daemon refused a control request (its ERR answer is printed)") \
+    X(EXIT_DENIED,   7, "control socket: permission denied (not in the service group)") \
+    X(EXIT_TAMPERED, PC_CLI_EXIT_TAMPERED, "audit verify: the audit log's hash chain is broken")
 
 enum {
 #define X_ENUM(id, code, text) id = code,
@@ -46,9 +49,14 @@ static int exit_for(int rc)
     case PC_EQUANTITY:
     case PC_ETOOMANY:
     case PC_EOVERFLOW: return EXIT_USAGE;
+    case PC_EREFUSED:  return EXIT_REFUSED;
+    case PC_EACCES:    return EXIT_DENIED;
     default:           return EXIT_ERROR;
     }
 }
+
+int pc_cli_exit_for(int rc) { return exit_for(rc); }
+const char *pc_cli_dir(void) { return dir; }
 
 /* "pricecache: <object>: <what went wrong>" on stderr; the exit status. */
 static int fail(const char *object, int rc)
@@ -731,6 +739,21 @@ static const struct command {
     { "events", "[-a ADDR] [-n N] [-t MS] [--heartbeats] [CHAIN...]",
       "follow the daemon's events (ADDR: $PRICECACHE_EVENTS, else\n"
       "ipc:///run/pricecache/events.ipc); a gap shows as a resync line", pc_cli_events },
+    { "status", "[--control ADDR] [-t MS]",
+      "the daemon and every chain from the control socket (ADDR: --control,\n"
+      "$PRICECACHE_CONTROL, else the one the daemon of DIR announced); key=value\n"
+      "fields, a daemon line then one line per chain", pc_cli_status },
+    { "reload", "[--control ADDR] [-t MS] CHAIN|all",
+      "queue a full reload (one per chain per 5 s: \"retry after N s\")", pc_cli_reload },
+    { "breaker", "reset [--control ADDR] [-t MS] CHAIN",
+      "close a chain's circuit breaker and queue a load", pc_cli_breaker },
+    { "accept", "[--control ADDR] [-t MS] CHAIN",
+      "publish the load a guard refused: the next load skips the guards once", pc_cli_accept },
+    { "metrics", "[--control ADDR] [-t MS]",
+      "the daemon's Prometheus metrics, through the control socket", pc_cli_metrics },
+    { "audit", "[verify]",
+      "the audit log of control actions: SEQ<TAB>HASH<TAB>RECORD; verify checks its\n"
+      "SHA-256 hash chain and names the first bad record (exit 8)", pc_cli_audit },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

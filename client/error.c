@@ -16,9 +16,10 @@
     X(PC_EQUANTITY,   "basket quantity must be positive")                           \
     X(PC_ETOOMANY,    "basket has too many items or stores")                        \
     X(PC_EOVERFLOW,   "amount out of range (int64 cents)")                          \
+    X(PC_EACCES,      "control socket not reachable: permission denied (not in the service group)") \
+    X(PC_EREFUSED,    "refused (by the daemon, or by a load guard)")                \
     X(PC_ECANCELED,   "cancelled")                                                  \
     X(PC_EDB,         "database error")                                             \
-    X(PC_EREFUSED,    "load refused by a guard")                                    \
     X(PC_ECONFIG,     "bad configuration")                                          \
     X(PC_EMAPFULL,    "cache map full")                                             \
     X(PC_EBREAKER,    "circuit breaker open")

@@ -769,6 +769,38 @@ int pc_reader_scan(pc_reader *r, const char *chain,
     return ret;
 }
 
+int pc_reader_prefix_scan(pc_reader *r, const void *prefix, size_t plen,
+                          int (*cb)(void *ctx, const void *key, size_t klen,
+                                    const void *val, size_t vlen),
+                          void *ctx)
+{
+    if (READER_BAD(r) || !prefix || plen == 0 || !cb)
+        return PC_EINVAL;
+    tslot *s;
+    int rc = begin_read(r, &s);
+    if (rc != PC_OK)
+        return rc;
+    MDB_cursor *cur = NULL;
+    int ret = PC_OK;
+    if ((rc = mdb_cursor_open(s->txn, r->dbi, &cur)) != MDB_SUCCESS)
+        ret = pc_err_from_mdb(rc);
+    if (ret == PC_OK) {
+        MDB_val k = { plen, (void *)prefix }, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        while (rc == MDB_SUCCESS && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+            if ((ret = cb(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) != 0)
+                break;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        if (ret == PC_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+            ret = pc_err_from_mdb(rc);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    end_read(s);
+    return ret;
+}
+
 /* ---- one transaction for a caller's many lookups ---------------------- */
 
 /* Behind pc_txn_view.impl: what view_lookup needs of the open transaction. */

@@ -14,6 +14,7 @@
 
 #include "breaker.h"
 #include "config.h"
+#include "control.h"
 #include "delta.h"
 #include "events.h"
 #include "http.h"
@@ -49,6 +50,8 @@ typedef struct chain {
     uint64_t      rejected[PC_REJ__COUNT];  /* rows, since start */
     pcd_delta     pending;     /* keys changed since the last load began */
     pcd_breaker   br;
+    int           accept;      /* an operator accepted: the next load skips the guards */
+    char          accept_by[256]; /* who, for the audit record (pcd_actor.text) */
     struct chain *next;        /* all chains */
     struct chain *qnext;       /* the run queue */
 } chain;
@@ -427,7 +430,8 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
         memset(&meta, 0, sizeof meta);
     pc_meta_rec old = meta;
 
-    int result;
+    int result, accepted = 0;
+    char audit[PC_AUDIT_TEXT_MAX - 32] = "";
     pcd_snapshot snap;
     pcd_snapshot_init(&snap, c->slug);
     pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
@@ -456,7 +460,22 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
             c->rejected[r] += snap.rejected[r];
         pthread_mutex_unlock(&d->mu);
         char why[256];
-        if (refuse_reason(cfg, &snap, &old, have_old, why, sizeof why)) {
+        pthread_mutex_lock(&d->mu);
+        accepted = c->accept;
+        if (accepted)
+            snprintf(audit, sizeof audit, "%s action=accept chain=%s", c->accept_by, c->slug);
+        pthread_mutex_unlock(&d->mu);
+        if (refuse_reason(cfg, &snap, &old, have_old, why, sizeof why) && accepted) {
+            LOG_WARN("load", "chain %s: guards would refuse this load (%s); published as "
+                     "accepted by an operator", c->slug, why);
+            size_t al = strlen(audit);
+            snprintf(audit + al, sizeof audit - al, " result=published guards=\"%s\"", why);
+            result = PC_LOAD_OK;
+        } else if (accepted) {
+            size_t al = strlen(audit);
+            snprintf(audit + al, sizeof audit - al, " result=published guards=passed");
+            result = PC_LOAD_OK;
+        } else if (refuse_reason(cfg, &snap, &old, have_old, why, sizeof why)) {
             result = PC_LOAD_REFUSED;
             snprintf(err, sizeof err, "load refused: %s", why);
             LOG_ERR("load", "chain %s: load refused, the snapshot of version %llu stays (%s)",
@@ -485,7 +504,13 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
     meta.last_error[0] = 0;
     pcd_publish_stats ps;
     int64_t p0 = pc_mono_ms();
-    rc = pcd_store_publish(d->store, &snap, &meta, &ps, err, sizeof err);
+    rc = pcd_store_publish_audited(d->store, &snap, &meta, &ps, accepted ? audit : NULL, err,
+                                   sizeof err);
+    if (rc == PC_OK && accepted) {
+        pthread_mutex_lock(&d->mu);
+        c->accept = 0;
+        pthread_mutex_unlock(&d->mu);
+    }
     if (rc == PC_OK) {
         LOG_INFO("load", "chain %s: published version %llu: %llu base, %llu store rows "
                  "(%llu put, %llu deleted, %llu unchanged) in %.3f s (read %.3f s, "
@@ -990,6 +1015,237 @@ static void sd_report(engine *d, char *last, size_t len)
         pcd_sd_ready();
 }
 
+/* ---- the control channel's requests (control.c parses, these act) ---- */
+
+/* Escape a value for the status line's error="..." field. */
+static void quote(char *dst, size_t cap, const char *src)
+{
+    size_t j = 0;
+    for (; *src && j + 3 < cap; src++) {
+        char ch = *src == '\n' || *src == '\t' ? ' ' : *src;
+        if (ch == '"' || ch == '\\')
+            dst[j++] = '\\';
+        dst[j++] = ch;
+    }
+    dst[j] = 0;
+}
+
+typedef struct chain_row {
+    char slug[PC_CHAIN_MAX + 1];
+    int  state, accept, breaker;
+} chain_row;
+
+static int ctl_status(void *ctx, char *out, size_t cap)
+{
+    engine *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    size_t n = 0;
+    for (chain *c = d->chains; c; c = c->next)
+        n += c->active;
+    chain_row *rows = calloc(n ? n : 1, sizeof *rows);
+    if (!rows) {
+        pthread_mutex_unlock(&d->mu);
+        snprintf(out, cap, "internal: out of memory");
+        return PC_ENOMEM;
+    }
+    size_t i = 0;
+    for (chain *c = d->chains; c; c = c->next)
+        if (c->active) {
+            memcpy(rows[i].slug, c->slug, sizeof rows[i].slug);
+            rows[i].state = c->state;
+            rows[i].accept = c->accept;
+            rows[i++].breaker = c->br.state;
+        }
+    pc_daemon_rec dr = d->drec;
+    int db_ok = d->db_ok;
+    pthread_mutex_unlock(&d->mu);
+    int64_t now = pc_now_ms();
+    size_t len = 0;
+    int w = snprintf(out, cap, "daemon state=%s ready=%u pid=%u uptime_s=%lld db=%s chains=%zu\n",
+                     pc_daemon_state_name((int)dr.state), dr.ready, (unsigned)getpid(),
+                     (long long)((now - dr.started_ms) / 1000), db_ok ? "ok" : "down", n);
+    len = w > 0 ? (size_t)w : 0;
+    static const char *const load_names[] = { "idle", "queued", "running" };
+    for (i = 0; i < n && len < cap; i++) {
+        pc_meta_rec m;
+        int have = pcd_store_get_meta(d->store, rows[i].slug, &m) == PC_OK;
+        if (!have)
+            memset(&m, 0, sizeof m);
+        char err[2 * sizeof m.last_error];
+        quote(err, sizeof err, m.last_error);
+        w = snprintf(out + len, cap - len,
+                     "chain=%s version=%llu rows=%llu base_rows=%llu store_rows=%llu age_s=%lld "
+                     "breaker=%s last_result=%s failures=%u loads_ok=%llu loads_failed=%llu "
+                     "load=%s accept=%d error=\"%s\"\n",
+                     rows[i].slug, (unsigned long long)m.version,
+                     (unsigned long long)(m.base_rows + m.store_rows),
+                     (unsigned long long)m.base_rows, (unsigned long long)m.store_rows,
+                     have ? (long long)((now - m.loaded_at_ms) / 1000) : -1LL,
+                     pc_breaker_name(rows[i].breaker), pc_load_result_name((int)m.last_result),
+                     m.consecutive_failures, (unsigned long long)m.loads_ok,
+                     (unsigned long long)m.loads_failed, load_names[rows[i].state],
+                     rows[i].accept, err);
+        if (w < 0 || (size_t)w >= cap - len) {
+            free(rows);
+            snprintf(out, cap, "internal: status of %zu chains is larger than %d bytes", n,
+                     PC_CONTROL_MAX);
+            return PC_EIO;
+        }
+        len += (size_t)w;
+    }
+    if (len > 0 && out[len - 1] == '\n')
+        out[--len] = 0;
+    free(rows);
+    return PC_OK;
+}
+
+static int ctl_metrics(void *ctx, char *out, size_t cap)
+{
+    pcd_stats_view v;
+    if (engine_view(ctx, &v) != PC_OK) {
+        snprintf(out, cap, "internal: out of memory");
+        return PC_ENOMEM;
+    }
+    size_t len = 0;
+    char *text = pcd_metrics_render(&v, &len);
+    free(v.chains);
+    if (!text) {
+        snprintf(out, cap, "internal: out of memory");
+        return PC_ENOMEM;
+    }
+    int rc = PC_OK;
+    if (len >= cap) {
+        snprintf(out, cap, "internal: metrics are %zu bytes, more than a reply holds; read "
+                 "them from [http] /metrics", len);
+        rc = PC_EIO;
+    } else {
+        memcpy(out, text, len + 1);
+        if (len > 0 && out[len - 1] == '\n')
+            out[len - 1] = 0;
+    }
+    free(text);
+    return rc;
+}
+
+/* The chain an operator named, active in the source; else the answer. */
+static chain *ctl_chain(engine *d, const char *slug, char *out, size_t cap)
+{
+    chain *c = find_chain(d, slug);
+    if (!c || !c->active)
+        snprintf(out, cap, "no_chain: chain %s is not an active chain of this daemon", slug);
+    return c && c->active ? c : NULL;
+}
+
+static void audit_note(engine *d, const char *text, char *out, size_t cap)
+{
+    uint64_t seq = 0;
+    size_t len = strlen(out);
+    if (pcd_store_audit(d->store, text, &seq) == PC_OK)
+        snprintf(out + len, cap - len, " (audit #%llu)", (unsigned long long)seq);
+    else
+        LOG_ERR("audit", "cannot write the audit record: %s", text);
+}
+
+static int ctl_reload(void *ctx, const char *slug, const pcd_actor *who, char *out, size_t cap)
+{
+    engine *d = ctx;
+    char text[PC_AUDIT_TEXT_MAX];
+    pthread_mutex_lock(&d->mu);
+    if (strcmp(slug, "all") == 0) {
+        d->sync_asked = 1; /* the listing queues every active chain */
+        wake_main(d);
+        snprintf(out, cap, "reload of every active chain queued");
+    } else {
+        chain *c = ctl_chain(d, slug, out, cap);
+        if (!c) {
+            pthread_mutex_unlock(&d->mu);
+            return PC_ENOCHAIN;
+        }
+        request_load(d, c);
+        snprintf(out, cap, "reload of %s queued", slug);
+    }
+    pthread_mutex_unlock(&d->mu);
+    snprintf(text, sizeof text, "%s action=reload chain=%s result=queued", who->text, slug);
+    audit_note(d, text, out, cap);
+    return PC_OK;
+}
+
+static int ctl_breaker_reset(void *ctx, const char *slug, const pcd_actor *who, char *out,
+                             size_t cap)
+{
+    engine *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    chain *c = ctl_chain(d, slug, out, cap);
+    if (!c) {
+        pthread_mutex_unlock(&d->mu);
+        return PC_ENOCHAIN;
+    }
+    int before = c->br.state;
+    int changed = pcd_breaker_reset(&c->br, pc_mono_ms());
+    if (changed) {
+        c->backoff_ms = 0;
+        request_load(d, c);
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (!changed) {
+        snprintf(out, cap, "breaker of %s is already closed; nothing changed", slug);
+        return PC_OK;
+    }
+    LOG_WARN("breaker", "chain %s: breaker %s -> closed (reset by uid %u, stated)", slug,
+             pc_breaker_name(before), who->uid);
+    pcd_events_send(d->events, PC_EV_BREAKER, slug, 0, PC_BREAKER_CLOSED, "%s -> closed (reset)",
+                    pc_breaker_name(before));
+    char text[PC_AUDIT_TEXT_MAX];
+    snprintf(text, sizeof text, "%s action=breaker_reset chain=%s result=ok from=%s", who->text,
+             slug, pc_breaker_name(before));
+    snprintf(out, cap, "breaker of %s: %s -> closed; load queued", slug, pc_breaker_name(before));
+    pc_meta_rec m;
+    uint64_t seq = 0;
+    if (pcd_store_get_meta(d->store, slug, &m) == PC_OK) {
+        /* The new state and its audit record in one transaction. */
+        m.breaker = PC_BREAKER_CLOSED;
+        m.breaker_since_ms = pc_now_ms();
+        m.consecutive_failures = 0;
+        if (pcd_store_put_meta_audited(d->store, slug, &m, text, &seq) == PC_OK) {
+            size_t len = strlen(out);
+            snprintf(out + len, cap - len, " (audit #%llu)", (unsigned long long)seq);
+        } else {
+            LOG_ERR("audit", "chain %s: cannot write the breaker state and its audit record",
+                    slug);
+        }
+    } else {
+        audit_note(d, text, out, cap); /* never loaded: no state on disk to change */
+    }
+    return PC_OK;
+}
+
+static int ctl_accept(void *ctx, const char *slug, const pcd_actor *who, char *out, size_t cap)
+{
+    engine *d = ctx;
+    pc_meta_rec m;
+    if (pcd_store_get_meta(d->store, slug, &m) != PC_OK)
+        memset(&m, 0, sizeof m);
+    pthread_mutex_lock(&d->mu);
+    chain *c = ctl_chain(d, slug, out, cap);
+    if (!c) {
+        pthread_mutex_unlock(&d->mu);
+        return PC_ENOCHAIN;
+    }
+    if (m.last_result != PC_LOAD_REFUSED) {
+        pthread_mutex_unlock(&d->mu);
+        snprintf(out, cap, "nothing_to_accept: the last load of %s was not refused by a guard "
+                 "(last result: %s)", slug, pc_load_result_name((int)m.last_result));
+        return PC_EREFUSED;
+    }
+    c->accept = 1;
+    snprintf(c->accept_by, sizeof c->accept_by, "%s", who->text);
+    request_load(d, c);
+    pthread_mutex_unlock(&d->mu);
+    snprintf(out, cap, "%s: the next load skips the refuse guards once (%s); load queued; the "
+             "audit record is written with its publish", slug, m.last_error);
+    return PC_OK;
+}
+
 int pcd_run(const char *config_file, int mode, int sig_fd)
 {
     engine dd, *d = &dd;
@@ -1036,6 +1292,21 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         else
             LOG_INFO("bus", "bus: events on %s", cfg->bus_events);
     }
+
+    pcd_control *control = NULL;
+    if (mode != PCD_MODE_ONCE && cfg->bus_control[0]) {
+        pcd_control_ops ops = { d, ctl_status, ctl_metrics, ctl_reload, ctl_breaker_reset,
+                                ctl_accept };
+        /* Not fatal: the cache is served without it; the log says why. */
+        if (pcd_control_open(cfg->bus_control, &ops, &control, err, sizeof err) != PC_OK)
+            LOG_ERR("bus", "%s; the control channel is off", err);
+        else
+            LOG_INFO("bus", "bus: control on %s", cfg->bus_control);
+    }
+    if (mode != PCD_MODE_ONCE &&
+        pcd_store_put_endpoints(d->store, d->events ? cfg->bus_events : "",
+                                control ? cfg->bus_control : "") != PC_OK)
+        LOG_WARN("cache", "cannot record the bus addresses for tools");
 
     /* A restart serves what is on disk at once: ready if there is any. */
     char **cached = NULL;
@@ -1161,8 +1432,11 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
             wait = 60000;
         if (pcd_sd_watchdog_ms() > 0 && wait > pcd_sd_watchdog_ms() / 2)
             wait = pcd_sd_watchdog_ms() / 2; /* pcd_sd_watchdog pings at most every quarter */
-        struct pollfd pf[2] = { { d->done_fd, POLLIN, 0 }, { sig_fd, POLLIN, 0 } };
-        int np = poll(pf, sig_fd >= 0 ? 2 : 1, (int)wait);
+        struct pollfd pf[3] = { { d->done_fd, POLLIN, 0 }, { sig_fd, POLLIN, 0 },
+                                { control ? pcd_control_fd(control) : -1, POLLIN, 0 } };
+        int np = poll(pf, 3, (int)wait); /* poll skips negative descriptors */
+        if (np > 0 && (pf[2].revents & POLLIN))
+            pcd_control_serve(control);
         if (np < 0 && errno != EINTR) {
             LOG_ERR("daemon", "poll: %s", strerror(errno));
             exit_code = PCD_EXIT_RUNTIME;
@@ -1204,6 +1478,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         pthread_join(d->workers[i], NULL);
     pcd_listen_stop(lis);
     pcd_http_stop(http);
+    pcd_control_close(control);
     pcd_events_close(d->events);
     free(ws);
     if (ctl)

@@ -263,9 +263,62 @@ static int bump_seq(pcd_store *st, MDB_txn *txn, uint64_t *seq)
     return mdb_put(txn, st->dbi, &k, &v, 0);
 }
 
+/* Append an audit record in `txn`, chained to the last one.  `version`,
+ * when not 0, is appended to the text (known only inside a publish).
+ * Returns an LMDB code; MDB_CORRUPTED when the last record cannot be
+ * read: the log must not silently start a new chain. */
+static int audit_append(pcd_store *st, MDB_txn *txn, const char *text, uint64_t version,
+                        uint64_t *seq_out)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->dbi, &cur);
+    if (rc)
+        return rc;
+    /* The last audit key is the one before "\0B", the first key past them. */
+    uint8_t past[2] = { 0, 'A' + 1 };
+    MDB_val k = { sizeof past, past }, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, &k, &v, rc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
+    pc_audit_rec *rec = calloc(1, sizeof *rec);
+    if (!rec) {
+        mdb_cursor_close(cur);
+        return ENOMEM;
+    }
+    uint64_t last = rc == MDB_SUCCESS ? pc_audit_key_seq(k.mv_data, k.mv_size) : 0;
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        goto out;
+    } else if (last) {
+        if (pc_audit_decode(last, v.mv_data, v.mv_size, rec) != PC_OK) {
+            LOG_ERR("audit", "audit record %llu cannot be read; refusing to append",
+                    (unsigned long long)last);
+            rc = MDB_CORRUPTED;
+            goto out;
+        }
+        memcpy(rec->prev, rec->hash, sizeof rec->prev);
+    } else {
+        memset(rec->prev, 0, sizeof rec->prev);
+    }
+    rec->seq = last + 1;
+    int n = version ? snprintf(rec->text, sizeof rec->text, "%s version=%llu", text,
+                               (unsigned long long)version)
+                    : snprintf(rec->text, sizeof rec->text, "%s", text);
+    rec->len = n < 0 ? 0 : (size_t)n < sizeof rec->text ? (size_t)n : sizeof rec->text - 1;
+    pc_audit_seal(rec);
+    uint8_t buf[4 + 2 * PC_AUDIT_HASH + PC_AUDIT_TEXT_MAX], kb[16];
+    MDB_val nk = { pc_key_audit(kb, rec->seq), kb };
+    MDB_val nv = { pc_audit_encode(rec, buf, sizeof buf), buf };
+    rc = mdb_put(txn, st->dbi, &nk, &nv, MDB_NOOVERWRITE);
+    if (!rc && seq_out)
+        *seq_out = rec->seq;
+out:
+    free(rec);
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+}
+
 /* One attempt at the diff-publish; returns an LMDB code. */
 static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
-                       pcd_publish_stats *stats)
+                       pcd_publish_stats *stats, const char *audit)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -364,6 +417,8 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     uint8_t mk[PC_KEY_MAX];
     MDB_val key = { pc_key_meta(mk, snap->chain, snap->clen), mk }, val = { sizeof *meta, meta };
     rc = mdb_put(txn, st->dbi, &key, &val, 0);
+    if (!rc && audit)
+        rc = audit_append(st, txn, audit, stats->version, NULL);
     if (rc)
         goto out;
     mdb_cursor_close(cur);
@@ -381,6 +436,7 @@ struct publish_arg {
     const pcd_snapshot *snap;
     pc_meta_rec *meta;
     pcd_publish_stats *stats;
+    const char *audit;
 };
 
 static int publish_attempt(pcd_store *st, void *arg)
@@ -388,13 +444,20 @@ static int publish_attempt(pcd_store *st, void *arg)
     struct publish_arg *a = arg;
     int dead = 0;
     mdb_reader_check(st->env, &dead); /* dead readers would pin old pages */
-    return publish_txn(st, a->snap, a->meta, a->stats);
+    return publish_txn(st, a->snap, a->meta, a->stats, a->audit);
 }
 
 int pcd_store_publish(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
                       pcd_publish_stats *stats, char *err, size_t errlen)
 {
-    struct publish_arg a = { snap, meta, stats };
+    return pcd_store_publish_audited(st, snap, meta, stats, NULL, err, errlen);
+}
+
+int pcd_store_publish_audited(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
+                              pcd_publish_stats *stats, const char *audit, char *err,
+                              size_t errlen)
+{
+    struct publish_arg a = { snap, meta, stats, audit };
     char what[128];
     snprintf(what, sizeof what, "chain %s: publish failed", snap->chain);
     return run_growing(st, publish_attempt, &a, what, err, errlen);
@@ -585,7 +648,7 @@ static int write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), v
     return run_growing(st, txn_attempt, &a, "cache: write failed", err, errlen);
 }
 
-struct meta_arg { const char *chain; const pc_meta_rec *m; };
+struct meta_arg { const char *chain; const pc_meta_rec *m; const char *audit; uint64_t *seq; };
 
 static int put_meta_fn(pcd_store *st, MDB_txn *txn, void *arg)
 {
@@ -599,14 +662,63 @@ static int put_meta_fn(pcd_store *st, MDB_txn *txn, void *arg)
     m.size = sizeof m;
     v.mv_size = sizeof m;
     v.mv_data = &m;
-    return mdb_put(txn, st->dbi, &k, &v, 0);
+    rc = mdb_put(txn, st->dbi, &k, &v, 0);
+    if (!rc && a->audit)
+        rc = audit_append(st, txn, a->audit, 0, a->seq);
+    return rc;
 }
 
 int pcd_store_put_meta(pcd_store *st, const char *chain, const pc_meta_rec *m)
 {
-    struct meta_arg a = { chain, m };
+    return pcd_store_put_meta_audited(st, chain, m, NULL, NULL);
+}
+
+int pcd_store_put_meta_audited(pcd_store *st, const char *chain, const pc_meta_rec *m,
+                               const char *audit, uint64_t *seq)
+{
+    struct meta_arg a = { chain, m, audit, seq };
     char err[256];
     return write_txn(st, put_meta_fn, &a, err, sizeof err);
+}
+
+struct audit_arg { const char *text; uint64_t *seq; };
+
+static int audit_fn(pcd_store *st, MDB_txn *txn, void *arg)
+{
+    struct audit_arg *a = arg;
+    return audit_append(st, txn, a->text, 0, a->seq);
+}
+
+int pcd_store_audit(pcd_store *st, const char *text, uint64_t *seq)
+{
+    struct audit_arg a = { text, seq };
+    char err[256];
+    return write_txn(st, audit_fn, &a, err, sizeof err);
+}
+
+struct endpoints_arg { const char *events, *control; };
+
+static int endpoints_fn(pcd_store *st, MDB_txn *txn, void *arg)
+{
+    struct endpoints_arg *a = arg;
+    size_t el = strlen(a->events), cl = strlen(a->control);
+    char *buf = malloc(el + cl + 2);
+    if (!buf)
+        return ENOMEM;
+    memcpy(buf, a->events, el + 1);
+    memcpy(buf + el + 1, a->control, cl + 1);
+    uint8_t kb[4];
+    MDB_val k = { pc_key_endpoints(kb), kb }, v = { el + cl + 2, buf };
+    int rc = mdb_put(txn, st->dbi, &k, &v, 0);
+    free(buf);
+    return rc;
+}
+
+int pcd_store_put_endpoints(pcd_store *st, const char *events, const char *control)
+{
+    struct endpoints_arg a = { events ? events : "", control ? control : "" };
+    char err[256];
+    return write_txn(st, endpoints_fn, &a, err, sizeof err);
 }
 
 static int remove_fn(pcd_store *st, MDB_txn *txn, void *arg)

@@ -36,6 +36,14 @@ typedef struct pcd_publish_stats {
 int  pcd_store_publish(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
                        pcd_publish_stats *stats, char *err, size_t errlen);
 
+/* pcd_store_publish, with the audit record `audit` (text; NULL for none)
+ * appended to the audit log in the publish transaction itself, its text
+ * followed by " version=N" of the new version: an accepted load and its
+ * record are committed together or not at all. */
+int  pcd_store_publish_audited(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
+                               pcd_publish_stats *stats, const char *audit, char *err,
+                               size_t errlen);
+
 /* Apply a delta in one write transaction: each of the `nkeys` keys takes
  * its row from `found` (sorted, as pcd_pg_fetch_delta makes it) or, when
  * absent there, is deleted.  Row counts, mean and version are updated from
@@ -52,6 +60,15 @@ int  pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out);
 /* Write a chain's metadata alone (failures, breaker state), without
  * touching its version or data.  The chain must exist. */
 int  pcd_store_put_meta(pcd_store *st, const char *chain, const pc_meta_rec *m);
+/* pcd_store_put_meta with an audit record in the same transaction (the
+ * operator's breaker reset); *seq (may be NULL) gets its number. */
+int  pcd_store_put_meta_audited(pcd_store *st, const char *chain, const pc_meta_rec *m,
+                                const char *audit, uint64_t *seq);
+/* An audit record alone, for an action with no effect in the cache of its
+ * own (a reload request). */
+int  pcd_store_audit(pcd_store *st, const char *text, uint64_t *seq);
+/* Announce the bus addresses ("" for off) for tools (pc_bus_addrs). */
+int  pcd_store_put_endpoints(pcd_store *st, const char *events, const char *control);
 /* Remove a chain and all its keys in one transaction. */
 int  pcd_store_remove_chain(pcd_store *st, const char *chain, char *err, size_t errlen);
 /* Slugs of every cached chain (malloc'ed array of malloc'ed strings). */

@@ -9,6 +9,8 @@
  *   "\0F"                         format record      (pc_fmt_rec)
  *   "\0D"                         daemon record      (pc_daemon_rec)
  *   "\0C" chain                   chain metadata     (pc_meta_rec)
+ *   "\0E"                         bus endpoints      (two NUL-terminated addresses)
+ *   "\0A" u64 big-endian seq      audit record       (pc_audit_rec)
  *   chain "\0B" item              base price         (pc_price_rec)
  *   chain "\0S" store "\0" item   store exception    (pc_price_rec)
  *
@@ -41,7 +43,7 @@
 enum {
     PC_ECANCELED = -7050, /* the operation was cancelled (shutdown) */
     PC_EDB       = -7051, /* the database answered an error or went away */
-    PC_EREFUSED  = -7052, /* a load was refused by a guard */
+    /* -7052 was PC_EREFUSED, public now (pricecache.h) */
     PC_ECONFIG   = -7053, /* bad configuration */
     PC_EMAPFULL  = -7054, /* the LMDB map is full and cannot grow further */
     PC_EBREAKER  = -7055  /* refused at once: the chain's circuit breaker is open */
@@ -181,6 +183,42 @@ void pc_fmt_init(pc_fmt_rec *rec);
  * writer did not have.  PC_OK, or PC_EFORMAT when too short to be one. */
 int pc_meta_decode(const void *val, size_t len, pc_meta_rec *out);
 int pc_daemon_decode(const void *val, size_t len, pc_daemon_rec *out);
+
+/* Bus endpoints the daemon announces: "events\0control\0". */
+size_t pc_key_endpoints(uint8_t *buf);
+
+/* ---- audit log (client/audit.c) ----
+ *
+ * Key "\0A" + seq (u64 big-endian, from 1, so keys sort in seq order).
+ * Value: "PCA1", prev[32], hash[32], then the record's text (no NUL).
+ * hash = SHA-256(seq as 8 big-endian bytes || prev || text); prev is the
+ * previous record's hash (32 zero bytes for seq 1).  Changing, removing or
+ * reordering a record breaks the chain at that record or the next. */
+#define PC_AUDIT_TEXT_MAX 1024
+#define PC_AUDIT_HASH 32
+typedef struct pc_audit_rec {
+    uint64_t seq;
+    uint8_t  prev[PC_AUDIT_HASH];
+    uint8_t  hash[PC_AUDIT_HASH];
+    size_t   len;
+    char     text[PC_AUDIT_TEXT_MAX + 1]; /* NUL-terminated copy */
+} pc_audit_rec;
+
+size_t pc_key_audit(uint8_t *buf, uint64_t seq);   /* 10 bytes */
+size_t pc_key_audit_prefix(uint8_t *buf);          /* "\0A" */
+/* seq of an audit key, 0 when it is not one. */
+uint64_t pc_audit_key_seq(const void *key, size_t len);
+/* Compute rec->hash from seq, prev and text. */
+void pc_audit_seal(pc_audit_rec *rec);
+/* Encode into buf (cap >= 4 + 64 + len); returns the length, 0 if it does
+ * not fit. */
+size_t pc_audit_encode(const pc_audit_rec *rec, uint8_t *buf, size_t cap);
+/* Decode a value (seq given from the key).  PC_OK or PC_EFORMAT. */
+int pc_audit_decode(uint64_t seq, const void *val, size_t len, pc_audit_rec *out);
+/* Check one record against its predecessor's hash (NULL for none):
+ * PC_OK, or PC_EFORMAT with the fault in why. */
+int pc_audit_check(const pc_audit_rec *rec, uint64_t want_seq, const uint8_t *prev_hash,
+                   char *why, size_t len);
 
 /* The single place that translates LMDB return codes to PC_* codes. */
 int pc_err_from_mdb(int mdb_rc);

@@ -42,6 +42,15 @@ int pc_reader_scan(pc_reader *r, const char *chain,
 int pc_reader_env_info(pc_reader *r, uint64_t *map_used, uint64_t *map_size,
                        unsigned *readers_used, unsigned *readers_max);
 
+/* Every record whose key begins with `prefix`, in key order, in one read
+ * transaction (global records: "\0E" endpoints, "\0A" audit).  `cb`
+ * returning non-zero stops the scan and that value is returned; it must
+ * not call into libpricecache.  PC_OK, PC_EINVAL, PC_EOVERLOADED, PC_EIO. */
+int pc_reader_prefix_scan(pc_reader *r, const void *prefix, size_t plen,
+                          int (*cb)(void *ctx, const void *key, size_t klen,
+                                    const void *val, size_t vlen),
+                          void *ctx);
+
 /* One read transaction on one chain, for callers whose many lookups must
  * all come from one version of it (baskets). */
 #define PC_TXN_EXCEPTION_ONLY 0x1u /* pc_txn_view.lookup: no base fallback */

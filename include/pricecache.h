@@ -91,7 +91,11 @@ enum {
     PC_EQUANTITY   = -7011, /* a basket line with a quantity of zero or less */
     PC_ETOOMANY    = -7012, /* a basket with more items or candidate stores
                                than PC_BASKET_MAX_ITEMS / _MAX_STORES */
-    PC_EOVERFLOW   = -7013  /* an amount does not fit in int64_t cents */
+    PC_EOVERFLOW   = -7013, /* an amount does not fit in int64_t cents */
+    PC_EACCES      = -7014, /* the control socket cannot be reached for
+                               permissions: not in the service group */
+    PC_EREFUSED    = -7015  /* refused: the daemon answered a control request
+                               with an error, or a load guard refused a load */
 };
 
 /* Longest chain slug, store id and item id, in bytes.  Longer arguments
@@ -409,6 +413,89 @@ int pc_basket_multi(pc_reader *r, const char *chain,
 /* pc_basket_free - free a result of pc_basket_single / pc_basket_multi,
  * with every string and array it points to.  Accepts NULL. */
 void pc_basket_free(pc_basket_result *res);
+
+/* ---- Control (operators) -----------------------------------------------
+ *
+ * The daemon answers requests on a nanomsg REP socket ([bus] control).
+ * Only members of the service group can reach it: the socket file lives in
+ * a directory of mode 0750 and is itself 0660.  Every request carries a
+ * unique id and the caller's stated identity (uid, user name, pid: nanomsg
+ * cannot tell the daemon who is on the other end, so the audit log records
+ * them as "stated").  The daemon keeps the replies of its last requests: a
+ * request sent again (nanomsg's REQ resends on its own after a second)
+ * is answered with the stored reply, never executed twice.
+ *
+ * Requests and their answers (PC_OK unless said otherwise):
+ *
+ *   status               the daemon and every chain, one line each, fields
+ *                        key=value separated by spaces; the first line
+ *                        starts "daemon ", then one line per chain starting
+ *                        "chain=SLUG".  Daemon fields: state, ready, pid,
+ *                        uptime_s, db (ok|down), chains.  Chain fields:
+ *                        version, rows, base_rows, store_rows, age_s,
+ *                        breaker (closed|open|half-open), last_result,
+ *                        failures (consecutive), loads_ok, loads_failed,
+ *                        load (idle|queued|running), accept (0|1: a
+ *                        guard-skipping load is pending), and last:
+ *                        error="..." (\" and \\ escaped).  Unknown fields
+ *                        may be added: parse by name.
+ *   reload CHAIN|all     queue a full reload.  One chain (and "all") is
+ *                        reloaded at most once per 5 s on request: a sooner
+ *                        one answers "ERR rate_limited: reload of CHAIN:
+ *                        retry after N s".
+ *   breaker reset CHAIN  close the chain's breaker and queue a load.
+ *   accept CHAIN         the chain's last load was refused by a guard
+ *                        (rejected rows, shrink): its next load skips the
+ *                        guards once and publishes what the source holds.
+ *                        "ERR nothing_to_accept" when the last load was not
+ *                        refused.
+ *   metrics              the Prometheus text of /metrics.
+ *
+ * Errors are "ERR <reason>: <message>", reason one of bad_request (empty,
+ * oversized, not UTF-8-free text, no id), unknown_command, usage,
+ * no_chain, rate_limited, nothing_to_accept, internal.  A request that
+ * gets an error changes nothing.  Changes are recorded in an append-only
+ * audit log inside the cache (pricecache audit; audit verify checks its
+ * SHA-256 hash chain).
+ */
+#define PC_CONTROL_MAX 65536   /* largest request or reply, bytes */
+
+/* pc_control - send one request to the daemon's control socket and wait for its answer.
+ *
+ *   addr        in   nanomsg address of [bus] control, e.g.
+ *                    "ipc:///run/pricecache/control.sock"
+ *   request     in   "status" | "reload CHAIN" | "reload all" |
+ *                    "breaker reset CHAIN" | "accept CHAIN" | "metrics"
+ *   reply       out  the daemon's answer text, NUL-terminated (truncated to
+ *                    cap-1); on PC_OK without the leading "OK".
+ *   cap         in   size of reply, >= 1.
+ *   timeout_ms  in   how long to wait for the answer (> 0).
+ *
+ * Adds a unique request id and the caller's identity; resends are
+ * answered once.  Returns PC_OK (the daemon did it; reply says what),
+ * PC_EREFUSED (the daemon answered with an error: reply holds
+ * "ERR <reason>: <message>", e.g. the rate limit "retry after 7 s"),
+ * PC_EACCES (the socket cannot be reached for permissions: not in the
+ * service group), PC_ETIMEDOUT (no answer within timeout_ms: daemon down
+ * or busy), PC_EINVAL (NULL or empty argument, request longer than the
+ * protocol allows), PC_EIO (the socket could not be made).  On errors
+ * other than PC_EREFUSED, reply holds a short explanation.  Opens and
+ * closes its own socket: thread-safe, blocking.
+ */
+int pc_control(const char *addr, const char *request, char *reply, size_t cap, int timeout_ms);
+
+/* pc_bus_addrs - the bus addresses the daemon in this environment
+ * announced (it records its [bus] events and control addresses in the
+ * cache when it starts), so tools need no configuration.
+ *
+ *   events, control  out  NUL-terminated addresses ("" for one that is
+ *                         off); either may be NULL with cap 0.
+ *
+ * PC_OK, PC_NOTFOUND (none announced: bus off, or an older daemon),
+ * PC_ENOTREADY, PC_EINVAL (NULL reader, or an address does not fit its
+ * buffer), PC_EFORMAT, PC_EOVERLOADED, PC_EIO.  Thread-safe.
+ */
+int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t ccap);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -3,7 +3,7 @@
 # only when some are missing (quiet otherwise).
 set -eu
 PKGS="build-essential clang pkg-config liblmdb-dev lmdb-utils libpq-dev libinih-dev
-libnanomsg-dev libncurses-dev libmicrohttpd-dev libsystemd-dev libcmocka-dev
+libnanomsg-dev nettle-dev libncurses-dev libmicrohttpd-dev libsystemd-dev libcmocka-dev
 postgresql-15 postgresql-client-15 valgrind tmux python3-pyte libclang-rt-14-dev bc curl prometheus"
 missing=""
 for p in $PKGS; do
