@@ -151,7 +151,7 @@ size_t pc_key_endpoints(uint8_t *buf)
     return 2;
 }
 
-struct addrs { char *ev; size_t ecap; char *ctl; size_t ccap; int found; };
+struct addrs { char *ev; size_t ecap; char *ctl; size_t ccap; int found, empty_ev, empty_ctl; };
 
 static int copy_field(char *dst, size_t cap, const char *src, size_t len)
 {
@@ -179,6 +179,8 @@ static int on_endpoints(void *ctx, const void *key, size_t klen, const void *val
     if (!z2)
         return PC_EFORMAT;
     a->found = 1;
+    a->empty_ev = l1 == 0;
+    a->empty_ctl = z2 == z1 + 1;
     int rc = copy_field(a->ev, a->ecap, v, l1);
     if (rc == PC_OK)
         rc = copy_field(a->ctl, a->ccap, z1 + 1, (size_t)(z2 - z1 - 1));
@@ -189,12 +191,13 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
 {
     if (!r || (events && !ecap) || (control && !ccap))
         return PC_EINVAL;
-    struct addrs a = { events, ecap, control, ccap, 0 };
+    struct addrs a = { events, ecap, control, ccap, 0, 0, 0 };
     uint8_t kb[4];
     int rc = pc_reader_prefix_scan(r, kb, pc_key_endpoints(kb), on_endpoints, &a);
     if (rc == 1)
         rc = PC_OK;
-    if (rc == PC_OK && !a.found)
+    /* A daemon with the bus off announces two empty addresses. */
+    if (rc == PC_OK && (!a.found || (a.empty_ev && a.empty_ctl)))
         rc = PC_NOTFOUND;
     return rc;
 }

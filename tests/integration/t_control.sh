@@ -109,3 +109,12 @@ stop_daemon
 # with the daemon down, a request times out and says so
 assert_exit 4 pc status -t 500
 assert_contains "$W/last.err" "no answer"
+# with the bus off, the daemon announces no control socket and tools say so
+# (the daemon record of the last run still says ready: wait for the new
+# daemon's announcement)
+write_conf
+start_daemon
+wait_until 'pc status -t 300 2>&1 | grep -q "announced no control socket"' 10
+assert_exit 4 pc status
+assert_contains "$W/last.err" "announced no control socket"
+stop_daemon
