@@ -452,7 +452,8 @@ void pc_basket_free(pc_basket_result *res);
  *   metrics              the Prometheus text of /metrics.
  *
  * Errors are "ERR <reason>: <message>", reason one of bad_request (empty,
- * oversized, not UTF-8-free text, no id), unknown_command, usage,
+ * over PC_CONTROL_MAX, no or malformed header, bytes that are not
+ * printable ASCII), unknown_command, usage,
  * no_chain, rate_limited, nothing_to_accept, internal.  A request that
  * gets an error changes nothing.  Changes are recorded in an append-only
  * audit log inside the cache (pricecache audit; audit verify checks its
