@@ -8,9 +8,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "control.h"
 #include "log.h"
 #include "pc_format.h"
+#include "pc_reader_internal.h"
+#include "snapshot.h"
+#include "store.h"
 
 /* ---- audit chain ---- */
 
@@ -88,6 +92,98 @@ static void test_audit_codec(void **state)
     pc_key_audit(k2, 256);
     pc_key_audit(kb, 255);
     assert_true(memcmp(kb, k2, 10) < 0);
+}
+
+/* ---- the store writes the log, the reader reads it ---- */
+
+typedef struct collected {
+    int n;
+    pc_audit_rec recs[8];
+} collected;
+
+static int collect(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    collected *c = ctx;
+    uint64_t seq = pc_audit_key_seq(key, klen);
+    assert_true(seq > 0);
+    assert_true(c->n < 8);
+    assert_int_equal(pc_audit_decode(seq, val, vlen, &c->recs[c->n++]), PC_OK);
+    return 0;
+}
+
+static void test_store_appends_in_its_transactions(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pcauditXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    pcd_config cfg;
+    assert_int_equal(pcd_config_defaults(&cfg), PC_OK);
+    cfg.path = strdup(dir);
+    cfg.dsn = strdup("dbname=unused");
+    pcd_store *st;
+    char err[256];
+    assert_int_equal(pcd_store_open(&cfg, &st, err, sizeof err), PC_OK);
+
+    pcd_snapshot snap;
+    pcd_snapshot_init(&snap, "acme");
+    assert_int_equal(pcd_snapshot_add(&snap, NULL, 0, "i1", 2, 100, 1), PC_OK);
+    assert_int_equal(pcd_snapshot_finish(&snap), PC_OK);
+    pc_meta_rec meta;
+    memset(&meta, 0, sizeof meta);
+    pcd_publish_stats ps;
+    assert_int_equal(pcd_store_publish(st, &snap, &meta, &ps, err, sizeof err), PC_OK);
+    assert_int_equal(pcd_store_publish_audited(st, &snap, &meta, &ps, "who action=accept",
+                                               err, sizeof err), PC_OK);
+    uint64_t accepted_version = ps.version, seq = 0;
+    meta.breaker = PC_BREAKER_CLOSED;
+    assert_int_equal(pcd_store_put_meta_audited(st, "acme", &meta, "who action=breaker_reset",
+                                                &seq), PC_OK);
+    assert_int_equal(seq, 2);
+    /* no chain: the meta write fails, and its audit record with it */
+    assert_int_equal(pcd_store_put_meta_audited(st, "nosuch", &meta, "who action=x", &seq),
+                     PC_NOTFOUND);
+    assert_int_equal(pcd_store_audit(st, "who action=reload", &seq), PC_OK);
+    assert_int_equal(seq, 3);
+    assert_int_equal(pcd_store_put_endpoints(st, "ipc:///e", ""), PC_OK);
+    pcd_snapshot_free(&snap);
+    pcd_store_close(st);
+
+    pc_reader *r;
+    assert_int_equal(pc_open(dir, &r), PC_OK);
+    collected *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    uint8_t kb[4];
+    assert_int_equal(pc_reader_prefix_scan(r, kb, pc_key_audit_prefix(kb), collect, c), PC_OK);
+    assert_int_equal(c->n, 3);
+    char want[64], why[160];
+    snprintf(want, sizeof want, "who action=accept version=%llu",
+             (unsigned long long)accepted_version);
+    assert_string_equal(c->recs[0].text, want);
+    assert_string_equal(c->recs[1].text, "who action=breaker_reset");
+    assert_string_equal(c->recs[2].text, "who action=reload");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pc_audit_check(&c->recs[i], (uint64_t)i + 1,
+                                        i ? c->recs[i - 1].hash : NULL, why, sizeof why), PC_OK);
+    free(c);
+    char ev[64], ctl[64], tiny[4];
+    assert_int_equal(pc_bus_addrs(r, ev, sizeof ev, ctl, sizeof ctl), PC_OK);
+    assert_string_equal(ev, "ipc:///e");
+    assert_string_equal(ctl, "");
+    assert_int_equal(pc_bus_addrs(r, tiny, sizeof tiny, NULL, 0), PC_EINVAL);
+    pc_close(r);
+
+    /* bus off: both addresses empty, nothing announced */
+    assert_int_equal(pcd_store_open(&cfg, &st, err, sizeof err), PC_OK);
+    assert_int_equal(pcd_store_put_endpoints(st, "", ""), PC_OK);
+    pcd_store_close(st);
+    assert_int_equal(pc_open(dir, &r), PC_OK);
+    assert_int_equal(pc_bus_addrs(r, ev, sizeof ev, ctl, sizeof ctl), PC_NOTFOUND);
+    pc_close(r);
+
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    pcd_config_free(&cfg);
 }
 
 /* ---- request handling with a fake engine ---- */
@@ -235,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_audit_chain_verifies),
         cmocka_unit_test(test_audit_detects_tampering),
         cmocka_unit_test(test_audit_codec),
+        cmocka_unit_test(test_store_appends_in_its_transactions),
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_resend_answered_once),
         cmocka_unit_test(test_rate_limit),
