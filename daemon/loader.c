@@ -864,6 +864,9 @@ static int reload_config(engine *d, const char *file)
         LOG_WARN("config", "[cache] path changed; takes effect at the next restart");
     if (old->concurrency != node->cfg.concurrency)
         LOG_WARN("config", "[load] concurrency changed; takes effect at the next restart");
+    if (strcmp(old->bus_events, node->cfg.bus_events) != 0 ||
+        strcmp(old->bus_control, node->cfg.bus_control) != 0)
+        LOG_WARN("config", "[bus] addresses changed; take effect at the next restart");
     node->older = d->cfgs;
     d->cfgs = node;
     d->cfg_gen++;
