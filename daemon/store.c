@@ -267,8 +267,24 @@ static int bump_seq(pcd_store *st, MDB_txn *txn, uint64_t *seq)
  * when not 0, is appended to the text (known only inside a publish).
  * Returns an LMDB code; MDB_CORRUPTED when the last record cannot be
  * read: the log must not silently start a new chain. */
+/* What an append wrote: logged once committed, so that the journal holds
+ * every record's hash outside the cache (a truncated or rewritten log then
+ * disagrees with it). */
+typedef struct audit_mark {
+    uint64_t seq;
+    uint8_t  hash[PC_AUDIT_HASH];
+} audit_mark;
+
+static void audit_logged(const audit_mark *m)
+{
+    char hex[2 * PC_AUDIT_HASH + 1];
+    for (int i = 0; i < PC_AUDIT_HASH; i++)
+        snprintf(hex + 2 * i, 3, "%02x", m->hash[i]);
+    LOG_INFO("audit", "audit record %llu committed, sha256 %s", (unsigned long long)m->seq, hex);
+}
+
 static int audit_append(pcd_store *st, MDB_txn *txn, const char *text, uint64_t version,
-                        uint64_t *seq_out)
+                        audit_mark *mark)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, st->dbi, &cur);
@@ -308,8 +324,10 @@ static int audit_append(pcd_store *st, MDB_txn *txn, const char *text, uint64_t 
     MDB_val nk = { pc_key_audit(kb, rec->seq), kb };
     MDB_val nv = { pc_audit_encode(rec, buf, sizeof buf), buf };
     rc = mdb_put(txn, st->dbi, &nk, &nv, MDB_NOOVERWRITE);
-    if (!rc && seq_out)
-        *seq_out = rec->seq;
+    if (!rc && mark) {
+        mark->seq = rec->seq;
+        memcpy(mark->hash, rec->hash, sizeof mark->hash);
+    }
 out:
     free(rec);
     mdb_cursor_close(cur);
@@ -318,7 +336,7 @@ out:
 
 /* One attempt at the diff-publish; returns an LMDB code. */
 static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
-                       pcd_publish_stats *stats, const char *audit)
+                       pcd_publish_stats *stats, const char *audit, audit_mark *mark)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -418,7 +436,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     MDB_val key = { pc_key_meta(mk, snap->chain, snap->clen), mk }, val = { sizeof *meta, meta };
     rc = mdb_put(txn, st->dbi, &key, &val, 0);
     if (!rc && audit)
-        rc = audit_append(st, txn, audit, stats->version, NULL);
+        rc = audit_append(st, txn, audit, stats->version, mark);
     if (rc)
         goto out;
     mdb_cursor_close(cur);
@@ -437,6 +455,7 @@ struct publish_arg {
     pc_meta_rec *meta;
     pcd_publish_stats *stats;
     const char *audit;
+    audit_mark mark;
 };
 
 static int publish_attempt(pcd_store *st, void *arg)
@@ -444,7 +463,7 @@ static int publish_attempt(pcd_store *st, void *arg)
     struct publish_arg *a = arg;
     int dead = 0;
     mdb_reader_check(st->env, &dead); /* dead readers would pin old pages */
-    return publish_txn(st, a->snap, a->meta, a->stats, a->audit);
+    return publish_txn(st, a->snap, a->meta, a->stats, a->audit, &a->mark);
 }
 
 int pcd_store_publish(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
@@ -457,10 +476,13 @@ int pcd_store_publish_audited(pcd_store *st, const pcd_snapshot *snap, pc_meta_r
                               pcd_publish_stats *stats, const char *audit, char *err,
                               size_t errlen)
 {
-    struct publish_arg a = { snap, meta, stats, audit };
+    struct publish_arg a = { snap, meta, stats, audit, { 0, { 0 } } };
     char what[128];
     snprintf(what, sizeof what, "chain %s: publish failed", snap->chain);
-    return run_growing(st, publish_attempt, &a, what, err, errlen);
+    int rc = run_growing(st, publish_attempt, &a, what, err, errlen);
+    if (rc == PC_OK && audit)
+        audit_logged(&a.mark);
+    return rc;
 }
 
 static int64_t round_avg(double sum, uint64_t n)
@@ -648,7 +670,7 @@ static int write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), v
     return run_growing(st, txn_attempt, &a, "cache: write failed", err, errlen);
 }
 
-struct meta_arg { const char *chain; const pc_meta_rec *m; const char *audit; uint64_t *seq; };
+struct meta_arg { const char *chain; const pc_meta_rec *m; const char *audit; audit_mark mark; };
 
 static int put_meta_fn(pcd_store *st, MDB_txn *txn, void *arg)
 {
@@ -664,7 +686,7 @@ static int put_meta_fn(pcd_store *st, MDB_txn *txn, void *arg)
     v.mv_data = &m;
     rc = mdb_put(txn, st->dbi, &k, &v, 0);
     if (!rc && a->audit)
-        rc = audit_append(st, txn, a->audit, 0, a->seq);
+        rc = audit_append(st, txn, a->audit, 0, &a->mark);
     return rc;
 }
 
@@ -676,24 +698,36 @@ int pcd_store_put_meta(pcd_store *st, const char *chain, const pc_meta_rec *m)
 int pcd_store_put_meta_audited(pcd_store *st, const char *chain, const pc_meta_rec *m,
                                const char *audit, uint64_t *seq)
 {
-    struct meta_arg a = { chain, m, audit, seq };
+    struct meta_arg a = { chain, m, audit, { 0, { 0 } } };
     char err[256];
-    return write_txn(st, put_meta_fn, &a, err, sizeof err);
+    int rc = write_txn(st, put_meta_fn, &a, err, sizeof err);
+    if (rc == PC_OK && audit) {
+        audit_logged(&a.mark);
+        if (seq)
+            *seq = a.mark.seq;
+    }
+    return rc;
 }
 
-struct audit_arg { const char *text; uint64_t *seq; };
+struct audit_arg { const char *text; audit_mark mark; };
 
 static int audit_fn(pcd_store *st, MDB_txn *txn, void *arg)
 {
     struct audit_arg *a = arg;
-    return audit_append(st, txn, a->text, 0, a->seq);
+    return audit_append(st, txn, a->text, 0, &a->mark);
 }
 
 int pcd_store_audit(pcd_store *st, const char *text, uint64_t *seq)
 {
-    struct audit_arg a = { text, seq };
+    struct audit_arg a = { text, { 0, { 0 } } };
     char err[256];
-    return write_txn(st, audit_fn, &a, err, sizeof err);
+    int rc = write_txn(st, audit_fn, &a, err, sizeof err);
+    if (rc == PC_OK) {
+        audit_logged(&a.mark);
+        if (seq)
+            *seq = a.mark.seq;
+    }
+    return rc;
 }
 
 struct endpoints_arg { const char *events, *control; };

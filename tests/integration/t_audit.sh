@@ -19,6 +19,10 @@ grep -q "^1	[0-9a-f]\{16\}	ts=20[0-9-]*T[0-9:]*Z uid=$(id -u) user=$me pid=[0-9]
 assert_contains "$W/last.out" "action=reload chain=all result=queued"
 assert_exit 0 pc audit verify
 assert_contains "$W/last.out" "audit: 3 records, hash chain intact"
+# the journal holds each record's hash outside the cache: a truncated or
+# rewritten log disagrees with it
+last=$(sed -n 's/.*last hash //p' "$W/last.out")
+assert_contains "$W/daemon.log" "audit record 3 committed, sha256 $last"
 stop_daemon
 
 # an intruder rewrites record 2 (keeping its stored hash)
