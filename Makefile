@@ -125,7 +125,7 @@ $(B)/itest/%: $(B)/obj/tests/integration/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) $(NETTLE_LIBS) -lm
 
-$(B)/pricecache.pc: packaging/common/pricecache.pc.in VERSION
+$(B)/pricecache.pc: packaging/common/pricecache.pc.in VERSION $(B)/install-dirs
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
@@ -153,7 +153,19 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/demo.sh $(B)
 
-install: all
+# make install: programs, library, header, pkg-config file, man pages.
+# make install-service: the systemd unit, sysusers.d and tmpfiles.d entries
+# and the configuration file (kept if present), for packages and by hand.
+MANDIR      ?= $(PREFIX)/share/man
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MAN_PAGES   := pricecache.1 pricecached.8 pricecached.conf.5 libpricecache.3 \
+               $(if $(TUI),pricecache-top.1)
+
+.PHONY: install-man install-service deps-packaging deb rpm check-packages
+install: $(LIB_A) $(LIB_SO) $(DAEMON) $(CLI) $(TUI) $(B)/pricecache.pc install-man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/pricecached
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/pricecache
@@ -163,6 +175,44 @@ install: all
 	ln -sf libpricecache.so.1 $(DESTDIR)$(LIBDIR)/libpricecache.so
 	install -m 0644 include/pricecache.h $(DESTDIR)$(INCDIR)/pricecache.h
 	install -m 0644 $(B)/pricecache.pc $(DESTDIR)$(PCDIR)/pricecache.pc
+
+install-man:
+	for m in $(MAN_PAGES); do \
+	    install -D -m 0644 packaging/man/$$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m || exit 1; \
+	done
+
+# Files that embed install paths are remade when a path changes.
+INSTALL_DIRS = $(PREFIX) $(LIBDIR) $(INCDIR) $(SBINDIR) $(SYSCONFDIR)
+$(B)/install-dirs: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(INSTALL_DIRS)' | cmp -s - $@ || echo '$(INSTALL_DIRS)' > $@
+.PHONY: FORCE
+
+$(B)/pricecached.service: packaging/common/pricecached.service.in $(B)/install-dirs
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
+install-service: $(B)/pricecached.service
+	install -D -m 0644 $(B)/pricecached.service $(DESTDIR)$(UNITDIR)/pricecached.service
+	install -D -m 0644 packaging/common/pricecache.sysusers $(DESTDIR)$(SYSUSERSDIR)/pricecache.conf
+	install -D -m 0644 packaging/common/pricecache.tmpfiles $(DESTDIR)$(TMPFILESDIR)/pricecache.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/pricecache/pricecached.conf || \
+	    install -D -m 0644 packaging/common/pricecached.conf $(DESTDIR)$(SYSCONFDIR)/pricecache/pricecached.conf
+
+# Packages, built from a staging copy of this tree into build/deb and
+# build/rpm (see packaging/); `scripts/deps.sh packaging` installs the tools.
+deps-packaging:
+	$(Q)sh scripts/deps.sh packaging
+
+deb: deps-packaging
+	$(Q)sh packaging/deb/build.sh
+
+rpm: deps-packaging
+	$(Q)sh packaging/rpm/build.sh
+
+# Build, lint, install, run, upgrade and purge the packages (needs root; CI).
+check-packages: deps-packaging
+	$(Q)bash packaging/check-packages.sh
 
 clean:
 	rm -rf build

@@ -276,7 +276,8 @@ int pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen)
     }
 
     if (!cfg->dsn || !*cfg->dsn) {
-        snprintf(err, errlen, "%s: [database] dsn is required (a libpq connection string, "
+        snprintf(err, errlen, "%s: [database] dsn is required: set it there or in "
+                 "PRICECACHE_DATABASE_DSN (a libpq connection string, "
                  "e.g. \"host=/run/postgresql dbname=prices user=pricecache\"; the password "
                  "comes from PGPASSFILE or PGPASSWORD)", file);
         return PC_ECONFIG;

@@ -1,0 +1,389 @@
+#!/usr/bin/env bash
+# check-packages.sh - `make check-packages`: build the .debs and the RPMs,
+# lint them, install the .debs on this machine, run the installed daemon as
+# its unit would (user pricecache, no new privileges) against a throwaway
+# PostgreSQL, read a price with the installed CLI and with a client built
+# against the installed header, upgrade in place, purge, and check that
+# nothing is left behind; then check the RPMs' file lists and requirements
+# and install them into an alternate root. Needs root (apt-get, setpriv).
+# The packages are purged at the end even on failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+VERSION=$(cat VERSION)
+ARCH=$(dpkg --print-architecture)
+MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+export DEBIAN_FRONTEND=noninteractive
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "check-packages: needs root (installs and purges packages)" >&2
+    exit 1
+fi
+
+T0=$(date +%s)
+WORK=$(mktemp -d /tmp/pccheck-pkg.XXXXXX)
+chmod 755 "$WORK"
+DEBS_INSTALLED=0
+DAEMON_PID=""
+LISTENER_PID=""
+. "$ROOT/tests/lib/pg.sh"
+
+purge_debs() {
+    local p installed=()
+    for p in pricecache-top libpricecache-dev pricecache libpricecache1; do
+        dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^[ir]' && installed+=("$p")
+    done
+    [ ${#installed[@]} -eq 0 ] || apt-get purge -y -qq "${installed[@]}" >"$WORK/purge.log" 2>&1
+}
+
+cleanup() {
+    local rc=$?
+    [ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null
+    [ -n "$LISTENER_PID" ] && kill -9 "$LISTENER_PID" 2>/dev/null
+    if [ "$DEBS_INSTALLED" = 1 ]; then
+        purge_debs || echo "check-packages: purge failed: $(tail -5 "$WORK/purge.log")" >&2
+    fi
+    pg_cleanup
+    if [ $rc -ne 0 ]; then
+        echo "check-packages: FAILED after $(( $(date +%s) - T0 )) s (logs were in $WORK)" >&2
+        [ -f "$WORK/daemon.log" ] && tail -5 "$WORK/daemon.log" >&2
+    fi
+    rm -rf "$WORK"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' HUP INT TERM PIPE
+
+step() { echo "== check-packages: $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# The installed daemon as pricecached.service runs it: its user and group,
+# umask 0007, no new privileges, no capabilities.
+service_exec() {
+    umask 0007
+    exec setpriv --reuid=pricecache --regid=pricecache --init-groups \
+        --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"
+}
+as_service() { (service_exec "$@"); }
+# Waits (at most $2 seconds) for the condition in $1, never a fixed sleep.
+wait_for() {
+    local i=0
+    until eval "$1" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -lt $(( ${2:-20} * 20 )) ] || fail "timed out waiting for: $1"
+        sleep 0.05
+    done
+}
+
+# Packages from an earlier, interrupted run would hide what this one installs.
+purge_debs
+
+# ---------------------------------------------------------------- Debian
+step "make deb (symbols must match the library exactly)"
+DPKG_GENSYMBOLS_CHECK_LEVEL=4 sh packaging/deb/build.sh >"$WORK/deb.log" 2>&1 || {
+    tail -40 "$WORK/deb.log"
+    grep -q 'dpkg-gensymbols' "$WORK/deb.log" &&
+        echo "check-packages: the library's exports changed: make && sh packaging/deb/update-symbols.sh" >&2
+    fail "make deb"
+}
+DEBS=(build/deb/pricecache_"$VERSION"-1_"$ARCH".deb build/deb/libpricecache1_"$VERSION"-1_"$ARCH".deb
+      build/deb/libpricecache-dev_"$VERSION"-1_"$ARCH".deb)
+WITH_TOP=0
+if ls tui/*.c >/dev/null 2>&1; then
+    WITH_TOP=1
+    DEBS+=(build/deb/pricecache-top_"$VERSION"-1_"$ARCH".deb)
+fi
+for d in "${DEBS[@]}"; do [ -f "$d" ] || fail "$d was not built"; done
+echo "built: ${DEBS[*]##*/}"
+
+step "lintian (no error, no warning)"
+lintian --fail-on error,warning --tag-display-limit 0 build/deb/pricecache_"$VERSION"-1_"$ARCH".changes \
+    >"$WORK/lintian.log" 2>&1 || { cat "$WORK/lintian.log"; fail "lintian"; }
+grep -E '^[EW]: ' "$WORK/lintian.log" && fail "lintian"
+echo "lintian: clean"
+
+step "apt-get install ./*.deb"
+DEBS_INSTALLED=1
+apt-get install -y -qq "${DEBS[@]/#/./}" >"$WORK/install.log" 2>&1 ||
+    { tail -20 "$WORK/install.log"; fail "apt-get install"; }
+
+step "installed layout"
+[ "$(/usr/sbin/pricecached --version)" = "pricecached $VERSION" ] || fail "pricecached --version: $(/usr/sbin/pricecached --version)"
+/usr/bin/pricecache --version | grep -qx "pricecache $VERSION" || fail "pricecache --version: $(/usr/bin/pricecache --version)"
+getent passwd pricecache >/dev/null || fail "no user pricecache (sysusers.d)"
+getent group pricecache >/dev/null || fail "no group pricecache (sysusers.d)"
+[ "$(stat -c '%U:%G %a' /var/lib/pricecache)" = "pricecache:pricecache 750" ] ||
+    fail "/var/lib/pricecache is $(stat -c '%U:%G %a' /var/lib/pricecache), expected pricecache:pricecache 750"
+[ "$(stat -c '%U:%G %a' /run/pricecache)" = "pricecache:pricecache 750" ] ||
+    fail "/run/pricecache is $(stat -c '%U:%G %a' /run/pricecache 2>&1)"
+dpkg-query -W -f='${Conffiles}\n' pricecache | grep -q ' /etc/pricecache/pricecached.conf ' ||
+    fail "/etc/pricecache/pricecached.conf is not a conffile"
+for f in /usr/lib/"$MA"/libpricecache.so.1 /usr/lib/"$MA"/libpricecache.so /usr/lib/"$MA"/libpricecache.a \
+         /usr/include/pricecache.h /usr/lib/"$MA"/pkgconfig/pricecache.pc /usr/lib/sysusers.d/pricecache.conf \
+         /usr/lib/tmpfiles.d/pricecache.conf /lib/systemd/system/pricecached.service \
+         /usr/share/man/man8/pricecached.8.gz /usr/share/man/man5/pricecached.conf.5.gz \
+         /usr/share/man/man1/pricecache.1.gz /usr/share/man/man3/libpricecache.3.gz; do
+    [ -e "$f" ] || fail "$f is not installed"
+done
+[ $WITH_TOP = 0 ] || [ -x /usr/bin/pricecache-top ] || fail "pricecache-top is not installed"
+[ $WITH_TOP = 0 ] || [ -e /usr/share/man/man1/pricecache-top.1.gz ] || fail "pricecache-top.1 is not installed"
+# The daemon's dependencies come from its shlibs, the -dev's from the symbols.
+dpkg-query -W -f='${Depends}\n' pricecache | grep -q 'libsystemd0' || fail "pricecache does not depend on libsystemd0"
+grep -q "^libpricecache.so.1 libpricecache1 #MINVER#" /var/lib/dpkg/info/libpricecache1:"$ARCH".symbols ||
+    fail "libpricecache1 ships no symbols file"
+echo "binaries, library, header, pkg-config, unit, sysusers, tmpfiles, man pages: in place"
+
+step "systemd-analyze verify (any output is a failure)"
+out=$(systemd-analyze verify /lib/systemd/system/pricecached.service 2>&1) || fail "systemd-analyze verify: $out"
+[ -z "$out" ] || fail "systemd-analyze verify said: $out"
+unit=/lib/systemd/system/pricecached.service
+for k in Type=notify User=pricecache Group=pricecache StateDirectory=pricecache RuntimeDirectory=pricecache \
+         'ExecReload=/bin/kill -HUP $MAINPID' WatchdogSec= ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
+         NoNewPrivileges=yes 'CapabilityBoundingSet=' RestrictAddressFamilies= SystemCallFilter=@system-service; do
+    grep -q "^$k" "$unit" || fail "the unit has no $k"
+done
+echo "unit: verified"
+
+step "the shipped configuration without a DSN: fails fast and says what to set"
+rc=0
+as_service /usr/sbin/pricecached -c /etc/pricecache/pricecached.conf >"$WORK/nodsn.out" 2>&1 || rc=$?
+[ $rc = 2 ] || fail "pricecached without a DSN exited $rc, expected 2: $(cat "$WORK/nodsn.out")"
+grep -q '\[database\] dsn is required' "$WORK/nodsn.out" || fail "no '[database] dsn is required': $(cat "$WORK/nodsn.out")"
+grep -q 'PRICECACHE_DATABASE_DSN' "$WORK/nodsn.out" || fail "the message does not name PRICECACHE_DATABASE_DSN"
+grep -v 'dsn is required' "$WORK/nodsn.out" && fail "the shipped file has other errors"
+# Every key of the daemon's table (daemon/config.c) is documented in it.
+grep -oE '^ *\{ "[a-z]+", +"[a-z_]+"' daemon/config.c | sed -E 's/.*"([a-z]+)", +"([a-z_]+)"/\1 \2/' | sort >"$WORK/keys.want"
+awk '/^\[/ { gsub(/[][]/, ""); sec = $0 } /^#?[a-z_]+ =/ { k = $1; sub(/^#/, "", k); print sec, k }' \
+    /etc/pricecache/pricecached.conf | sort >"$WORK/keys.got"
+[ -s "$WORK/keys.want" ] || fail "no keys found in daemon/config.c"
+diff -u "$WORK/keys.want" "$WORK/keys.got" >&2 || fail "keys of daemon/config.c (-) and of the shipped file (+) differ"
+echo "$(cut -c1-160 "$WORK/nodsn.out")..."
+
+step "the installed daemon as the service user against a test PostgreSQL"
+pg_start >"$WORK/pg.log" 2>&1 || { cat "$WORK/pg.log"; fail "cannot start PostgreSQL"; }
+pg_createdb prices
+# The operator's change to the conffile: the DSN and a free HTTP port.
+HTTP_PORT=$(_pg_free_port)
+sed -i -e "s|^#dsn = .*|dsn = host=127.0.0.1 port=$PGPORT user=postgres dbname=prices|" \
+       -e "s|^#listen = .*|listen = 127.0.0.1:$HTTP_PORT|" /etc/pricecache/pricecached.conf
+grep -q "^dsn = host=127.0.0.1 port=$PGPORT" /etc/pricecache/pricecached.conf || fail "cannot set the DSN"
+as_service /usr/sbin/pricecached -c /etc/pricecache/pricecached.conf --migrate >"$WORK/migrate.log" 2>&1 ||
+    { cat "$WORK/migrate.log"; fail "pricecached --migrate"; }
+psql_q prices "INSERT INTO chains(slug) VALUES ('acme');
+    INSERT INTO chain_prices(chain_slug, item_id, price_cents, updated_at)
+      SELECT 'acme', 'item' || g, 100 + g, to_timestamp(1700000000) FROM generate_series(1, 500) g;
+    INSERT INTO store_prices(chain_slug, store_id, item_id, price_cents, updated_at)
+      VALUES ('acme', 's1', 'item7', 5, to_timestamp(1700000100))" \
+    >/dev/null
+
+# systemd's side of Type=notify: a datagram socket that the service user may
+# write to, as /run/systemd/notify is.
+NOTIFY="$WORK/notify.sock"
+/usr/bin/python3 -u - "$NOTIFY" >"$WORK/notify.msgs" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+while True:
+    print(s.recv(4096).decode().strip().replace("\n", "|"), flush=True)
+PY
+LISTENER_PID=$!
+wait_for "test -S '$NOTIFY'" 5
+
+start_daemon() {
+    # exec: $! is the daemon itself, as $MAINPID would be.
+    (NOTIFY_SOCKET=$NOTIFY WATCHDOG_USEC=120000000 \
+        service_exec /usr/sbin/pricecached -c /etc/pricecache/pricecached.conf 2>>"$WORK/daemon.log") &
+    DAEMON_PID=$!
+}
+stop_daemon() {
+    kill -TERM "$DAEMON_PID"
+    local rc=0
+    wait "$DAEMON_PID" || rc=$?
+    DAEMON_PID=""
+    [ $rc = 0 ] || fail "the daemon exited $rc on SIGTERM: $(tail -3 "$WORK/daemon.log")"
+}
+start_daemon
+wait_for "grep -q READY=1 '$WORK/notify.msgs'" 30
+grep -q 'STATUS=ready: 1 chains, 0 breakers open' "$WORK/notify.msgs" || fail "no ready STATUS: $(cat "$WORK/notify.msgs")"
+[ "$(stat -c %U "/proc/$DAEMON_PID")" = pricecache ] || fail "the daemon does not run as pricecache"
+grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$DAEMON_PID/status" || fail "the daemon may gain privileges"
+echo "READY=1 from the daemon running as user pricecache"
+
+# DESIGN: data.mdb 0640, lock.mdb 0660, group pricecache; the bus socket.
+[ "$(stat -c '%U:%G %a' /var/lib/pricecache/data.mdb)" = "pricecache:pricecache 640" ] ||
+    fail "data.mdb is $(stat -c '%U:%G %a' /var/lib/pricecache/data.mdb)"
+[ "$(stat -c '%G %a' /var/lib/pricecache/lock.mdb)" = "pricecache 660" ] ||
+    fail "lock.mdb is $(stat -c '%G %a' /var/lib/pricecache/lock.mdb)"
+[ -S /run/pricecache/events.ipc ] || fail "no event socket in /run/pricecache"
+
+step "read a price with the installed CLI, as a member of group pricecache"
+got=$(setpriv --reuid=nobody --regid=pricecache --clear-groups -- /usr/bin/pricecache get acme s1 item7)
+[ "$got" = "$(printf '5\t1700000100\tstore')" ] ||
+    fail "pricecache get acme s1 item7: '$got'"
+got=$(setpriv --reuid=nobody --regid=pricecache --clear-groups -- /usr/bin/pricecache get acme '' item9)
+[ "$got" = "$(printf '109\t1700000000\tbase')" ] || fail "pricecache get acme '' item9: '$got'"
+# ...and not as someone outside the group.
+rc=0
+setpriv --reuid=nobody --regid=nogroup --clear-groups -- /usr/bin/pricecache get acme '' item9 >/dev/null 2>&1 || rc=$?
+[ $rc != 0 ] || fail "a user outside group pricecache read the cache"
+# The control channel: the group may use it, nobody else.
+setpriv --reuid=nobody --regid=pricecache --clear-groups -- /usr/bin/pricecache status >"$WORK/status.out" 2>&1 ||
+    fail "pricecache status as a member of group pricecache: $(cat "$WORK/status.out")"
+[ "$(stat -c '%G %a' /run/pricecache/control.ipc)" = "pricecache 660" ] ||
+    fail "control socket is $(stat -c '%G %a' /run/pricecache/control.ipc)"
+rc=0
+setpriv --reuid=nobody --regid=nogroup --clear-groups -- /usr/bin/pricecache -d /nonexistent status \
+    --control ipc:///run/pricecache/control.ipc >/dev/null 2>&1 || rc=$?
+[ $rc = 7 ] || fail "pricecache status outside group pricecache exited $rc, expected 7 (permission denied)"
+curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || fail "/readyz of the installed daemon"
+curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics" | grep -q '^pricecache_rows{chain="acme",kind="base"} 500' ||
+    fail "/metrics has no 500 base rows for acme"
+echo "pricecache get: $got; status over the control socket; a user outside the group is refused both"
+
+step "a client built against the installed header and library (pkg-config)"
+cat >"$WORK/client.c" <<'C'
+#include <stdio.h>
+#include <pricecache.h>
+
+int main(int argc, char **argv)
+{
+    pc_reader *r;
+    pc_price p;
+    int rc = pc_open(argv[1], &r);
+    if (rc != PC_OK) {
+        fprintf(stderr, "pc_open: %s\n", pc_strerror(rc));
+        return 1;
+    }
+    rc = pc_get(r, "acme", argc > 2 ? argv[2] : "", "item42", &p);
+    if (rc == PC_OK)
+        printf("%lld %s %s\n", (long long)p.cents, p.flags & PC_PRICE_STORE ? "store" : "base", pc_version());
+    else
+        fprintf(stderr, "pc_get: %s\n", pc_strerror(rc));
+    pc_close(r);
+    return rc == PC_OK ? 0 : 1;
+}
+C
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -o "$WORK/client" "$WORK/client.c" $(pkg-config --cflags --libs pricecache)
+so=$(ldd "$WORK/client" | awk '$1 == "libpricecache.so.1" { print $3 }')
+[ -n "$so" ] && [ "$(readlink -f "$so")" = "$(readlink -f /usr/lib/"$MA"/libpricecache.so.1)" ] ||
+    fail "the client does not use the installed library: $(ldd "$WORK/client")"
+chmod 755 "$WORK/client"
+got=$(setpriv --reuid=nobody --regid=pricecache --clear-groups -- "$WORK/client" /var/lib/pricecache)
+[ "$got" = "142 base $VERSION" ] || fail "client: '$got'"
+# The static archive links too, with the private libraries pkg-config lists.
+# shellcheck disable=SC2046
+cc -std=c11 -o "$WORK/client-static" "$WORK/client.c" $(pkg-config --cflags pricecache) \
+    -Wl,-Bstatic -lpricecache -Wl,-Bdynamic $(pkg-config --static --libs-only-l pricecache | sed 's/-lpricecache//')
+ldd "$WORK/client-static" | grep -q libpricecache && fail "client-static uses the shared library"
+got=$("$WORK/client-static" /var/lib/pricecache)
+[ "$got" = "142 base $VERSION" ] || fail "client-static: '$got'"
+echo "client (shared and static): $got"
+
+step "SIGHUP re-reads the configuration, SIGTERM stops cleanly"
+kill -HUP "$DAEMON_PID"
+wait_for "grep -q 'configuration /etc/pricecache/pricecached.conf re-read' '$WORK/daemon.log'" 10
+kill -0 "$DAEMON_PID" || fail "the daemon died on SIGHUP"
+stop_daemon
+grep -q 'STOPPING=1' "$WORK/notify.msgs" || fail "no STOPPING=1"
+ver1=$(/usr/bin/pricecache info acme | sed -n 's/^version: //p')
+[ -n "$ver1" ] || fail "no version for acme after the run: $(/usr/bin/pricecache info acme 2>&1)"
+
+step "upgrade in place: the operator's configuration and the cache stay"
+apt-get install -y -qq --reinstall "${DEBS[@]/#/./}" >"$WORK/upgrade.log" 2>&1 ||
+    { tail -20 "$WORK/upgrade.log"; fail "reinstall"; }
+grep -q "^dsn = host=127.0.0.1 port=$PGPORT" /etc/pricecache/pricecached.conf || fail "the upgrade lost the operator's DSN"
+[ ! -e /etc/pricecache/pricecached.conf.dpkg-new ] && [ ! -e /etc/pricecache/pricecached.conf.dpkg-old ] ||
+    fail "the upgrade left .dpkg-new/.dpkg-old files"
+[ "$(/usr/bin/pricecache info acme | sed -n 's/^version: //p')" = "$ver1" ] || fail "the upgrade lost the cache"
+start_daemon
+wait_for "[ \$(grep -c READY=1 '$WORK/notify.msgs') -ge 2 ]" 30
+got=$(/usr/bin/pricecache get acme '' item9)
+[ "$got" = "$(printf '109\t1700000000\tbase')" ] || fail "after the upgrade: '$got'"
+stop_daemon
+echo "configuration kept, cache version $ver1 kept, daemon runs again"
+
+step "purge: nothing is left behind"
+purge_debs
+DEBS_INSTALLED=0
+for p in pricecache libpricecache1 libpricecache-dev pricecache-top; do
+    if dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^[a-z]'; then
+        st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p")
+        [ "${st:1:1}" = n ] || fail "$p is still known to dpkg: '$st'"
+    fi
+done
+left=$(find /etc /usr /lib /var /run -xdev \( -name '*pricecache*' -o -name 'pricecached*' \) \
+       -not -path '/var/cache/apt/*' -not -path '/var/log/*' -not -path '/var/cache/man/*' 2>/dev/null || true)
+[ -z "$left" ] || fail "left behind after purge: $left"
+echo "no file named after pricecache in /etc /usr /lib /var /run (the system user pricecache stays, as Debian keeps system users)"
+
+# ---------------------------------------------------------------- RPM
+step "make rpm"
+sh packaging/rpm/build.sh >"$WORK/rpm.log" 2>&1 || { tail -40 "$WORK/rpm.log"; fail "make rpm"; }
+RARCH=$(rpm --eval '%{_arch}')
+RPMS=(build/rpm/RPMS/"$RARCH"/pricecache{,-libs,-devel}-"$VERSION"-1."$RARCH".rpm)
+[ $WITH_TOP = 0 ] || RPMS+=(build/rpm/RPMS/"$RARCH"/pricecache-top-"$VERSION"-1."$RARCH".rpm)
+for r in "${RPMS[@]}"; do [ -f "$r" ] || fail "$r was not built"; done
+echo "built: ${RPMS[*]##*/}"
+
+step "rpmlint (no error, no warning; filters in packaging/rpm/rpmlint.toml say why)"
+rpmlint -c packaging/rpm/rpmlint.toml "${RPMS[@]}" >"$WORK/rpmlint.log" 2>&1 || { cat "$WORK/rpmlint.log"; fail "rpmlint"; }
+grep -q ' 0 errors, 0 warnings' "$WORK/rpmlint.log" || { cat "$WORK/rpmlint.log"; fail "rpmlint"; }
+tail -1 "$WORK/rpmlint.log"
+
+step "RPM file lists (rpm -qlp) and requirements (rpm -qp --requires)"
+LIB64=$(rpm --eval '%{_libdir}')
+expect_files() { # rpm, then the expected list
+    local r=$1
+    shift
+    printf '%s\n' "$@" | sort >"$WORK/want"
+    rpm -qlp "$r" | sort >"$WORK/got"
+    diff -u "$WORK/want" "$WORK/got" >&2 || fail "file list of ${r##*/} (- expected, + got)"
+}
+expect_files "${RPMS[0]}" /etc/pricecache /etc/pricecache/pricecached.conf /run/pricecache \
+    /usr/bin/pricecache /usr/lib/systemd/system/pricecached.service /usr/lib/sysusers.d/pricecache.conf \
+    /usr/lib/tmpfiles.d/pricecache.conf /usr/sbin/pricecached /usr/share/doc/pricecache-"$VERSION" \
+    /usr/share/doc/pricecache-"$VERSION"/README.md /usr/share/man/man1/pricecache.1.gz \
+    /usr/share/man/man5/pricecached.conf.5.gz /usr/share/man/man8/pricecached.8.gz /var/lib/pricecache
+expect_files "${RPMS[1]}" "$LIB64"/libpricecache.so.1
+expect_files "${RPMS[2]}" /usr/include/pricecache.h "$LIB64"/libpricecache.a "$LIB64"/libpricecache.so \
+    "$LIB64"/pkgconfig/pricecache.pc /usr/share/man/man3/libpricecache.3.gz
+[ $WITH_TOP = 0 ] || expect_files "${RPMS[3]}" /usr/bin/pricecache-top /usr/share/man/man1/pricecache-top.1.gz
+rpm -qp --configfiles "${RPMS[0]}" | grep -qx /etc/pricecache/pricecached.conf || fail "pricecached.conf is not %config"
+req() { rpm -qp --requires "$1" | grep -qx -- "$2" || fail "${1##*/} does not require '$2': $(rpm -qp --requires "$1" | tr '\n' ' ')"; }
+req "${RPMS[0]}" 'libpq.so.5()(64bit)'
+req "${RPMS[0]}" 'liblmdb.so.0()(64bit)'
+req "${RPMS[0]}" 'libsystemd.so.0()(64bit)'
+req "${RPMS[0]}" '/usr/bin/systemd-sysusers'
+req "${RPMS[1]}" 'libnanomsg.so.5()(64bit)'
+req "${RPMS[2]}" "pricecache-libs$(rpm --eval '%{?_isa}') = $VERSION-1"
+rpm -qp --provides "${RPMS[1]}" | grep -qx 'libpricecache.so.1()(64bit)' || fail "pricecache-libs does not provide libpricecache.so.1()(64bit)"
+rpm -qp --provides "${RPMS[2]}" | grep -qx "pkgconfig(pricecache) = $VERSION" || fail "pricecache-devel does not provide pkgconfig(pricecache)"
+[ "$(rpm -qp --qf '%{VERSION}' "${RPMS[0]}")" = "$VERSION" ] || fail "RPM version is not $VERSION"
+echo "file lists and requirements as expected"
+
+step "install the RPMs into an alternate root"
+R="$WORK/rpmroot"
+mkdir -p "$R"
+# Without scripts there is no user pricecache in the root: rpm warns and
+# uses root, hence --nouser/--nogroup when verifying.
+rpm --root "$R" --dbpath /var/lib/rpm --initdb >"$WORK/rpmroot.log" 2>&1
+rpm --root "$R" --dbpath /var/lib/rpm -i --nodeps --noscripts "${RPMS[@]}" >>"$WORK/rpmroot.log" 2>&1 ||
+    { cat "$WORK/rpmroot.log"; fail "rpm -i into $R"; }
+[ "$(rpm --root "$R" --dbpath /var/lib/rpm -qa | grep -c '^pricecache')" = "${#RPMS[@]}" ] || fail "not every RPM is installed in $R"
+for f in usr/sbin/pricecached usr/bin/pricecache "${LIB64#/}"/libpricecache.so.1 usr/include/pricecache.h \
+         usr/lib/systemd/system/pricecached.service etc/pricecache/pricecached.conf; do
+    [ -e "$R/$f" ] || fail "$f is missing in the alternate root"
+done
+[ "$(readlink "$R$LIB64/libpricecache.so")" = libpricecache.so.1 ] || fail "libpricecache.so is not a link to .so.1"
+[ "$(stat -c %a "$R/var/lib/pricecache")" = 750 ] || fail "/var/lib/pricecache in the RPM is not 0750"
+grep -q "^prefix=/usr$" "$R$LIB64/pkgconfig/pricecache.pc" && grep -q "^libdir=$LIB64$" "$R$LIB64/pkgconfig/pricecache.pc" ||
+    fail "pricecache.pc paths: $(head -3 "$R$LIB64/pkgconfig/pricecache.pc")"
+grep -q "^ExecStart=/usr/sbin/pricecached -c /etc/pricecache/pricecached.conf$" "$R/usr/lib/systemd/system/pricecached.service" ||
+    fail "the RPM's unit does not start /usr/sbin/pricecached with /etc/pricecache/pricecached.conf"
+rpm --root "$R" --dbpath /var/lib/rpm -V --nodeps --nouser --nogroup pricecache pricecache-libs pricecache-devel \
+    $([ $WITH_TOP = 0 ] || echo pricecache-top) >"$WORK/rpmv.log" 2>&1 ||
+    { cat "$WORK/rpmv.log"; fail "rpm -V in the alternate root"; }
+echo "layout in the alternate root as expected"
+
+echo "check-packages: all passed in $(( $(date +%s) - T0 )) s"
