@@ -6,6 +6,10 @@
  * a usage error, else an exit status. */
 int pc_cli_events(int argc, char **argv);
 
+/* `stats`: the lookup statistics of the cache in `dir`; -1 on a usage
+ * error, else an exit status. */
+int pc_cli_stats(const char *dir, int argc, char **argv);
+
 /* The cache directory (-d, $PRICECACHE_PATH or the default). */
 const char *pc_cli_dir(void);
 /* The exit status for a PC_* code. */

@@ -709,6 +709,11 @@ static int cmd_basket(int argc, char **argv)
 
 /* ---- dispatch -------------------------------------------------------- */
 
+static int cmd_stats(int argc, char **argv)
+{
+    return pc_cli_stats(dir, argc, argv);
+}
+
 /* One table: dispatch, the usage lines and --help all come from it. */
 static const struct command {
     const char *name, *args, *help;
@@ -754,6 +759,9 @@ static const struct command {
     { "audit", "[verify]",
       "the audit log of control actions: SEQ<TAB>HASH<TAB>RECORD; verify checks its\n"
       "SHA-256 hash chain and names the first bad record (exit 8)", pc_cli_audit },
+    { "stats",  "",
+      "lookups counted by every reader of the cache (hits, misses, errors, a\n"
+      "sampled latency histogram) and the processes counting now", cmd_stats },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

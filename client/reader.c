@@ -10,6 +10,7 @@
 
 #include "pc_format.h"
 #include "pc_reader_internal.h"
+#include "pc_stats_internal.h"
 #include "pricecache.h"
 
 #ifndef PC_VERSION
@@ -57,6 +58,7 @@ typedef struct tslot {
     struct pc_reader  *r;     /* whose pthread key points here */
     pthread_t          owner;
     struct tslot      *next, *prev; /* in penv.slots, under g_mu */
+    pc_stats_tl        st;    /* this thread's lookup counters (stats.c) */
 } tslot;
 
 /* One per environment open in the process.  LMDB forbids two handles on
@@ -72,6 +74,7 @@ typedef struct penv {
     unsigned     refs;
     int          broken;      /* a remap failed; every later call is PC_EIO */
     tslot       *slots;       /* of every reader on this env; under g_mu */
+    pc_stats_proc *stats;     /* the process's statistics slot; NULL: off */
     struct penv *next;
 } penv;
 
@@ -81,6 +84,7 @@ struct pc_reader {
     pthread_key_t key;
     MDB_env      *env;        /* copy of pe->env for the hot path */
     penv         *pe;
+    int           count;      /* count lookups (PRICECACHE_STATS at pc_open) */
 };
 
 /* Guards the list of environments and every slot list.  Taken on a
@@ -103,6 +107,7 @@ static void slot_unlink(penv *pe, tslot *s)
 
 static void slot_free(tslot *s)
 {
+    pc_stats_tl_release(&s->st);
     if (s->txn)
         mdb_txn_abort(s->txn);
     pthread_mutex_destroy(&s->mu);
@@ -146,6 +151,7 @@ static tslot *slot_new(pc_reader *r)
     pthread_mutex_lock(&g_mu);
     penv *pe = r->pe;
     s->dead = pe->broken;
+    pc_stats_tl_init(&s->st, r->count ? pe->stats : NULL);
     s->next = pe->slots;
     if (pe->slots)
         pe->slots->prev = s;
@@ -232,18 +238,36 @@ static int begin_slow(pc_reader *r, tslot *s, int rc)
 }
 
 /* Start this thread's read transaction.  On PC_OK, s->mu is held and
- * end_read must follow on every path. */
-static inline int begin_read(pc_reader *r, tslot **out)
+ * end_read must follow on every path.  *out is set whenever the thread has
+ * a slot, also on failure, so that the failure can be counted.  A lookup
+ * passes t0: the start of the timing when this one is sampled, else 0. */
+static inline int begin_read_t(pc_reader *r, tslot **out, uint64_t *t0)
 {
     tslot *s = pthread_getspecific(r->key);
     if (UNLIKELY(!s) && !(s = slot_new(r)))
         return PC_ENOMEM;
+    *out = s;
+    if (t0)
+        *t0 = pc_stats_begin(&s->st);
     pthread_mutex_lock(&s->mu);
     int rc = LIKELY(s->txn != NULL) ? mdb_txn_renew(s->txn) : RC_BEGIN;
     if (UNLIKELY(rc != MDB_SUCCESS) && (rc = begin_slow(r, s, rc)) != PC_OK)
         return rc;
-    *out = s;
     return PC_OK;
+}
+
+static inline int begin_read(pc_reader *r, tslot **out)
+{
+    return begin_read_t(r, out, NULL);
+}
+
+/* A lookup refused before any read (bad argument): counted as an error
+ * when this thread already counts on this reader. */
+static void count_refused(pc_reader *r, uint64_t n)
+{
+    tslot *s = pthread_getspecific(r->key);
+    if (s)
+        pc_stats_add(&s->st, 0, 0, n, 0, 0);
 }
 
 /* Never leave a transaction active between calls: a live one pins pages
@@ -307,6 +331,7 @@ static void env_release(penv *pe)
         }
     }
     mdb_env_close(pe->env);
+    pc_stats_detach(pe->stats);
     free(pe);
 }
 
@@ -404,6 +429,15 @@ int pc_open(const char *path, pc_reader **out)
         return rc;
     }
     r->env = r->pe->env;
+    r->count = pc_stats_wanted();
+    if (r->count) {
+        /* Tried again at each open: the daemon may have created the area
+         * since the environment was first opened in this process. */
+        pthread_mutex_lock(&g_mu);
+        if (!r->pe->stats)
+            r->pe->stats = pc_stats_attach(path);
+        pthread_mutex_unlock(&g_mu);
+    }
     int dead;
     mdb_reader_check(r->env, &dead);
     rc = check_format(r);
@@ -516,19 +550,27 @@ static inline int lookup(const pc_reader *r, MDB_txn *txn, keys *ks,
 int pc_get(pc_reader *r, const char *chain, const char *store, const char *item, pc_price *out)
 {
     size_t clen, slen, ilen;
-    if (READER_BAD(r) || !out || !chain_ok(chain, &clen) || !id_ok(item, &ilen) ||
-        !store_ok(store, &slen))
+    if (READER_BAD(r))
         return PC_EINVAL;
+    if (!out || !chain_ok(chain, &clen) || !id_ok(item, &ilen) || !store_ok(store, &slen)) {
+        count_refused(r, 1);
+        return PC_EINVAL;
+    }
     keys ks;
     keys_init(&ks, chain, clen, store, slen);
-    tslot *s;
-    int rc = begin_read(r, &s);
-    if (UNLIKELY(rc != PC_OK))
+    tslot *s = NULL;
+    uint64_t t0;
+    int rc = begin_read_t(r, &s, &t0);
+    if (UNLIKELY(rc != PC_OK)) {
+        if (s)
+            pc_stats_count(&s->st, rc, 0);
         return rc;
+    }
     pc_price p;
     rc = lookup(r, s->txn, &ks, item, ilen, &p);
     if (rc == PC_NOTFOUND)
         rc = chain_code(r, s->txn, chain, clen, PC_NOTFOUND);
+    pc_stats_count(&s->st, rc, t0);
     end_read(s);
     if (rc == PC_OK)
         *out = p;
@@ -545,8 +587,9 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
     if (READER_BAD(r) || !chain_ok(chain, &clen) || !store_ok(store, &slen))
         rc = PC_EINVAL;
     tslot *s = NULL;
+    uint64_t t0 = 0;
     if (rc == PC_OK && n > 0)
-        rc = begin_read(r, &s);
+        rc = begin_read_t(r, &s, &t0);
     if (rc == PC_OK && n > 0) {
         rc = chain_code(r, s->txn, chain, clen, PC_OK);
         if (rc != PC_OK)
@@ -555,6 +598,10 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
     if (rc != PC_OK) {
         for (size_t i = 0; i < n; i++)
             status[i] = rc;
+        if (s)
+            pc_stats_add(&s->st, 0, 0, n, 0, 0);
+        else if (!READER_BAD(r))
+            count_refused(r, n);
         return rc;
     }
     if (n == 0)
@@ -562,11 +609,15 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
     /* One transaction for all: every answer comes from one version. */
     keys ks;
     keys_init(&ks, chain, clen, store, slen);
+    uint64_t hits = 0, misses = 0;
     for (size_t i = 0; i < n; i++) {
         size_t ilen;
         status[i] = id_ok(items[i], &ilen) ? lookup(r, s->txn, &ks, items[i], ilen, &out[i])
                                            : PC_EINVAL;
+        hits += status[i] == PC_OK;
+        misses += status[i] == PC_NOTFOUND;
     }
+    pc_stats_add(&s->st, hits, misses, n - hits - misses, t0, n);
     end_read(s);
     return PC_OK;
 }

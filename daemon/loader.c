@@ -984,6 +984,7 @@ static int engine_view(void *ctx, pcd_stats_view *v)
         }
     }
     pcd_store_usage(d->store, &v->map_used, &v->map_size, &v->readers);
+    v->have_lookups = pcd_store_lookups(d->store, &v->lookups) == PC_OK;
     v->now_ms = pc_now_ms();
     return PC_OK;
 }

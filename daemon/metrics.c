@@ -9,6 +9,8 @@
 /* Every family once: name, type, help.  The renderer and the help texts
  * come from this one table. */
 #define PCD_METRIC_FAMILIES(X)                                                            \
+    X(M_LOOKUPS,    "lookups_total",          "counter",   "Lookups by the readers of this cache, by result") \
+    X(M_LOOKUP_LAT, "lookup_duration_seconds", "histogram", "Duration of sampled lookups (1 in 64) in the readers; the sum is estimated from bucket midpoints") \
     X(M_LOADS,      "loads_total",            "counter",   "Loads of a chain, by result")  \
     X(M_DURATION,   "load_duration_seconds",  "histogram", "Duration of loads, read and publish") \
     X(M_ROWS,       "rows",                   "gauge",     "Rows in a chain's snapshot, by kind") \
@@ -120,6 +122,33 @@ char *pcd_metrics_render(const pcd_stats_view *v, size_t *len)
         return NULL;
     b.p[0] = 0;
 
+    /* Lookups: zeros while no reader ever counted (no area yet), so that
+     * the series exist from the start and rate() needs no special case. */
+    family(&b, M_LOOKUPS);
+    const pc_stats *ls = &v->lookups;
+    put(&b, "pricecache_lookups_total{result=\"hit\"} %llu\n"
+            "pricecache_lookups_total{result=\"miss\"} %llu\n"
+            "pricecache_lookups_total{result=\"error\"} %llu\n",
+        (unsigned long long)(v->have_lookups ? ls->hits : 0),
+        (unsigned long long)(v->have_lookups ? ls->misses : 0),
+        (unsigned long long)(v->have_lookups ? ls->errors : 0));
+    family(&b, M_LOOKUP_LAT);
+    /* Bucket i of the area counts lookups < 2^(i+7) ns; the last is open. */
+    uint64_t cum = 0;
+    double lat_sum = 0;
+    for (int i = 0; i < PC_STATS_BUCKETS; i++) {
+        uint64_t n = v->have_lookups ? ls->latency[i] : 0;
+        cum += n;
+        /* No sum is kept; each sample counts at its bucket's midpoint. */
+        lat_sum += (double)n * (i == 0 ? 64e-9 : 1.5 * (double)(1ull << (i + 6)) * 1e-9);
+        if (i < PC_STATS_BUCKETS - 1)
+            put(&b, "pricecache_lookup_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                (double)(1ull << (i + 7)) * 1e-9, (unsigned long long)cum);
+    }
+    put(&b, "pricecache_lookup_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+            "pricecache_lookup_duration_seconds_sum %.9f\n"
+            "pricecache_lookup_duration_seconds_count %llu\n",
+        (unsigned long long)cum, lat_sum, (unsigned long long)cum);
     family(&b, M_LOADS);
     for (size_t c = 0; c < v->nchains; c++)
         for (int r = PC_LOAD_OK; r < PC_LOAD__COUNT; r++)

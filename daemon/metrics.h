@@ -51,6 +51,8 @@ typedef struct pcd_stats_view {
     int      db_ok;
     int      readers;
     uint64_t map_used, map_size;
+    pc_stats lookups;     /* the readers' shared statistics ... */
+    int      have_lookups; /* ... when the area could be read */
     int64_t  now_ms;
     int      max_age_s;   /* [health] max_age_s */
 } pcd_stats_view;

@@ -14,6 +14,7 @@
 
 #include "delta.h"
 #include "log.h"
+#include "pc_stats_internal.h"
 
 struct pcd_store {
     MDB_env        *env;
@@ -169,6 +170,10 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
     rc = init_format(st, err, errlen);
     if (rc != PC_OK)
         goto fail;
+    /* Readers count their lookups there; without it they just do not. */
+    char serr[512];
+    if (pc_stats_create(cfg->path, serr, sizeof serr) != PC_OK)
+        LOG_WARN("cache", "%s; lookup statistics are off", serr);
     *out = st;
     return PC_OK;
 fail:
@@ -880,6 +885,11 @@ int pcd_store_put_daemon(pcd_store *st, const pc_daemon_rec *rec)
 {
     char err[256];
     return write_txn(st, put_daemon_fn, (void *)rec, err, sizeof err);
+}
+
+int pcd_store_lookups(pcd_store *st, pc_stats *out)
+{
+    return pc_stats_read(st->path, out);
 }
 
 int pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers)

@@ -77,5 +77,7 @@ int  pcd_store_get_daemon(pcd_store *st, pc_daemon_rec *out);
 int  pcd_store_put_daemon(pcd_store *st, const pc_daemon_rec *rec);
 /* Map bytes in use and map size. */
 int  pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers);
+/* The readers' lookup statistics (pc_stats_read on the environment). */
+int  pcd_store_lookups(pcd_store *st, pc_stats *out);
 
 #endif

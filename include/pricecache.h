@@ -498,6 +498,170 @@ int pc_control(const char *addr, const char *request, char *reply, size_t cap, i
  */
 int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t ccap);
 
+/* ---- Events --------------------------------------------------------------
+ *
+ * The daemon announces what it does on a nanomsg PUB socket ([bus] events
+ * in its configuration, typically ipc:///run/pricecache/events.ipc): one
+ * event per publish of a chain (with its new version), per breaker
+ * transition, per failed or refused load, per chain removed, and a
+ * heartbeat per chain every second.  A subscriber follows them with
+ * pc_sub_open / pc_sub_next, waiting in its own poll or epoll loop on
+ * pc_sub_fd.
+ *
+ * Events are hints, LMDB is the truth.  PUB/SUB drops messages for a
+ * subscriber that is slow or not connected yet, so each topic (chain)
+ * carries a sequence number; when the subscriber sees a gap (or a
+ * heartbeat ahead of what it saw, or a restarted daemon) it hands out a
+ * PC_EV_RESYNC event for that chain first: the application must then
+ * re-read the chain's metadata (pc_chain_info) and whatever it derived from
+ * it, instead of trusting its last known state.  Since the daemon publishes
+ * an event only after the commit, the version read from LMDB after any
+ * event is >= the event's version.
+ *
+ * Caveats: a subscriber is not thread-safe (one thread per pc_sub; the
+ * bus library aborts when two threads receive on one socket); events sent
+ * before the subscription reached the daemon (the first few milliseconds)
+ * are not delivered, which the first heartbeat repairs; do not use a pc_sub
+ * in a child after fork().
+ */
+
+/* Longest event text (pc_event.text), in bytes. */
+#define PC_EVENT_TEXT_MAX 512
+
+/* Event kinds: id, name (pc_event_kind_name). */
+#define PC_EVENT_KINDS(X)                                                   \
+    X(PC_EV_PUBLISH,   "publish")   /* a chain has a new version */          \
+    X(PC_EV_BREAKER,   "breaker")   /* a breaker changed state (value) */     \
+    X(PC_EV_FAILED,    "failed")    /* a load failed (value: result) */       \
+    X(PC_EV_REFUSED,   "refused")   /* a load was refused by a guard */       \
+    X(PC_EV_REMOVED,   "removed")   /* a chain left the cache */              \
+    X(PC_EV_HEARTBEAT, "heartbeat") /* seq = last seq sent, version = last */ \
+    X(PC_EV_RESYNC,    "resync")    /* made by the subscriber on a gap */
+
+enum pc_event_kind {
+#define PC_X_ENUM(id, name) id,
+    PC_EVENT_KINDS(PC_X_ENUM)
+#undef PC_X_ENUM
+    PC_EV__COUNT
+};
+
+typedef struct pc_event {
+    int      kind;                     /* PC_EV_* */
+    char     chain[PC_CHAIN_MAX + 1];  /* the chain, "" for events of no chain */
+    uint64_t seq;                      /* per chain, grows by one per event in one
+                                          daemon run */
+    uint64_t run;                      /* the daemon run (its start, unix ms) */
+    int64_t  ts_ms;                    /* when the daemon sent it, unix ms */
+    uint64_t version;                  /* PC_EV_PUBLISH, PC_EV_HEARTBEAT: the
+                                          chain's version; else 0 */
+    uint32_t value;                    /* kind-specific: breaker state, load
+                                          result, rows */
+    char     text[PC_EVENT_TEXT_MAX + 1]; /* detail for humans, NUL-terminated */
+} pc_event;
+
+typedef struct pc_sub pc_sub;
+
+/* pc_event_kind_name - "publish", "breaker", ... for a PC_EV_* kind;
+ * "unknown" otherwise.  Static string. */
+const char *pc_event_kind_name(int kind);
+
+/* pc_sub_open - subscribe to the daemon's events.
+ *
+ *   addr    in   the daemon's [bus] events address (nanomsg URL, e.g.
+ *                "ipc:///run/pricecache/events.ipc").
+ *   chains  in   n chain slugs to follow; events of other chains are
+ *                filtered out by the bus.  n == 0 (chains may be NULL):
+ *                every chain.  Events of no chain always come.  Copied.
+ *   n       in   number of chains.
+ *   out     out  the subscriber, NULL on failure; release with pc_sub_close.
+ *
+ * Returns PC_OK; PC_EINVAL (NULL out or addr, a slug that is not valid, an
+ * address the bus refuses); PC_EIO (no socket); PC_ENOMEM.  Connecting is
+ * asynchronous: a daemon that is not running yet is not an error, events
+ * flow once it is.  Thread-safe (each call makes its own subscriber).
+ */
+int pc_sub_open(const char *addr, const char *const chains[], size_t n, pc_sub **out);
+
+/* pc_sub_close - close the socket and free the subscriber.  Accepts NULL;
+ * `s` is invalid afterwards. */
+void pc_sub_close(pc_sub *s);
+
+/* pc_sub_fd - a descriptor that polls readable (POLLIN / EPOLLIN) when an
+ * event may be waiting; then call pc_sub_next(s, 0, ...) until it answers
+ * PC_ETIMEDOUT.  Owned by the subscriber: do not read, close or write it.
+ * The descriptor may stay quiet while an event is still queued behind ones
+ * the filter dropped, so also call pc_sub_next at least every 100 ms or
+ * so.  -1 for NULL. */
+int pc_sub_fd(pc_sub *s);
+
+/* pc_sub_next - the next event, waiting up to timeout_ms (< 0: forever,
+ * 0: only what is queued).
+ *
+ *   out  out  the event; valid until overwritten, it owns no memory.
+ *
+ * When events of a chain were missed, a PC_EV_RESYNC event for that chain
+ * comes first (text says why; version is that of the event that revealed
+ * the gap), then that event: re-read the chain's metadata from LMDB.
+ * Returns PC_OK; PC_ETIMEDOUT (nothing came in time); PC_EFORMAT (a
+ * malformed message, dropped: call again); PC_EINVAL (NULL argument);
+ * PC_ENOMEM; PC_EIO (the socket failed; close and reopen).  Not
+ * thread-safe: one thread per subscriber.
+ */
+int pc_sub_next(pc_sub *s, int timeout_ms, pc_event *out);
+
+/* ---- Lookup statistics -------------------------------------------------
+ *
+ * Every process that reads through libpricecache counts its lookups (hits,
+ * misses, errors and a sampled latency histogram) into a small shared
+ * memory area, <path>/stats.shm, that the daemon creates (mode 0660, the
+ * same group rule as lock.mdb).  Each process claims a slot in it; each
+ * thread of a process counts on a cache line of its own, so counting costs
+ * a few plain stores per lookup and no lock.  The latency of one lookup in
+ * 64 is measured (two clock reads).  A slot whose process died is taken
+ * over by the next process that needs one, and its counts stay in the
+ * sums: the sums never go backwards.
+ *
+ * What counts: pc_get is one lookup; pc_get_many counts each item; pc_get
+ * answers PC_OK as a hit, PC_NOTFOUND as a miss and anything else
+ * (PC_ENOCHAIN, PC_EINVAL, PC_EOVERLOADED, ...) as an error, once the
+ * reader handle itself is valid.  Counts of a thread are visible to
+ * pc_stats_read at once.
+ *
+ * Statistics are off in a process whose environment has
+ * PRICECACHE_STATS=0 when pc_open runs, when stats.shm does not exist or
+ * cannot be opened for writing, or when every slot is held by a live
+ * process: lookups work the same, they are just not counted.  Caveat: pids
+ * are those of the daemon's PID namespace; processes in other namespaces
+ * sharing the directory may be counted as dead and lose their slot.
+ */
+
+#define PC_STATS_BUCKETS 16   /* latency histogram: bucket i counts lookups
+                                 < 2^(i+7) ns (128 ns, 256 ns, ... 2^21 ns =
+                                 2.1 ms); the last counts the rest */
+typedef struct pc_stats {
+    uint64_t hits, misses, errors;           /* all lookups ever counted in this
+                                                environment, dead processes included */
+    uint64_t latency[PC_STATS_BUCKETS];      /* sampled lookups per latency bucket */
+    uint32_t processes;                      /* client processes holding a slot now */
+    uint32_t slots;                          /* slots in the area */
+} pc_stats;
+
+/* pc_stats_read - sum the shared lookup statistics of the environment at
+ * path.  Lock-free; never blocks (reads the area and /proc; writes
+ * nothing).
+ *
+ *   path  in   the cache directory, as for pc_open.
+ *   out   out  the sums; left untouched unless PC_OK is returned.
+ *
+ * Returns PC_OK; PC_ENOTREADY (no statistics area yet: the daemon has not
+ * run); PC_EINVAL (NULL argument, path too long); PC_EFORMAT (stats.shm is
+ * of another format or size: a newer daemon); PC_EIO (it cannot be read:
+ * check the permissions).  Counters are read one by one while processes
+ * count: a sum is at least what was counted when the call began.
+ * Thread-safe.
+ */
+int pc_stats_read(const char *path, pc_stats *out);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif
