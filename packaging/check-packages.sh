@@ -239,6 +239,13 @@ curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || fail "/readyz of th
 curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics" | grep -q '^pricecache_rows{chain="acme",kind="base"} 500' ||
     fail "/metrics has no 500 base rows for acme"
 echo "pricecache get: $got; status over the control socket; a user outside the group is refused both"
+if [ $WITH_TOP = 1 ]; then
+    /usr/bin/pricecache-top --version | grep -qx "pricecache-top $VERSION" || fail "pricecache-top --version"
+    setpriv --reuid=nobody --regid=pricecache --clear-groups -- /usr/bin/pricecache-top -b -n 2 -d 0.2 \
+        >"$WORK/top.out" 2>&1 || fail "pricecache-top -b: $(cat "$WORK/top.out")"
+    grep -q acme "$WORK/top.out" || fail "pricecache-top -b shows no chain acme: $(cat "$WORK/top.out")"
+    echo "pricecache-top -b: $(grep -c acme "$WORK/top.out") frames with chain acme"
+fi
 
 step "a client built against the installed header and library (pkg-config)"
 cat >"$WORK/client.c" <<'C'
