@@ -152,11 +152,11 @@ char *pcd_pg_copy_sql(pg_conn *c, const char *query, const char *chain, int is_s
     char *sql = NULL;
     int n = is_store
         ? asprintf(&sql, "COPY (SELECT store_id::text, item_id::text, price_cents::bigint, "
-                   "floor(extract(epoch from updated_at))::bigint FROM (%s) q "
+                   PCD_SQL_EPOCH " FROM (%s) q "
                    "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
                    "q.updated_at DESC) TO STDOUT (FORMAT binary)", q)
         : asprintf(&sql, "COPY (SELECT item_id::text, price_cents::bigint, "
-                   "floor(extract(epoch from updated_at))::bigint FROM (%s) q "
+                   PCD_SQL_EPOCH " FROM (%s) q "
                    "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC) "
                    "TO STDOUT (FORMAT binary)", q);
     free(q);

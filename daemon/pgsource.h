@@ -48,6 +48,16 @@ int  pcd_pg_load_chain(pg_conn *c, const pcd_config *cfg, const char *chain,
  * malloc'ed; NULL on ENOMEM. */
 char *pcd_sql_subst_chain(const char *query, const char *quoted);
 
+/* updated_at as unix seconds, for the full load and the delta queries
+ * alike.  'infinity' and '-infinity' are legal timestamps but have no
+ * epoch as a bigint ("cannot convert infinity to bigint" failed the whole
+ * chain): they become INT64_MAX and INT64_MIN, so the row's price is still
+ * served.  NULL stays NULL (no WHEN matches) and is rejected as a bad row. */
+#define PCD_SQL_EPOCH                                                          \
+    "CASE WHEN isfinite(updated_at) THEN floor(extract(epoch from updated_at))::bigint " \
+    "WHEN updated_at > 'epoch' THEN '9223372036854775807'::bigint "            \
+    "WHEN updated_at < 'epoch' THEN '-9223372036854775808'::bigint END"
+
 /* Incremental parser of COPY ... (FORMAT binary) data: feed it the chunks
  * PQgetCopyData returns, in any split; it calls `row` for every tuple.
  * fields[i].data NULL means SQL NULL. */
