@@ -25,6 +25,7 @@ WORK=$(mktemp -d /tmp/pccheck-pkg.XXXXXX)
 chmod 755 "$WORK"
 DEBS_INSTALLED=0
 DAEMON_PID=""
+STRACE_PID=""
 LISTENER_PID=""
 . "$ROOT/tests/lib/pg.sh"
 
@@ -39,6 +40,8 @@ purge_debs() {
 cleanup() {
     local rc=$?
     [ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null
+    # The traced daemon first: killing strace alone would leave it running.
+    [ -n "$STRACE_PID" ] && kill -9 $(pgrep -P "$STRACE_PID") "$STRACE_PID" 2>/dev/null
     [ -n "$LISTENER_PID" ] && kill -9 "$LISTENER_PID" 2>/dev/null
     if [ "$DEBS_INSTALLED" = 1 ]; then
         purge_debs || echo "check-packages: purge failed: $(tail -5 "$WORK/purge.log")" >&2
@@ -309,6 +312,60 @@ got=$(/usr/bin/pricecache get acme '' item9)
 [ "$got" = "$(printf '109\t1700000000\tbase')" ] || fail "after the upgrade: '$got'"
 stop_daemon
 echo "configuration kept, cache version $ver1 kept, daemon runs again"
+
+step "the unit's sandbox: system calls, address families, memory, writes (strace)"
+# systemd is not PID 1 here, so the sandbox cannot be applied; instead every
+# system call of a run (warm-up, a reload over the control socket, SIGHUP,
+# SIGTERM) is checked against what the unit allows.
+expand_filter() { # @group...: the system call names systemd puts in them
+    local g
+    for g in "$@"; do
+        systemd-analyze syscall-filter "$g" | sed -e 's/#.*//' -e 's/^ *//' | grep -v "^$g\$" |
+            while read -r n; do
+                [ -n "$n" ] || continue
+                case $n in @*) expand_filter "$n" ;; *) echo "$n" ;; esac
+            done
+    done
+}
+filter=$(sed -n 's/^SystemCallFilter=//p' "$unit")
+# shellcheck disable=SC2086
+expand_filter $filter | sort -u >"$WORK/allowed"
+[ "$(wc -l <"$WORK/allowed")" -gt 100 ] || fail "cannot expand SystemCallFilter=$filter"
+(umask 0007 && NOTIFY_SOCKET=$NOTIFY exec strace -f -qq -o "$WORK/strace.log" -- setpriv --reuid=pricecache \
+    --regid=pricecache --init-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- \
+    /usr/sbin/pricecached -c /etc/pricecache/pricecached.conf 2>>"$WORK/daemon.log") &
+STRACE_PID=$!
+wait_for "[ \$(grep -c READY=1 '$WORK/notify.msgs') -ge 3 ]" 30
+DAEMON_PID=$(pgrep -P "$STRACE_PID" -x pricecached)
+[ -n "$DAEMON_PID" ] || fail "no pricecached under strace $STRACE_PID"
+npub=$(grep -c 'published version' "$WORK/daemon.log")
+/usr/bin/pricecache reload acme >/dev/null || fail "pricecache reload acme"
+wait_for "[ \$(grep -c 'published version' '$WORK/daemon.log') -gt $npub ]" 10
+kill -HUP "$DAEMON_PID"
+wait_for "[ \$(grep -c 're-read' '$WORK/daemon.log') -ge 2 ]" 10
+kill -TERM "$DAEMON_PID"
+wait "$STRACE_PID" || fail "the daemon under strace exited $?"
+DAEMON_PID=""
+STRACE_PID=""
+# The daemon's own calls: from its execve on (setpriv's are not the unit's).
+awk '/execve\("\/usr\/sbin\/pricecached"/ { on = 1 } on' "$WORK/strace.log" >"$WORK/daemon.strace"
+[ -s "$WORK/daemon.strace" ] || fail "no execve of pricecached in the trace"
+grep -oE '^[0-9]+ +[a-z_0-9]+\(' "$WORK/daemon.strace" | sed -E 's/^[0-9]+ +//; s/\($//' | sort -u >"$WORK/used"
+comm -23 "$WORK/used" "$WORK/allowed" >"$WORK/denied"
+[ ! -s "$WORK/denied" ] || fail "system calls outside SystemCallFilter=$filter: $(tr '\n' ' ' <"$WORK/denied")"
+families=$(grep -oE 'socket\(AF_[A-Z0-9]+' "$WORK/daemon.strace" | sed 's/socket(//' | sort -u | tr '\n' ' ')
+allowed_af=$(sed -n 's/^RestrictAddressFamilies=//p' "$unit")
+for af in $families; do
+    case " $allowed_af " in *" $af "*) ;; *) fail "socket($af) is outside RestrictAddressFamilies=$allowed_af" ;; esac
+done
+grep -E 'PROT_WRITE\|PROT_EXEC|PROT_EXEC\|PROT_WRITE|PROT_READ\|PROT_WRITE\|PROT_EXEC' "$WORK/daemon.strace" &&
+    fail "writable and executable memory (MemoryDenyWriteExecute=yes)"
+# ProtectSystem=strict: writes only in the state and runtime directories
+# (and /dev/null, /tmp which PrivateTmp makes private).
+grep -E '(openat|open)\(.*"[^"]*".*O_(WRONLY|RDWR|CREAT)|(mkdir|unlink|rename|renameat2?|mkdirat|unlinkat)\(' \
+    "$WORK/daemon.strace" | grep -vE '"(/var/lib/pricecache|/run/pricecache|/dev/null|/tmp)(/|")' |
+    grep -v '= -1 ' && fail "writes outside /var/lib/pricecache and /run/pricecache (ProtectSystem=strict)"
+echo "$(wc -l <"$WORK/used") distinct system calls, all in $filter; socket families: $families; no W+X memory; writes only in its directories"
 
 step "purge: nothing is left behind"
 purge_debs

@@ -7,7 +7,7 @@ libnanomsg-dev nettle-dev libncurses-dev libmicrohttpd-dev libsystemd-dev libcmo
 postgresql-15 postgresql-client-15 valgrind tmux python3-pyte libclang-rt-14-dev bc curl prometheus"
 # `deps.sh packaging`: also what make deb/rpm/check-packages need.
 if [ "${1:-}" = packaging ]; then
-    PKGS="$PKGS debhelper dpkg-dev fakeroot lintian man-db rpm rpmlint"
+    PKGS="$PKGS debhelper dpkg-dev fakeroot lintian man-db rpm rpmlint strace"
 fi
 missing=""
 for p in $PKGS; do
