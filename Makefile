@@ -23,6 +23,7 @@ OPT     ?= -O2 -g
 STD     ?= -std=c11 -D_GNU_SOURCE
 SANFLAGS_asan = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANFLAGS_tsan = -fsanitize=thread -fno-omit-frame-pointer
+SANFLAGS_fuzz = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANFLAGS := $(SANFLAGS_$(SAN))
 CFLAGS  ?=
 CPPFLAGS += -Iinclude -I$(B)/gen -DPC_VERSION=\"$(VERSION)\"
@@ -144,6 +145,23 @@ integration: all
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/run-all.sh $(B)
+
+# make fuzz: every libFuzzer target of tests/fuzz/ (clang, ASan+UBSan) for
+# FUZZ_SECONDS each, from its seed corpus; fails on a crash, leak or timeout.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+
+$(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(LIBPCD) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -fsanitize=fuzzer -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZERS)
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory CC=clang SAN=fuzz B=build/fuzz fuzz-build
+	$(Q)sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all OPT="-O2 -g -DNDEBUG"
