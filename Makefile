@@ -114,6 +114,15 @@ $(CLI): $(call obj,$(CLI_SRC)) $(LIB_A)
 $(B)/pricecache-top: $(call obj,$(TUI_SRC)) $(LIB_A)
 	$(Q)$(CC) -o $@ $(call obj,$(TUI_SRC)) $(ALL_LDFLAGS) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) $(NETTLE_LIBS) $(CURSES_LIBS) -lm
 
+# The console's unit test links its objects (all but main.c), and curses.
+LIBTUI := $(B)/libtui.a
+$(LIBTUI): $(call obj,$(filter-out tui/main.c,$(TUI_SRC)))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/tests/test_tui: $(B)/obj/tests/unit/test_tui.o $(LIBTUI) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(LIBTUI) $(LIB_A) $(LMDB_LIBS) $(NN_LIBS) $(NETTLE_LIBS) $(CURSES_LIBS) $(CMOCKA_LIBS) -lm
+
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBPCD) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS) $(CMOCKA_LIBS)

@@ -1,0 +1,89 @@
+/* batch.c - plain-text frames of the console for scripts and logs. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch.h"
+
+#define CELL 96
+
+static void print_row(FILE *f, char cells[][CELL], const int *width)
+{
+    for (int c = 0; c < TUI_COL__COUNT; c++) {
+        int last = c + 1 == TUI_COL__COUNT;
+        if (last && !tui_columns[c].right)
+            fprintf(f, "%s\n", cells[c]);
+        else
+            fprintf(f, tui_columns[c].right ? "%*s%s" : "%-*s%s", width[c], cells[c],
+                    last ? "\n" : " ");
+    }
+}
+
+int tui_batch_frame(FILE *f, const tui_model *m, const tui_eventlog *l, unsigned long frame,
+                    uint64_t *events_seen)
+{
+    char when[32] = "-";
+    time_t t = (time_t)(m->now_ms / 1000);
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(f, "pricecache-top frame %lu at %s\n", frame, when);
+    fprintf(f, "daemon: %s\n", tui_daemon_state_name(m->daemon));
+    if (m->have_daemon && m->daemon != TUI_D_DOWN)
+        fprintf(f, "pid: %" PRIu32 "\nuptime_s: %" PRId64 "\n", m->d.pid,
+                (m->now_ms - m->d.started_ms) / 1000);
+    fprintf(f, "db: %s\n", tui_db_state_name(m->db));
+    if (m->db_error[0])
+        fprintf(f, "db_error: %s\n", m->db_error);
+    if (m->have_stats && m->nhist)
+        fprintf(f, "lookups_per_s: %.1f\n", m->rate);
+    else
+        fprintf(f, "lookups_per_s: -\n");
+    if (m->have_stats && m->hit_ratio >= 0)
+        fprintf(f, "hit_ratio: %.4f\n", m->hit_ratio);
+    else
+        fprintf(f, "hit_ratio: -\n");
+    if (m->have_env)
+        fprintf(f, "readers: %u/%u\nmap_used_bytes: %" PRIu64 "\nmap_size_bytes: %" PRIu64 "\n",
+                m->readers_used, m->readers_max, m->map_used, m->map_size);
+    else
+        fprintf(f, "readers: -\nmap_used_bytes: -\nmap_size_bytes: -\n");
+    fprintf(f, "chains: %zu\n", m->nview);
+    if (m->problem[0])
+        fprintf(f, "problem: %s\n", m->problem);
+    if (l->problem[0])
+        fprintf(f, "events_problem: %s\n", l->problem);
+    fputc('\n', f);
+
+    /* Widths depend on every row: cells first. */
+    char (*cells)[TUI_COL__COUNT][CELL] = calloc(m->nview + 1, sizeof *cells);
+    if (!cells)
+        return -1;
+    int width[TUI_COL__COUNT];
+    for (int c = 0; c < TUI_COL__COUNT; c++) {
+        snprintf(cells[0][c], CELL, "%s", tui_columns[c].batch_label);
+        width[c] = (int)strlen(cells[0][c]);
+    }
+    for (size_t i = 0; i < m->nview; i++)
+        for (int c = 0; c < TUI_COL__COUNT; c++) {
+            tui_cell(m, &m->chains[m->view[i]], c, 1, cells[i + 1][c], CELL);
+            int w = (int)strlen(cells[i + 1][c]);
+            if (w > width[c])
+                width[c] = w;
+        }
+    for (size_t i = 0; i <= m->nview; i++)
+        print_row(f, cells[i], width);
+    free(cells);
+
+    /* Events the ring still holds that this stream has not printed. */
+    uint64_t fresh = l->total - *events_seen;
+    if (fresh > l->count)
+        fresh = l->count;
+    for (size_t i = l->count - (size_t)fresh; i < l->count; i++)
+        fprintf(f, "event: %s\n", tui_events_line(l, i, NULL));
+    *events_seen = l->total;
+    fputc('\n', f);
+    fflush(f);
+    return ferror(f) ? -1 : 0;
+}
