@@ -8,7 +8,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /tmp/pricecache-demo.XXXXXX)
 chmod 755 "$W"
 DPID=""
+LPID=""
 cleanup() {
+    # KILL: the loop is a subshell that inherited the TERM trap below.
+    if [ -n "$LPID" ]; then kill -KILL "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null || true; fi
     [ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
     pg_cleanup
     rm -rf "$W"
@@ -28,7 +31,11 @@ dsn = $(pg_dsn prices)
 path = $W/cache
 [load]
 refresh_s = 60
+[bus]
+events = ipc://$W/run/events.ipc
+control = ipc://$W/run/control.ipc
 C
+mkdir -m 0750 "$W/run"
 "$B/pricecached" -c "$W/pricecached.conf" --migrate 2>/dev/null
 say "sample data: 3 chains, 5,000 items each, 500 store exceptions over 20 stores"
 psql_q prices "INSERT INTO chains VALUES ('acme'), ('bigmart'), ('corner-shop')"
@@ -67,7 +74,29 @@ for i in $(seq 1 100); do
 done
 "$B/pricecache" get acme "" "$item"
 
-if [ -t 0 ]; then
-    say "running; try: PRICECACHE_PATH=$W/cache $B/pricecache chains    (Ctrl-C to stop)"
-    wait "$DPID"
+# Some lookup traffic for the console's lookups/s, hit ratio and sparkline,
+# and a price change every 5 s for its event pane.
+awk -F'\t' '$1 == "" && n++ < 200 {print $2}' "$W/acme.tsv" >"$W/items"
+echo no-such-item >>"$W/items"
+(
+    n=0
+    while sleep 0.2; do
+        "$B/pricecache" many acme "$store" <"$W/items" >/dev/null 2>&1 || true
+        n=$((n + 1))
+        if [ $((n % 25)) = 0 ]; then
+            psql_q prices "UPDATE chain_prices SET price_cents = price_cents + 1
+                           WHERE chain_slug = 'bigmart' AND item_id =
+                             (SELECT min(item_id) FROM chain_prices WHERE chain_slug = 'bigmart')" \
+                >/dev/null 2>&1 || true
+        fi
+    done
+) &
+LPID=$!
+
+if [ -t 0 ] && [ -t 1 ]; then
+    say "the console: pricecache-top (r reload, ? help, q quits and ends the demo)"
+    "$B/pricecache-top" -D "$W/cache" || true
+else
+    say "pricecache-top -b -n 2    (the console's batch mode; in a terminal the demo ends in the console)"
+    "$B/pricecache-top" -D "$W/cache" -b -n 2
 fi
