@@ -13,8 +13,9 @@
 
 #include "log.h"
 #include "pc_format.h"
+#include "pgsource.h"
 
-enum key_type { T_STR, T_INT, T_U64, T_RATIO, T_LOGLEVEL };
+enum key_type { T_STR, T_INT, T_U64, T_RATIO, T_LOGLEVEL, T_HOSTPORT, T_NNADDR, T_DSN };
 
 /* The one table of keys: parsing, env overrides and defaults all come from
  * it, so a key cannot be known to one and missing from another. */
@@ -28,7 +29,7 @@ typedef struct key_def {
 
 #define OFF(f) offsetof(pcd_config, f)
 static const key_def keys[] = {
-    { "database", "dsn",                 T_STR,   OFF(dsn),               NULL, 0, 0 },
+    { "database", "dsn",                 T_DSN,   OFF(dsn),               NULL, 0, 0 },
     { "database", "connect_timeout_s",   T_INT,   OFF(connect_timeout_s), "5", 1, 3600 },
     { "cache",    "path",                T_STR,   OFF(path),              NULL, 0, 0 },
     { "cache",    "map_size_mb",         T_U64,   OFF(map_size_mb),       "1024", 1, 1LL << 24 },
@@ -50,13 +51,19 @@ static const key_def keys[] = {
     { "breaker",  "failures",            T_INT,   OFF(breaker_failures),  "5", 1, 1000000 },
     { "breaker",  "reset_s",             T_INT,   OFF(breaker_reset_s),   "30", 1, 86400 },
     { "breaker",  "half_open_successes", T_INT,   OFF(breaker_half_open_successes), "3", 1, 1000000 },
-    { "bus",      "events",              T_STR,   OFF(bus_events),        "", 0, 0 },
-    { "bus",      "control",             T_STR,   OFF(bus_control),       "", 0, 0 },
-    { "http",     "listen",              T_STR,   OFF(http_listen),       "127.0.0.1:9187", 0, 0 },
+    { "bus",      "events",              T_NNADDR, OFF(bus_events),       "", 0, 0 },
+    { "bus",      "control",             T_NNADDR, OFF(bus_control),      "", 0, 0 },
+    { "http",     "listen",              T_HOSTPORT, OFF(http_listen),    "127.0.0.1:9187", 0, 0 },
     { "health",   "max_age_s",           T_INT,   OFF(health_max_age_s),  "900", 1, 86400 * 365 },
     { "log",      "level",               T_LOGLEVEL, OFF(log_level),      "info", 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
+
+/* Types stored as a malloc'ed string. */
+static int is_string(enum key_type t)
+{
+    return t == T_STR || t == T_HOSTPORT || t == T_NNADDR || t == T_DSN;
+}
 
 static const key_def *find_key(const char *section, const char *name)
 {
@@ -74,6 +81,40 @@ static int section_known(const char *section)
     return 0;
 }
 
+/* `host:port` (host may be a [bracketed] IPv6 address), port 1..65535 in
+ * decimal.  Checked here so that a typo is a configuration error naming
+ * the line, not a log line at start-up after which the daemon runs without
+ * metrics and probes (and "127.0.0.1:99999" silently listened on port
+ * 34463: getaddrinfo takes the number modulo 65536). */
+static int hostport_ok(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v || !colon[1] || strlen(colon + 1) > 5)
+        return 0;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    long port = strtol(colon + 1, NULL, 10);
+    if (port < 1 || port > 65535)
+        return 0;
+    if (v[0] == '[')
+        return colon[-1] == ']' && colon - v > 2;
+    return memchr(v, ':', (size_t)(colon - v)) == NULL; /* bare IPv6 needs [] */
+}
+
+/* A nanomsg address: a transport nanomsg knows and something after it.
+ * The bind itself can still fail at start-up (in use, no such directory). */
+static int nnaddr_ok(const char *v)
+{
+    static const char *const schemes[] = { "ipc://", "tcp://", "ws://", "inproc://" };
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncmp(v, schemes[i], n) == 0)
+            return v[n] != 0;
+    }
+    return 0;
+}
+
 /* Parse `value` into the field of `k`; on failure write what was expected
  * into `why`. */
 static int set_value(pcd_config *cfg, const key_def *k, const char *value,
@@ -82,7 +123,25 @@ static int set_value(pcd_config *cfg, const key_def *k, const char *value,
     char *field = (char *)cfg + k->off;
     char *end;
     switch (k->type) {
+    case T_DSN:
+    case T_HOSTPORT:
+    case T_NNADDR:
     case T_STR: {
+        /* A DSN libpq cannot parse is a bad value of this line, not a
+         * connection failure retried forever. */
+        if (k->type == T_DSN && *value && pcd_pg_dsn_check(value, why, whylen) != PC_OK)
+            return PC_ECONFIG;
+        if (k->type == T_HOSTPORT && *value && !hostport_ok(value)) {
+            snprintf(why, whylen, "expected host:port (port 1 to 65535; an IPv6 host in "
+                     "brackets) or nothing to turn it off, got \"%s\"", value);
+            return PC_ECONFIG;
+        }
+        if (k->type == T_NNADDR && *value && !nnaddr_ok(value)) {
+            snprintf(why, whylen, "expected a nanomsg address (ipc://PATH, tcp://HOST:PORT, "
+                     "ws://HOST:PORT, inproc://NAME) or nothing to turn it off, got \"%s\"",
+                     value);
+            return PC_ECONFIG;
+        }
         char *dup = strdup(value);
         if (!dup) {
             snprintf(why, whylen, "out of memory");
@@ -136,7 +195,7 @@ void pcd_config_free(pcd_config *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].type == T_STR) {
+        if (is_string(keys[i].type)) {
             char **slot = (char **)(void *)((char *)cfg + keys[i].off);
             free(*slot);
             *slot = NULL;
@@ -178,9 +237,9 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (!k) {
         snprintf(px->why, sizeof px->why, section_known(section)
                  ? "unknown key" : "unknown section");
-    } else if (k == px->last && k->type == T_STR) {
+    } else if (k == px->last && (k->type == T_STR || k->type == T_DSN)) {
         /* inih hands indented continuation lines over under the same key:
-         * long queries may span lines. */
+         * long queries (and DSNs) may span lines. */
         char **slot = (char **)(void *)((char *)px->cfg + k->off);
         size_t a = strlen(*slot), b = strlen(value);
         char *joined = realloc(*slot, a + b + 2);
@@ -188,9 +247,11 @@ static int on_key(void *user, const char *section, const char *name, const char 
             joined[a] = ' ';
             memcpy(joined + a + 1, value, b + 1);
             *slot = joined;
-            return 1;
+            if (k->type != T_DSN || pcd_pg_dsn_check(joined, px->why, sizeof px->why) == PC_OK)
+                return 1;
+        } else {
+            snprintf(px->why, sizeof px->why, "out of memory");
         }
-        snprintf(px->why, sizeof px->why, "out of memory");
     } else if (px->seen[k - keys]) {
         snprintf(px->why, sizeof px->why, "given twice");
     } else if (set_value(px->cfg, k, value, px->why, sizeof px->why) == PC_OK) {
@@ -209,6 +270,20 @@ static void env_name(char *buf, size_t len, const key_def *k)
     snprintf(buf, len, "PRICECACHE_%s_%s", k->section, k->name);
     for (char *p = buf; *p; p++)
         *p = (char)toupper((unsigned char)*p);
+}
+
+/* " (set by PRICECACHE_S_K)" when the environment gave the key, else "". */
+static const char *env_origin(const char *section, const char *name, char *buf, size_t len)
+{
+    const key_def *k = find_key(section, name);
+    char var[128];
+    if (!k)
+        return "";
+    env_name(var, sizeof var, k);
+    if (!getenv(var))
+        return "";
+    snprintf(buf, len, " (set by %s)", var);
+    return buf;
 }
 
 int pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen)
@@ -282,15 +357,28 @@ int pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen)
                  "comes from PGPASSFILE or PGPASSWORD)", file);
         return PC_ECONFIG;
     }
+    /* The checks below span keys: each message also names the environment
+     * variables that set them, since the file may not be where it came from. */
+    char o1[160], o2[160];
     if (!cfg->path || !*cfg->path) {
         snprintf(err, errlen, "%s: [cache] path is required (the LMDB directory, "
-                 "e.g. /var/lib/pricecache)", file);
+                 "e.g. /var/lib/pricecache)%s", file, env_origin("cache", "path", o1, sizeof o1));
         return PC_ECONFIG;
     }
     if (cfg->map_max_mb < cfg->map_size_mb) {
-        snprintf(err, errlen, "%s: [cache] map_max_mb (%llu) is below map_size_mb (%llu)",
+        snprintf(err, errlen, "%s: [cache] map_max_mb (%llu)%s is below map_size_mb (%llu)%s",
                  file, (unsigned long long)cfg->map_max_mb,
-                 (unsigned long long)cfg->map_size_mb);
+                 env_origin("cache", "map_max_mb", o1, sizeof o1),
+                 (unsigned long long)cfg->map_size_mb,
+                 env_origin("cache", "map_size_mb", o2, sizeof o2));
+        return PC_ECONFIG;
+    }
+    /* One address cannot be bound twice: the second socket would fail at
+     * start-up and run with that half of the bus off. */
+    if (cfg->bus_events[0] && strcmp(cfg->bus_events, cfg->bus_control) == 0) {
+        snprintf(err, errlen, "%s: [bus] events%s and [bus] control%s are both \"%s\"; they "
+                 "need two addresses", file, env_origin("bus", "events", o1, sizeof o1),
+                 env_origin("bus", "control", o2, sizeof o2), cfg->bus_events);
         return PC_ECONFIG;
     }
     static const struct { size_t off; const char *name; } queries[] = {
@@ -301,65 +389,122 @@ int pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
         const char *q = *(char **)(void *)((char *)cfg + queries[i].off);
         if (!q || !*q) {
-            snprintf(err, errlen, "%s: [load] %s must not be empty", file, queries[i].name);
+            snprintf(err, errlen, "%s: [load] %s must not be empty%s", file, queries[i].name,
+                     env_origin("load", queries[i].name, o1, sizeof o1));
             return PC_ECONFIG;
         }
     }
     return PC_OK;
 }
 
-/* Handles both key=value strings and URIs: the value after "password=" up
- * to the next space (or the quoted value), and the password part of
- * "scheme://user:password@host". */
+/* The secrets of a DSN: the value after "password=" (quoted, or up to the
+ * next unescaped space: libpq takes "\ " inside an unquoted value, so
+ * "password=ab\ cd" is one password), and the password part of
+ * "scheme://user:password@host" (the '@' searched before the path only).
+ * Each span covers what redaction replaces; [vs, ve) is the secret itself. */
+typedef struct secret_span {
+    const char *start, *end;   /* replaced in redacted copies */
+    const char *vs, *ve;       /* the secret text */
+    int         keyval;        /* "password=***" rather than "***" */
+} secret_span;
+
+static size_t find_secrets(const char *dsn, secret_span *out, size_t max)
+{
+    size_t n = 0;
+    const char *p = dsn;
+    const char *scheme = strstr(dsn, "://");
+    if (scheme) {
+        const char *auth = scheme + 3;
+        size_t alen = strcspn(auth, "/?");
+        const char *at = NULL;
+        for (const char *q = auth; q < auth + alen; q++)
+            if (*q == '@')
+                at = q; /* the last '@' of the authority ends the user info */
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon && n < max) {
+            out[n++] = (secret_span){ colon + 1, at, colon + 1, at, 0 };
+            p = at;
+        }
+    }
+    for (; *p; p++) {
+        if (strncasecmp(p, "password", 8) != 0 ||
+            !(p == dsn || isspace((unsigned char)p[-1]) || p[-1] == '&' || p[-1] == '?'))
+            continue;
+        const char *q = p + 8;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q != '=')
+            continue;
+        q++;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        const char *vs = q, *ve;
+        if (*q == '\'') {
+            vs = ++q;
+            for (; *q && *q != '\''; q++)
+                if (*q == '\\' && q[1])
+                    q++;
+            ve = q;
+            if (*q)
+                q++;
+        } else {
+            while (*q && !isspace((unsigned char)*q) && *q != '&') {
+                if (*q == '\\' && q[1])
+                    q++;
+                q++;
+            }
+            ve = q;
+        }
+        if (n < max)
+            out[n++] = (secret_span){ p, q, vs, ve, 1 };
+        p = q - 1;
+        if (!*q)
+            break;
+    }
+    return n;
+}
+
 char *pcd_dsn_redact(const char *dsn)
 {
-    size_t n = strlen(dsn);
-    char *out = malloc(2 * n + 16); /* "password=" (9) becomes "password=***" (12) */
+    secret_span sp[16];
+    size_t ns = find_secrets(dsn, sp, 16);
+    char *out = malloc(strlen(dsn) + 12 * ns + 1); /* a span becomes at most "password=***" */
     if (!out)
         return NULL;
     size_t o = 0;
     const char *p = dsn;
-    const char *scheme = strstr(dsn, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    if (scheme && at) {
-        const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-        if (colon) {
-            size_t keep = (size_t)(colon - dsn) + 1;
-            memcpy(out, dsn, keep);
-            o = keep;
-            memcpy(out + o, "***", 3);
-            o += 3;
-            p = at;
-        }
+    for (size_t i = 0; i < ns; i++) {
+        memcpy(out + o, p, (size_t)(sp[i].start - p));
+        o += (size_t)(sp[i].start - p);
+        const char *rep = sp[i].keyval ? "password=***" : "***";
+        memcpy(out + o, rep, strlen(rep));
+        o += strlen(rep);
+        p = sp[i].end;
     }
-    while (*p) {
-        if (strncasecmp(p, "password", 8) == 0 && (p == dsn || isspace((unsigned char)p[-1])
-                                                   || p[-1] == '&' || p[-1] == '?')) {
-            const char *q = p + 8;
-            while (*q == ' ')
-                q++;
-            if (*q == '=') {
-                q++;
-                while (*q == ' ')
-                    q++;
-                memcpy(out + o, "password=***", 12);
-                o += 12;
-                if (*q == '\'') {
-                    for (q++; *q && *q != '\''; q++)
-                        if (*q == '\\' && q[1])
-                            q++;
-                    if (*q)
-                        q++;
-                } else {
-                    while (*q && !isspace((unsigned char)*q) && *q != '&')
-                        q++;
-                }
-                p = q;
-                continue;
-            }
-        }
-        out[o++] = *p++;
-    }
-    out[o] = 0;
+    strcpy(out + o, p);
     return out;
+}
+
+/* libpq's messages may quote part of the DSN (a malformed URI is quoted
+ * whole, password included): replace every occurrence of a secret of
+ * `dsn` in `msg`, in place. */
+void pcd_dsn_scrub(const char *dsn, char *msg)
+{
+    secret_span sp[16];
+    size_t ns = find_secrets(dsn, sp, 16);
+    for (size_t i = 0; i < ns; i++) {
+        size_t len = (size_t)(sp[i].ve - sp[i].vs);
+        if (len == 0)
+            continue;
+        char *from = msg, *hit;
+        while ((hit = memmem(from, strlen(from), sp[i].vs, len)) != NULL) {
+            /* "***" is never longer than a secret of 3+ bytes; shorter
+             * secrets become as many '*'.  The search goes on after the
+             * stars, in case the secret is made of stars. */
+            size_t rl = len < 3 ? len : 3;
+            memset(hit, '*', rl);
+            memmove(hit + rl, hit + len, strlen(hit + len) + 1);
+            from = hit + rl;
+        }
+    }
 }

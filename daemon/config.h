@@ -56,4 +56,8 @@ void pcd_config_free(pcd_config *cfg);
  * Returns a malloc'ed string the caller frees, or NULL on ENOMEM. */
 char *pcd_dsn_redact(const char *dsn);
 
+/* Replace, in place, every occurrence in `msg` of a password of `dsn`
+ * (for libpq messages that quote the DSN). */
+void pcd_dsn_scrub(const char *dsn, char *msg);
+
 #endif

@@ -33,14 +33,35 @@ static int dsn_has(PQconninfoOption *opts, const char *key)
     return 0;
 }
 
+int pcd_pg_dsn_check(const char *dsn, char *why, size_t whylen)
+{
+    /* As libpq's expand_dbname: a string with no '=' that is not a URI is
+     * a plain database name ("dsn = prices" is valid). */
+    if (!strchr(dsn, '=') && strncmp(dsn, "postgresql://", 13) != 0 &&
+        strncmp(dsn, "postgres://", 11) != 0)
+        return PC_OK;
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
+    if (opts) {
+        PQconninfoFree(opts);
+        return PC_OK;
+    }
+    pg_err(why, whylen, "libpq cannot parse it", perr ? perr : "out of memory");
+    pcd_dsn_scrub(dsn, why);
+    PQfreemem(perr);
+    return PC_ECONFIG;
+}
+
 int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen)
 {
     *out = NULL;
     char *perr = NULL;
     PQconninfoOption *given = PQconninfoParse(cfg->dsn, &perr);
     if (!given) {
-        /* libpq's parse message quotes the offending part, not the password */
+        /* libpq's parse message quotes the offending part, and a malformed
+         * URI whole, password included: scrub it. */
         pg_err(err, errlen, "invalid [database] dsn", perr ? perr : "cannot parse");
+        pcd_dsn_scrub(cfg->dsn, err);
         PQfreemem(perr);
         return PC_EDB;
     }
@@ -72,6 +93,7 @@ int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errle
     }
     if (PQstatus(conn) != CONNECTION_OK) {
         pg_err(err, errlen, "cannot connect", PQerrorMessage(conn));
+        pcd_dsn_scrub(cfg->dsn, err);
         PQfinish(conn);
         return PC_EDB;
     }

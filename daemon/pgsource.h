@@ -25,6 +25,10 @@ int  pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errl
 void pcd_pg_close(pg_conn *c);
 int  pcd_pg_ok(pg_conn *c);      /* 1 while the connection is usable */
 
+/* Whether libpq can parse `dsn` (key=value or URI), without connecting.
+ * PC_OK, or PC_ECONFIG with libpq's reason in why (never the password). */
+int  pcd_pg_dsn_check(const char *dsn, char *why, size_t whylen);
+
 /* Slugs of the active chains, from cfg->chains_query.  A slug that is not a
  * valid [a-z0-9_-]{1,64} is logged and skipped by the caller: it is
  * returned in `bad`.  Arrays are malloc'ed (free each string and the
