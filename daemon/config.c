@@ -239,12 +239,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
                  ? "unknown key" : "unknown section");
     } else if (k == px->last && (k->type == T_STR || k->type == T_DSN)) {
         /* inih hands indented continuation lines over under the same key:
-         * long queries (and DSNs) may span lines. */
+         * long queries (and DSNs) may span lines.  Joined by a newline, so
+         * that an SQL "-- comment" ends with its line, as it was written. */
         char **slot = (char **)(void *)((char *)px->cfg + k->off);
         size_t a = strlen(*slot), b = strlen(value);
         char *joined = realloc(*slot, a + b + 2);
         if (joined) {
-            joined[a] = ' ';
+            joined[a] = '\n';
             memcpy(joined + a + 1, value, b + 1);
             *slot = joined;
             if (k->type != T_DSN || pcd_pg_dsn_check(joined, px->why, sizeof px->why) == PC_OK)

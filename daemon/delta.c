@@ -281,13 +281,13 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
         if (json && q && count > 0) {
             int n = is_store
                 ? asprintf(&sql, "SELECT store_id::text, item_id::text, price_cents::bigint, "
-                           PCD_SQL_EPOCH " FROM (%s) q "
+                           PCD_SQL_EPOCH " FROM (%s\n) q "
                            "WHERE (store_id::text, item_id::text) IN "
                            "(SELECT e->>0, e->>1 FROM jsonb_array_elements($1::jsonb) e) "
                            "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
                            "q.updated_at DESC", q)
                 : asprintf(&sql, "SELECT item_id::text, price_cents::bigint, "
-                           PCD_SQL_EPOCH " FROM (%s) q "
+                           PCD_SQL_EPOCH " FROM (%s\n) q "
                            "WHERE item_id::text IN (SELECT jsonb_array_elements_text($1::jsonb)) "
                            "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC", q);
             if (n < 0)

@@ -150,6 +150,13 @@ char *pcd_sql_subst_chain(const char *query, const char *quoted)
             *o++ = *p;
             continue;
         }
+        if (p[0] == '-' && p[1] == '-') {
+            /* A line comment is dropped: a quote or $1 in it means
+             * nothing, and "...$1; -- note" must end in ';' to be cut. */
+            while (p[1] && p[1] != '\n')
+                p++;
+            continue;
+        }
         if (p[0] == '$' && p[1] == '1' && !(p[2] >= '0' && p[2] <= '9')) {
             memcpy(o, quoted, qlen);
             o += qlen;
@@ -158,6 +165,11 @@ char *pcd_sql_subst_chain(const char *query, const char *quoted)
         }
         *o++ = *p;
     }
+    /* The query is wrapped as a subquery: a trailing ';' (as one writes
+     * a query in psql) would be a syntax error there. */
+    while (o > out && (o[-1] == ';' || o[-1] == ' ' || o[-1] == '\t' || o[-1] == '\n' ||
+                       o[-1] == '\r'))
+        o--;
     *o = 0;
     return out;
 }
@@ -174,15 +186,29 @@ char *pcd_pg_copy_sql(pg_conn *c, const char *query, const char *chain, int is_s
     char *sql = NULL;
     int n = is_store
         ? asprintf(&sql, "COPY (SELECT store_id::text, item_id::text, price_cents::bigint, "
-                   PCD_SQL_EPOCH " FROM (%s) q "
+                   PCD_SQL_EPOCH " FROM (%s\n) q "
                    "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
                    "q.updated_at DESC) TO STDOUT (FORMAT binary)", q)
         : asprintf(&sql, "COPY (SELECT item_id::text, price_cents::bigint, "
-                   PCD_SQL_EPOCH " FROM (%s) q "
+                   PCD_SQL_EPOCH " FROM (%s\n) q "
                    "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC) "
                    "TO STDOUT (FORMAT binary)", q);
     free(q);
     return n < 0 ? NULL : sql;
+}
+
+void pcd_pg_column_hint(const void *result, int is_store, char *err, size_t errlen)
+{
+    const char *state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    /* 42703 undefined_column, 42883 undefined_function (extract() or
+     * isfinite() of a column that is not a timestamp) */
+    if (!state || (strcmp(state, "42703") != 0 && strcmp(state, "42883") != 0))
+        return;
+    size_t n = strlen(err);
+    snprintf(err + n, errlen - n, " (the %s query must return the columns %s)",
+             is_store ? "store" : "base",
+             is_store ? "store_id text, item_id text, price_cents bigint, updated_at timestamptz"
+                      : "item_id text, price_cents bigint, updated_at timestamptz");
 }
 
 /* ---- COPY BINARY parsing ---- */
@@ -563,6 +589,7 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
     }
     if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
         pg_err(err, errlen, what, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+        pcd_pg_column_hint(res, is_store, err, errlen);
         PQclear(res);
         while ((res = PQgetResult(conn)) != NULL)
             PQclear(res);

@@ -48,7 +48,8 @@ int  pcd_pg_load_chain(pg_conn *c, const pcd_config *cfg, const char *chain,
                        char *err, size_t errlen);
 
 /* Replace every $1 outside quoted strings and identifiers (and not
- * followed by a digit) with `quoted`, an already quoted literal.
+ * followed by a digit) with `quoted`, an already quoted literal, and drop
+ * trailing semicolons (the result is wrapped as a subquery).
  * malloc'ed; NULL on ENOMEM. */
 char *pcd_sql_subst_chain(const char *query, const char *quoted);
 
@@ -61,6 +62,11 @@ char *pcd_sql_subst_chain(const char *query, const char *quoted);
     "CASE WHEN isfinite(updated_at) THEN floor(extract(epoch from updated_at))::bigint " \
     "WHEN updated_at > 'epoch' THEN '9223372036854775807'::bigint "            \
     "WHEN updated_at < 'epoch' THEN '-9223372036854775808'::bigint END"
+
+/* After `err` got the message of a failed base or store query (`result`,
+ * a PGresult): when the cause is a missing column or a column of the wrong
+ * type, append the columns the query must return. */
+void pcd_pg_column_hint(const void *result, int is_store, char *err, size_t errlen);
 
 /* Incremental parser of COPY ... (FORMAT binary) data: feed it the chunks
  * PQgetCopyData returns, in any split; it calls `row` for every tuple.

@@ -128,7 +128,7 @@ static void test_continuation_and_long_lines(void **state)
                           "   FROM my_prices\n"
                           "   WHERE chain = $1\n", &cfg, err, sizeof err), PC_OK);
     assert_string_equal(cfg.base_query,
-                        "SELECT item_id, price_cents, updated_at FROM my_prices WHERE chain = $1");
+                        "SELECT item_id, price_cents, updated_at\nFROM my_prices\nWHERE chain = $1");
     pcd_config_free(&cfg);
 
     char text[600];

@@ -314,7 +314,7 @@ static void test_dsn_forms(void **state)
     pcd_config_free(&cfg);
     assert_int_equal(load_text("[database]\ndsn = host=/run/postgresql\n  dbname=prices user=pc\n"
                                "[cache]\npath = /c\n", &cfg, err, sizeof err), PC_OK);
-    assert_string_equal(cfg.dsn, "host=/run/postgresql dbname=prices user=pc");
+    assert_string_equal(cfg.dsn, "host=/run/postgresql\ndbname=prices user=pc");
     pcd_config_free(&cfg);
 }
 
@@ -349,6 +349,27 @@ static void test_no_password_anywhere(void **state)
     assert_null(strstr(why, "s3cret"));
 }
 
+/* Custom queries as written in psql: trailing ';', line comments (with a
+ * quote or $1 in them), several lines. */
+static void test_query_text(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *out; } q[] = {
+        { "SELECT a FROM t WHERE c = $1;", "SELECT a FROM t WHERE c = 'x'" },
+        { "SELECT a FROM t WHERE c = $1 ; \n", "SELECT a FROM t WHERE c = 'x'" },
+        { "SELECT a FROM t WHERE c = $1; -- don't use $1 here", "SELECT a FROM t WHERE c = 'x'" },
+        { "SELECT a -- the price\nFROM t WHERE c = $1", "SELECT a \nFROM t WHERE c = 'x'" },
+        { "SELECT '--$1;' AS a FROM t WHERE c = $1", "SELECT '--$1;' AS a FROM t WHERE c = 'x'" },
+        { "SELECT a FROM t WHERE c = $10 OR c = $1", "SELECT a FROM t WHERE c = $10 OR c = 'x'" },
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        char *out = pcd_sql_subst_chain(q[i].in, "'x'");
+        assert_non_null(out);
+        assert_string_equal(out, q[i].out);
+        free(out);
+    }
+}
+
 int main(void)
 {
     pcd_log_level = PCD_LOG_ERROR;
@@ -366,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_unknown_names),
         cmocka_unit_test(test_dsn_forms),
         cmocka_unit_test(test_no_password_anywhere),
+        cmocka_unit_test(test_query_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
