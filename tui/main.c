@@ -142,6 +142,12 @@ static void select_row(console *c, long row)
     c->ui.sel = (size_t)row;
     c->ui.sel_name[0] = '\0';
     keep_selection(c);
+    /* Scroll with each key, not only at the next draw: Home then j stays at the top. */
+    size_t page = (size_t)tui_view_table_rows();
+    if (c->ui.sel < c->ui.top)
+        c->ui.top = c->ui.sel;
+    else if (c->ui.sel >= c->ui.top + page)
+        c->ui.top = c->ui.sel - page + 1;
 }
 
 static void status(console *c, int err, const char *msg)
