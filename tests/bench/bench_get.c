@@ -5,7 +5,10 @@
  * The raw loop is what the library does at its core (renew, get the store
  * key, get the base key on a miss, reset) without argument checks, key
  * building or the per-thread slot; the ratio is the library's overhead.
- * Rounds alternate A/B so that machine noise hits both; medians reported. */
+ * Rounds alternate A/B so that machine noise hits both; medians reported.
+ * A second table puts pc_get counting its lookups in the shared statistics
+ * beside pc_get with them off (a reader opened under PRICECACHE_STATS=0):
+ * the cost of the statistics. */
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -76,13 +79,15 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static pc_reader *reader;
+static pc_reader *reader, *reader_nostats;
 static MDB_env *env;
 static MDB_dbi dbi;
 static volatile int64_t sink;
 
+enum { MODE_PC, MODE_RAW, MODE_PC_NOSTATS };
+
 typedef struct job {
-    int raw;
+    int raw;  /* MODE_* */
     size_t from, count;
     double ns;
     int errors;
@@ -92,12 +97,12 @@ static void *run_job(void *arg)
 {
     job *j = arg;
     MDB_txn *txn = NULL;
-    if (j->raw && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0)
+    if (j->raw == MODE_RAW && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0)
         mdb_txn_reset(txn);
     double t0 = now_ns();
     for (size_t i = 0; i < j->count; i++) {
         const lookup *l = &lk[(j->from + i) % nlk];
-        if (j->raw) {
+        if (j->raw == MODE_RAW) {
             MDB_val k = { l->sklen, (void *)l->skey }, v;
             mdb_txn_renew(txn);
             int rc = mdb_get(txn, dbi, &k, &v);
@@ -113,7 +118,8 @@ static void *run_job(void *arg)
             mdb_txn_reset(txn);
         } else {
             pc_price p;
-            if (pc_get(reader, chain, l->store, l->item, &p) == PC_OK)
+            if (pc_get(j->raw == MODE_PC ? reader : reader_nostats, chain, l->store, l->item,
+                       &p) == PC_OK)
                 sink += p.cents;
             else
                 j->errors++;
@@ -153,23 +159,29 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void compare(const char *label, int threads, size_t per, int rounds)
+static void compare2(const char *label, int ma_mode, int mb_mode, int threads, size_t per,
+                     int rounds)
 {
     double a[16], b[16];
     for (int r = 0; r < rounds; r++) {
         size_t off = (size_t)r * 7919;
         if (r & 1) {
-            b[r] = measure(1, threads, per, off);
-            a[r] = measure(0, threads, per, off);
+            b[r] = measure(mb_mode, threads, per, off);
+            a[r] = measure(ma_mode, threads, per, off);
         } else {
-            a[r] = measure(0, threads, per, off);
-            b[r] = measure(1, threads, per, off);
+            a[r] = measure(ma_mode, threads, per, off);
+            b[r] = measure(mb_mode, threads, per, off);
         }
     }
     qsort(a, (size_t)rounds, sizeof *a, cmp_d);
     qsort(b, (size_t)rounds, sizeof *b, cmp_d);
     double ma = a[rounds / 2], mb = b[rounds / 2];
     printf("%-34s %9.0f %9.0f %7.2fx\n", label, ma, mb, ma / mb);
+}
+
+static void compare(const char *label, int threads, size_t per, int rounds)
+{
+    compare2(label, MODE_PC, MODE_RAW, threads, per, rounds);
 }
 
 int main(int argc, char **argv)
@@ -226,7 +238,31 @@ int main(int argc, char **argv)
     nlk = 1000; /* a hot set that fits in the CPU caches */
     compare("hot set (1,000 keys), 1 thread", 1, per, 5);
     compare("hot set (1,000 keys), 2 threads", 2, per, 5);
+
+    /* The statistics' cost: the same pc_get loops, counting and not.  The
+     * environment variable is read at pc_open, per reader. */
+    setenv("PRICECACHE_STATS", "0", 1);
+    if (pc_open(argv[1], &reader_nostats) != PC_OK) {
+        fprintf(stderr, "bench_get: cannot open %s\n", argv[1]);
+        return 1;
+    }
+    unsetenv("PRICECACHE_STATS");
+    pc_stats st0, st1;
+    int have_stats = pc_stats_read(argv[1], &st0) == PC_OK;
+    printf("\n%-34s %9s %9s %8s\n", "lookup statistics (ns/lookup)", "stats on", "off",
+           "ratio");
+    compare2("hot set (1,000 keys), 1 thread", MODE_PC, MODE_PC_NOSTATS, 1, per, 7);
+    compare2("hot set (1,000 keys), 2 threads", MODE_PC, MODE_PC_NOSTATS, 2, per, 7);
     nlk = full;
+    compare2("random keys, 1 thread", MODE_PC, MODE_PC_NOSTATS, 1, per, 5);
+    if (have_stats && pc_stats_read(argv[1], &st1) == PC_OK)
+        printf("counted meanwhile: %llu hits, %llu misses, %llu errors (stats.shm, %u processes)\n",
+               (unsigned long long)(st1.hits - st0.hits),
+               (unsigned long long)(st1.misses - st0.misses),
+               (unsigned long long)(st1.errors - st0.errors), st1.processes);
+    else
+        printf("no statistics area (stats.shm): the \"on\" column did not count\n");
+    pc_close(reader_nostats);
     free(lk);
     free(c.items);
     free(c.pairs);

@@ -57,6 +57,9 @@ out="$B/bench/results.txt"
     "$B/bench/bench_get" "$W/cache" bench 1000000
     "$B/bench/bench_basket" "$W/cache" bench
     echo
+    echo "-- event latency, publish commit to subscriber (bench_events)"
+    "$B/bench/bench_events" 500 1000
+    echo
     echo "-- change propagation and reader latency under a reload, daemon running (bench_propagate)"
     "$B/pricecached" -c "$W/conf" 2>"$W/daemon.log" &
     DPID=$!
