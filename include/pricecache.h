@@ -623,9 +623,10 @@ int pc_sub_next(pc_sub *s, int timeout_ms, pc_event *out);
  *
  * What counts: pc_get is one lookup; pc_get_many counts each item; pc_get
  * answers PC_OK as a hit, PC_NOTFOUND as a miss and anything else
- * (PC_ENOCHAIN, PC_EINVAL, PC_EOVERLOADED, ...) as an error, once the
- * reader handle itself is valid.  Counts of a thread are visible to
- * pc_stats_read at once.
+ * (PC_ENOCHAIN, PC_EOVERLOADED, PC_EIO, ...) as an error.  A call refused
+ * for its arguments (PC_EINVAL) counts as an error only on a thread that
+ * has already used that reader (it has no counters before), and not at
+ * all for a NULL reader.  Counts of a thread are visible to pc_stats_read at once.
  *
  * Statistics are off in a process whose environment has
  * PRICECACHE_STATS=0 when pc_open runs, when stats.shm does not exist or
