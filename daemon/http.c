@@ -3,6 +3,7 @@
 
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,17 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
     return rc;
 }
 
+/* libmicrohttpd's own messages ("Failed to bind to port ...") would go to
+ * stderr as bare text lines among the JSON ones: route them to the log. */
+__attribute__((format(printf, 2, 0)))
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    LOG_WARN("http", "libmicrohttpd: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
 int pcd_http_start(const char *listen, pcd_view_fn fn, void *ctx, pcd_http **out,
                    char *err, size_t errlen)
 {
@@ -126,6 +138,7 @@ int pcd_http_start(const char *listen, pcd_view_fn fn, void *ctx, pcd_http **out
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                               MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,

@@ -110,3 +110,16 @@ assert_contains "$W/daemon.log" "$CONF:$badline: [load] concurrency: expected a 
 sql "UPDATE chain_prices SET price_cents = 4242 WHERE chain_slug = 'acme' AND item_id = 'item3'"
 wait_until '[ "$(pc get acme "" item3 | cut -f1)" = 4242 ]' 5
 stop_daemon
+# [http] listen on a port already taken: an error, the daemon serves on, and
+# every stderr line stays JSON (libmicrohttpd printed bare text lines)
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' "$PORT" &
+echo $! >>"$W/pids"
+wait_until "ss -ltn | grep -q ':$PORT '" 5
+write_conf "[http]" "listen = 127.0.0.1:$PORT"
+: >"$W/daemon.log"
+start_daemon
+wait_until "grep -q \"cannot listen\" \"\$W/daemon.log\"" 10
+assert_exit 0 pc get acme s1 item10
+stop_daemon
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$W/daemon.log" \
+    || fail "daemon log is not JSON lines: $(grep -v '^{' "$W/daemon.log" | head -3)"
