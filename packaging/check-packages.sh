@@ -299,9 +299,24 @@ grep -q 'STOPPING=1' "$WORK/notify.msgs" || fail "no STOPPING=1"
 ver1=$(/usr/bin/pricecache info acme | sed -n 's/^version: //p')
 [ -n "$ver1" ] || fail "no version for acme after the run: $(/usr/bin/pricecache info acme 2>&1)"
 
-step "upgrade in place: the operator's configuration and the cache stay"
-apt-get install -y -qq --reinstall "${DEBS[@]/#/./}" >"$WORK/upgrade.log" 2>&1 ||
-    { tail -20 "$WORK/upgrade.log"; fail "reinstall"; }
+step "upgrade to a newer revision: the operator's configuration and the cache stay"
+# The same files repacked as revision 2: dpkg runs a real upgrade (old
+# prerm/postrm upgrade, conffile merge, new postinst configure OLD-VERSION).
+mkdir -p "$WORK/up"
+UPDEBS=()
+for d in "${DEBS[@]}"; do
+    x="$WORK/up/x"
+    rm -rf "$x"
+    dpkg-deb -R "$d" "$x"
+    sed -i "s/\b$VERSION-1\b/$VERSION-2/g" "$x/DEBIAN/control"
+    b=$(basename "$d")
+    dpkg-deb -b --root-owner-group "$x" "$WORK/up/${b/_$VERSION-1_/_$VERSION-2_}" >/dev/null
+    UPDEBS+=("$WORK/up/${b/_$VERSION-1_/_$VERSION-2_}")
+done
+apt-get install -y -qq "${UPDEBS[@]}" >"$WORK/upgrade.log" 2>&1 ||
+    { tail -20 "$WORK/upgrade.log"; fail "upgrade"; }
+[ "$(dpkg-query -W -f='${Version}' pricecache)" = "$VERSION-2" ] || fail "pricecache was not upgraded"
+[ "$(dpkg-query -W -f='${Version}' libpricecache-dev)" = "$VERSION-2" ] || fail "libpricecache-dev was not upgraded"
 grep -q "^dsn = host=127.0.0.1 port=$PGPORT" /etc/pricecache/pricecached.conf || fail "the upgrade lost the operator's DSN"
 [ ! -e /etc/pricecache/pricecached.conf.dpkg-new ] && [ ! -e /etc/pricecache/pricecached.conf.dpkg-old ] ||
     fail "the upgrade left .dpkg-new/.dpkg-old files"
