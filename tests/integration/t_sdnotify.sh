@@ -71,3 +71,20 @@ assert_not_contains "$MSGS" "STOPPING=1"
 stop_daemon
 assert_contains "$MSGS" "STOPPING=1"
 assert_contains "$MSGS" "STATUS=stopping (SIGTERM)"
+
+# A restart with snapshots on disk is ready at once, before any load; with
+# no WATCHDOG_USEC there are no pings.
+: >"$MSGS.2"
+n_before=$(wc -l <"$MSGS")
+export NOTIFY_SOCKET="$SOCK"
+t0=$(date +%s%N)
+start_daemon_nowait
+unset NOTIFY_SOCKET
+wait_until "tail -n +$((n_before + 1)) '$MSGS' | grep -q 'READY=1'" 10
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "restart: READY=1 after $dt ms (three loads of 0.4 s would take 1200)"
+assert_le 1100 "$dt" "ms until READY=1 with the cache on disk"
+stop_daemon
+tail -n +$((n_before + 1)) "$MSGS" >"$MSGS.2"
+assert_not_contains "$MSGS.2" "WATCHDOG=1"
+assert_contains "$MSGS.2" "STOPPING=1"
