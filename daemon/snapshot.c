@@ -193,5 +193,12 @@ int64_t pcd_snapshot_avg_cents(const pcd_snapshot *s)
     if (s->base_rows == 0)
         return 0;
     long double a = s->base_sum / (long double)s->base_rows;
-    return (int64_t)(a < 0 ? a - 0.5L : a + 0.5L);
+    a = a < 0 ? a - 0.5L : a + 0.5L;
+    /* Prices up to INT64_MAX are legal: a mean beyond int64 is clamped
+     * (converting an out-of-range value is undefined, INT64_MIN on x86). */
+    if (a >= (long double)INT64_MAX)
+        return INT64_MAX;
+    if (a <= (long double)INT64_MIN)
+        return INT64_MIN;
+    return (int64_t)a;
 }

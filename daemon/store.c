@@ -495,7 +495,15 @@ static int64_t round_avg(double sum, uint64_t n)
     if (n == 0)
         return 0;
     double a = sum / (double)n;
-    return (int64_t)(a < 0 ? a - 0.5 : a + 0.5);
+    a = a < 0 ? a - 0.5 : a + 0.5;
+    /* (double)INT64_MAX is 2^63, already out of range: compare against it
+     * and clamp, as pcd_snapshot_avg_cents does (a delta on prices near
+     * INT64_MAX made the mean INT64_MIN). */
+    if (a >= 9223372036854775808.0)
+        return INT64_MAX;
+    if (a < -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)a;
 }
 
 static const pcd_rec *find_rec(const pcd_snapshot *s, const uint8_t *key, size_t klen)

@@ -71,6 +71,10 @@ v=$(info inf version)
 sql "UPDATE chain_prices SET updated_at = 'infinity', price_cents = 33 WHERE chain_slug = 'inf' AND item_id = 'c'"
 wait_until '[ "$(pc get inf "" c)" = "$(printf "33\t9223372036854775807\tbase")" ]' 5
 assert_not_contains "$W/daemon.log" "cannot convert infinity"
+# a delta on prices near bigint max keeps the mean in range (was INT64_MIN)
+sql "INSERT INTO chain_prices(chain_slug, item_id, price_cents) VALUES ('big', 'max2', 9223372036854775806)"
+wait_until '[ "$(pc get big "" max2 | cut -f1)" = 9223372036854775806 ]' 5
+assert_eq 9223372036854775807 "$(info big avg_cents)" "mean of two prices near bigint max after a delta"
 # deleted and re-created: a new, higher version
 sql "DELETE FROM chain_prices WHERE chain_slug = 'onlyexc'; DELETE FROM store_prices WHERE chain_slug = 'onlyexc';
      DELETE FROM chains WHERE slug = 'onlyexc'"
