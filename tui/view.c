@@ -263,6 +263,10 @@ static void draw_message(const tui_model *m, const tui_eventlog *l, const tui_ui
     if (ui->status[0] && pc_mono_ms() < ui->status_until) {
         snprintf(msg, sizeof msg, " %s", ui->status);
         a = ui->status_err ? look(P_BAD, A_BOLD) | A_BOLD : look(P_OK, A_BOLD);
+    } else if (!m->r && m->problem[0]) {
+        /* Nothing can be shown at all: say why before anything else. */
+        snprintf(msg, sizeof msg, " %s", m->problem);
+        a = look(P_BAD, A_BOLD) | A_BOLD;
     } else if (m->daemon == TUI_D_DOWN) {
         snprintf(msg, sizeof msg, " daemon is down%s: showing what LMDB still holds",
                  !m->have_daemon ? " (never started here)" : "");

@@ -6,9 +6,10 @@ TOP_SOCK="pctop-$$-$RANDOM"
 
 tm() { tmux -L "$TOP_SOCK" "$@"; }
 
-# top_start [ARGS...]: the console in a TOP_W x TOP_H window (default 100x30).
+# top_start [ARGS...]: the console in a TOP_W x TOP_H window (default 100x30),
+# TOP_ENV in its environment, TOP_WRAP before it (e.g. setpriv ... --).
 top_start() {
-    local cmd="exec env TERM=${TOP_TERM:-screen} ${TOP_ENV:-} $B/pricecache-top -D $CACHE $* 2>>$W/top.err"
+    local cmd="exec ${TOP_WRAP:-} env TERM=${TOP_TERM:-screen} ${TOP_ENV:-} $B/pricecache-top -D $CACHE $* 2>>$W/top.err"
     tm -f /dev/null new-session -d -x "${TOP_W:-100}" -y "${TOP_H:-30}" "$cmd"
     tm display -p '#{pid}' >>"$W/pids"
     TOP_PID=$(tm display -p '#{pane_pid}')
