@@ -1,0 +1,62 @@
+# Contract (command line): pricecached's --help/--version/-c/--once/--migrate
+# exit codes, and the pricecache CLI's documented exit statuses, case by case.
+seed_basic
+D="$B/pricecached"
+assert_exit 0 "$D" --help
+assert_contains "$W/last.out" "usage: pricecached -c FILE"
+assert_exit 0 "$D" -h
+assert_exit 0 "$D" --version
+assert_eq "pricecached $(cat "$ROOT/VERSION")" "$(cat "$W/last.out")" "--version"
+assert_exit 0 "$D" -V
+assert_exit 2 "$D"
+assert_exit 2 "$D" -c
+assert_exit 2 "$D" -c "$CONF" --bogus
+assert_exit 2 "$D" -c "$CONF" extra
+assert_exit 2 "$D" -c "$CONF" --once --migrate
+assert_exit 2 "$D" -c "$W/nonexistent.conf" --once
+assert_contains "$W/last.err" "$W/nonexistent.conf"
+# --migrate is safe twice; --once: 0 when every chain loaded
+assert_exit 0 "$D" -c "$CONF" --migrate
+assert_exit 0 "$D" -c "$CONF" --migrate
+assert_exit 0 "$D" -c "$CONF" --once
+# --once: 1 when a load is refused by a guard (rows fall by more than max_shrink_ratio)
+sql "DELETE FROM chain_prices WHERE chain_slug = 'acme' AND item_id <> 'item1'"
+assert_exit 1 "$D" -c "$CONF" --once
+assert_contains "$W/last.err" "refused"
+assert_eq 100 "$(info acme base_rows)" "the refused load left the snapshot"
+# pricecache: 0 ok, 1 not found, 2 usage, 3 unknown chain, 4 not ready, 5 other error
+P="$B/pricecache"
+assert_exit 0 pc get acme s1 item10
+assert_exit 0 pc get acme '' item1
+assert_exit 1 pc get acme s1 nosuch
+assert_exit 3 pc get nosuch s1 item1
+assert_exit 3 pc info nosuch
+assert_exit 3 pc dump nosuch
+assert_exit 2 pc get acme s1
+assert_exit 2 pc get acme s1 item1 extra
+assert_exit 2 pc get 'Bad Slug' s1 item1
+assert_exit 2 pc get "$(printf 'a%.0s' $(seq 65))" s1 item1
+assert_exit 2 pc get acme "$(printf 's%.0s' $(seq 201))" item1
+assert_exit 2 pc get acme s1 ''
+assert_exit 2 "$P"
+assert_exit 2 "$P" nosuchcommand
+assert_exit 0 "$P" --help
+assert_exit 0 "$P" --version
+assert_contains "$W/last.out" "$(cat "$ROOT/VERSION")"
+assert_exit 2 pc wait -t abc
+assert_exit 4 "$P" -d "$W/nonexistent" get acme s1 item1
+mkdir -p "$W/notenv"
+assert_exit 4 "$P" -d "$W/notenv" get acme s1 item1
+assert_exit 4 "$P" -d "$W/notenv" wait -t 50
+head -c 8192 /dev/urandom >"$W/notenv/data.mdb"
+assert_exit 5 "$P" -d "$W/notenv" get acme s1 item1
+PRICECACHE_PATH="$CACHE" assert_exit 0 "$P" get acme s1 item10
+# many: 1 if any item is not found or invalid; one version for all
+printf 'item10\nitem11\n' >"$W/in"
+assert_exit 0 sh -c "'$P' -d '$CACHE' many acme s1 <'$W/in'"
+printf 'item10\nnosuch\n' >"$W/in"
+assert_exit 1 sh -c "'$P' -d '$CACHE' many acme s1 <'$W/in'"
+printf 'item10\n%s\n' "$(printf 'x%.0s' $(seq 201))" >"$W/in"
+assert_exit 1 sh -c "'$P' -d '$CACHE' many acme s1 <'$W/in'"
+assert_contains "$W/last.out" "INVALID"
+assert_exit 3 sh -c "'$P' -d '$CACHE' many nosuch s1 <'$W/in'"
