@@ -323,7 +323,15 @@ int pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen)
             return PC_ECONFIG;
         }
     }
+    int read_errno = ferror(f) ? errno : 0;
     free(buf);
+    if (read_errno) {
+        /* e.g. -c /etc/pricecache: fopen succeeds on a directory, and the
+         * error would otherwise surface as "dsn is required" */
+        fclose(f);
+        snprintf(err, errlen, "%s: cannot read: %s", file, strerror(read_errno));
+        return PC_ECONFIG;
+    }
     rewind(f);
     parse_ctx px = { .cfg = cfg };
     int line = ini_parse_file(f, on_key, &px);

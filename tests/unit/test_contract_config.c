@@ -299,6 +299,17 @@ static void test_unknown_names(void **state)
     }
 }
 
+/* A directory given as the file is named as such, not "dsn is required". */
+static void test_file_is_a_directory(void **state)
+{
+    (void)state;
+    pcd_config cfg;
+    char err[1024];
+    assert_int_equal(pcd_config_load(&cfg, "/tmp", err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, "/tmp: cannot read: Is a directory"));
+    pcd_config_free(&cfg);
+}
+
 /* A DSN without '=' is a database name for libpq; a long DSN may continue
  * on the next line. */
 static void test_dsn_forms(void **state)
@@ -388,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_dsn_forms),
         cmocka_unit_test(test_no_password_anywhere),
         cmocka_unit_test(test_query_text),
+        cmocka_unit_test(test_file_is_a_directory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
