@@ -1,6 +1,6 @@
 # pricecache-top in a terminal: the chains with their figures, a price change
-# moving the version (and its event in the pane), a resize to 80x24 and back
-# keeping the layout, q quitting cleanly.
+# moving the version (and its event in the pane), a resize to 80x24, to a
+# tiny 24x6 and back keeping the layout, q quitting cleanly.
 . "$ROOT/tests/lib/top.sh"
 seed_basic
 printf '[bus]\nevents = ipc://%s/events.ipc\ncontrol = ipc://%s/control.ipc\n' "$W" "$W" >>"$CONF"
@@ -42,6 +42,9 @@ tm resize-window -x 80 -y 24
 wait_until 'screen_line 24 | grep -q "qQuit"' 5
 wait_screen "^ acme +$v2 "
 check_layout 80 24
+# Smaller than anything usable: no crash, whatever fits is drawn.
+tm resize-window -x 24 -y 6
+wait_until 'screen_line 1 | grep -q "^ pricecache-top  daemon"' 5
 tm resize-window -x 100 -y 30
 wait_until 'screen_line 30 | grep -q "qQuit"' 5
 wait_screen "^ acme +$v2 "
