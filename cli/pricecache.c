@@ -209,6 +209,27 @@ static int read_lines(FILE *f, lines *l)
     return rc;
 }
 
+/* One TSV field of an id.  Ids may hold tabs, newlines and backslashes
+ * (PostgreSQL text does): escaped as COPY's text format does (\t \n \r
+ * \\), so that every output line stays one row of the right columns. */
+static void put_tsv(const char *s, size_t n)
+{
+    size_t plain = 0;
+    while (plain < n && s[plain] != '\t' && s[plain] != '\n' && s[plain] != '\r' &&
+           s[plain] != '\\')
+        plain++;
+    fwrite(s, 1, plain, stdout); /* the common case: the whole id at once */
+    for (size_t i = plain; i < n; i++) {
+        switch (s[i]) {
+        case '\t': fputs("\\t", stdout); break;
+        case '\n': fputs("\\n", stdout); break;
+        case '\r': fputs("\\r", stdout); break;
+        case '\\': fputs("\\\\", stdout); break;
+        default:   putchar(s[i]); break;
+        }
+    }
+}
+
 static int cmd_many(int argc, char **argv)
 {
     if (argc != 2)
@@ -242,11 +263,12 @@ static int cmd_many(int argc, char **argv)
     }
     int missing = 0;
     for (size_t i = 0; !e && i < l.n; i++) {
+        put_tsv(l.text[i], strlen(l.text[i]));
         if (st[i] == PC_OK) {
-            printf("%s\t%" PRId64 "\t%" PRId64 "\t%s\n", l.text[i], out[i].cents,
-                   out[i].updated_at, price_source(&out[i]));
+            printf("\t%" PRId64 "\t%" PRId64 "\t%s\n", out[i].cents, out[i].updated_at,
+                   price_source(&out[i]));
         } else {
-            printf("%s\t%s\n", l.text[i], st[i] == PC_NOTFOUND ? "NOTFOUND" : "INVALID");
+            printf("\t%s\n", st[i] == PC_NOTFOUND ? "NOTFOUND" : "INVALID");
             missing = 1;
         }
     }
@@ -446,9 +468,11 @@ static int cmd_info(int argc, char **argv)
 static int dump_row(void *ctx, const pc_key_view *k, const pc_price_rec *v)
 {
     (void)ctx;
-    printf("%.*s\t%.*s\t%" PRId64 "\t%" PRId64 "\n", (int)k->slen,
-           k->kind == PC_KEY_STORE ? k->store : "", (int)k->ilen, k->item, v->cents,
-           v->updated_at);
+    if (k->kind == PC_KEY_STORE)
+        put_tsv(k->store, k->slen);
+    putchar('\t');
+    put_tsv(k->item, k->ilen);
+    printf("\t%" PRId64 "\t%" PRId64 "\n", v->cents, v->updated_at);
     /* A closed pipe ends the scan, and with it the read transaction. */
     return ferror(stdout) ? PC_EIO : 0;
 }
@@ -733,7 +757,8 @@ static const struct command {
       "a chain's full metadata and the daemon's state, as KEY: VALUE lines", cmd_info },
     { "dump",   "CHAIN",
       "every price of a chain from one version, base rows first:\n"
-      "STORE<TAB>ITEM<TAB>CENTS<TAB>UPDATED_AT (STORE empty for base rows)", cmd_dump },
+      "STORE<TAB>ITEM<TAB>CENTS<TAB>UPDATED_AT (STORE empty for base rows; tab,\n"
+      "newline, CR and backslash in ids written \\t \\n \\r \\\\ as in COPY)", cmd_dump },
     { "wait",   "[-t MS]",
       "wait (at most MS ms) until the daemon has loaded every chain once", cmd_wait },
     { "basket", "[--json] CHAIN STORE...",

@@ -43,6 +43,15 @@ assert_exit 2 pc get odd '' "$E201"
 assert_exit 2 pc get odd "$L201" zero
 assert_exit 1 pc get odd '' neg
 assert_exit 2 pc get odd '' ''
+# dump and many keep one row per line: tab, newline, CR, backslash escaped as in COPY
+assert_eq 16 "$(pc dump odd | wc -l)" "dump lines of odd (12 base + 4 store)"
+pc dump odd | grep -qxF "$(printf '\tta\\tb\t2\t1577836800')" || fail "dump: tab in an id not escaped: $(pc dump odd | head -3)"
+pc dump odd | grep -qxF "$(printf '\tnew\\nline\t3\t1577836800')" || fail "dump: newline in an id not escaped"
+pc dump odd | grep -qxF "$(printf '\tback\\\\slash\t5\t1577836800')" || fail "dump: backslash in an id not escaped"
+pc dump odd | grep -qxF "$(printf 'st\\tore\tnoBase\t101\t1609459200')" || fail "dump: tab in a store id not escaped"
+assert_eq 0 "$(pc dump odd | awk -F'\t' 'NF != 4 {bad++} END {print bad + 0}')" "dump lines without 4 columns"
+printf 'ta\tb\nsp ace\n' | pc many odd '' >"$W/many.out" || true
+assert_eq "$(printf 'ta\\tb\t2\t1577836800\tbase\nsp ace\t1\t1577836800\tbase')" "$(cat "$W/many.out")" "many echoes escaped ids"
 # rejected rows: one negative, two empty ids (item "" and store ""), three over-long
 assert_eq 12 "$(info odd base_rows)" "odd base rows"
 assert_eq 4 "$(info odd store_rows)" "odd store rows"
