@@ -157,6 +157,12 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
     snprintf(datapath, sizeof datapath, "%s/data.mdb", cfg->path);
     if (chmod(datapath, 0640) != 0)
         LOG_WARN("cache", "cache %s: cannot chmod data.mdb: %s", cfg->path, strerror(errno));
+    /* The mode given to mdb_env_open passes through the umask (022 by
+     * default turns 0660 into 0640), and group readers could then not
+     * take a reader slot: set it outright. */
+    snprintf(datapath, sizeof datapath, "%s/lock.mdb", cfg->path);
+    if (chmod(datapath, 0660) != 0)
+        LOG_WARN("cache", "cache %s: cannot chmod lock.mdb: %s", cfg->path, strerror(errno));
 
     MDB_envinfo info;
     mdb_env_info(st->env, &info);

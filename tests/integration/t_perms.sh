@@ -25,7 +25,8 @@ as_user() { local u=$1; shift; $SUDO setpriv --reuid="$u" --regid="$u" --init-gr
 CTL="ipc://$W/run/control.ipc"
 printf '[bus]\ncontrol = %s\n' "$CTL" >>"$CONF"
 chmod 755 "$W"
-# the daemon runs with the service group as its group
+# the daemon runs with the service group as its group, under the common umask
+umask 022
 $SUDO setpriv --regid="$GID" --clear-groups -- "$B/pricecached" -c "$CONF" 2>>"$W/daemon.log" &
 DAEMON_PID=$!
 echo "$DAEMON_PID" >>"$W/pids"
@@ -33,6 +34,13 @@ pc wait -t 20000 >/dev/null || fail "daemon not ready"
 wait_until '[ -S "$W/run/control.ipc" ]' 5
 assert_eq "750 $GRP" "$(stat -c '%a %G' "$W/run")" "socket directory"
 assert_eq "660 $GRP" "$(stat -c '%a %G' "$W/run/control.ipc")" "socket"
+# the environment, whatever the umask (022 here): readers of the group take
+# a slot in lock.mdb, nobody but the daemon writes data.mdb
+assert_eq "660 $GRP" "$(stat -c '%a %G' "$CACHE/lock.mdb")" "lock.mdb"
+assert_eq "640 $GRP" "$(stat -c '%a %G' "$CACHE/data.mdb")" "data.mdb"
+as_user pctestop "$B/pricecache" -d "$CACHE" get acme s1 item10 >"$W/get.out" 2>&1 ||
+    fail "group member cannot read a price: $(cat "$W/get.out")"
+assert_eq "1" "$(cut -f1 "$W/get.out")" "the member's lookup of acme/s1/item10"
 
 # a member of the group: allowed
 as_user pctestop "$B/pricecache" -d "$CACHE" status --control "$CTL" >"$W/op.out" 2>"$W/op.err" ||
