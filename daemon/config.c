@@ -273,6 +273,41 @@ static void env_name(char *buf, size_t len, const key_def *k)
         *p = (char)toupper((unsigned char)*p);
 }
 
+/* A variable PRICECACHE_<SECTION>_<KEY> of a known section but no known key
+ * (PRICECACHE_LOAD_CONCURENCY) is a typo that would silently change
+ * nothing: an error, as an unknown key in the file is.  Other PRICECACHE_
+ * variables (PRICECACHE_PATH, PRICECACHE_CONTROL, ...) belong to the
+ * clients and are left alone. */
+static int env_unknown(char *err, size_t errlen)
+{
+    extern char **environ;
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "PRICECACHE_", 11) != 0)
+            continue;
+        const char *rest = *e + 11, *eq = strchr(rest, '=');
+        if (!eq)
+            continue;
+        for (size_t i = 0; i < NKEYS; i++) {
+            size_t sl = strlen(keys[i].section);
+            if (strncasecmp(rest, keys[i].section, sl) != 0 || rest[sl] != '_')
+                continue;
+            const char *name = rest + sl + 1;
+            size_t nl = (size_t)(eq - name);
+            int known = 0;
+            for (size_t j = 0; j < NKEYS && !known; j++)
+                known = strcmp(keys[j].section, keys[i].section) == 0 &&
+                        strlen(keys[j].name) == nl && strncasecmp(keys[j].name, name, nl) == 0;
+            if (!known) {
+                snprintf(err, errlen, "environment %.*s: unknown key in [%s]",
+                         (int)(eq - *e), *e, keys[i].section);
+                return PC_ECONFIG;
+            }
+            break;
+        }
+    }
+    return PC_OK;
+}
+
 /* " (set by PRICECACHE_S_K)" when the environment gave the key, else "". */
 static const char *env_origin(const char *section, const char *name, char *buf, size_t len)
 {
@@ -346,6 +381,8 @@ int pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen)
         return PC_ECONFIG;
     }
 
+    if (env_unknown(err, errlen) != PC_OK)
+        return PC_ECONFIG;
     for (size_t i = 0; i < NKEYS; i++) {
         char var[128], why[512];
         env_name(var, sizeof var, &keys[i]);

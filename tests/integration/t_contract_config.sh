@@ -70,6 +70,8 @@ PRICECACHE_BREAKER_FAILURES="-1" assert_exit 2 "$B/pricecached" -c "$CONF" --onc
 assert_contains "$W/last.err" "PRICECACHE_BREAKER_FAILURES"
 PRICECACHE_CACHE_PATH="" assert_exit 2 "$B/pricecached" -c "$CONF" --once
 assert_contains "$W/last.err" "PRICECACHE_CACHE_PATH"
+PRICECACHE_LOAD_CONCURENCY=4 assert_exit 2 "$B/pricecached" -c "$CONF" --once
+assert_contains "$W/last.err" "PRICECACHE_LOAD_CONCURENCY: unknown key in [load]"
 PRICECACHE_LOAD_STORE_QUERY="" assert_exit 2 "$B/pricecached" -c "$CONF" --once
 assert_contains "$W/last.err" "PRICECACHE_LOAD_STORE_QUERY"
 # one address for both bus sockets

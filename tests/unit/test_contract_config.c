@@ -192,6 +192,28 @@ static void test_every_key_from_the_environment(void **state)
     }
 }
 
+/* A misspelt variable of a known section is an error naming it; the
+ * clients' own variables are not the daemon's business. */
+static void test_unknown_variable(void **state)
+{
+    (void)state;
+    pcd_config cfg;
+    char err[1024];
+    setenv("PRICECACHE_LOAD_CONCURENCY", "4", 1);
+    assert_int_equal(load_with("", &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, "PRICECACHE_LOAD_CONCURENCY: unknown key in [load]"));
+    pcd_config_free(&cfg);
+    unsetenv("PRICECACHE_LOAD_CONCURENCY");
+    setenv("PRICECACHE_PATH", "/tmp", 1);
+    setenv("PRICECACHE_CONTROL", "ipc:///x", 1);
+    setenv("PRICECACHE_STATS", "0", 1);
+    assert_int_equal(load_with("", &cfg, err, sizeof err), PC_OK);
+    pcd_config_free(&cfg);
+    unsetenv("PRICECACHE_PATH");
+    unsetenv("PRICECACHE_CONTROL");
+    unsetenv("PRICECACHE_STATS");
+}
+
 /* Checks across keys name the variable when it set a key. */
 static void test_cross_key_errors_name_the_variable(void **state)
 {
@@ -394,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_bad_required_and_cache_values),
         cmocka_unit_test(test_every_key_from_the_environment),
         cmocka_unit_test(test_cross_key_errors_name_the_variable),
+        cmocka_unit_test(test_unknown_variable),
         cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_unknown_names),
         cmocka_unit_test(test_dsn_forms),
