@@ -84,6 +84,14 @@ assert_not_contains "$W/daemon.log" "cannot convert infinity"
 sql "INSERT INTO chain_prices(chain_slug, item_id, price_cents) VALUES ('big', 'max2', 9223372036854775806)"
 wait_until '[ "$(pc get big "" max2 | cut -f1)" = 9223372036854775806 ]' 5
 assert_eq 9223372036854775807 "$(info big avg_cents)" "mean of two prices near bigint max after a delta"
+# deltas carry odd ids through the NOTIFY payload and back
+sql "INSERT INTO chain_prices(chain_slug, item_id, price_cents) VALUES
+       ('odd', E'd\tnew\nline', 21), ('odd', 'dquo''te\"\\', 22), ('odd', '{\"a\":1}', 23), ('odd', 'd$L200', 24)"
+wait_until '[ "$(pc get odd "" "{\"a\":1}" | cut -f1)" = 23 ]' 5
+assert_eq 21 "$(pc get odd '' $'d\tnew\nline' | cut -f1)" "delta: tab and newline"
+assert_eq 22 "$(pc get odd '' "dquo'te\"\\" | cut -f1)" "delta: quotes and backslash"
+assert_exit 2 pc get odd "" "d$L200"
+assert_contains "$W/daemon.log" "rejected 4 rows (long_id)"
 # deleted and re-created: a new, higher version
 sql "DELETE FROM chain_prices WHERE chain_slug = 'onlyexc'; DELETE FROM store_prices WHERE chain_slug = 'onlyexc';
      DELETE FROM chains WHERE slug = 'onlyexc'"
