@@ -197,8 +197,19 @@ char *pcd_pg_copy_sql(pg_conn *c, const char *query, const char *chain, int is_s
     return n < 0 ? NULL : sql;
 }
 
+/* 42P01 undefined_table: the source schema is missing, most likely never
+ * applied; say how to apply it. */
+static void table_hint(const PGresult *res, char *err, size_t errlen)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    size_t n = strlen(err);
+    if (state && strcmp(state, "42P01") == 0)
+        snprintf(err + n, errlen - n, " (is the schema applied? pricecached -c FILE --migrate)");
+}
+
 void pcd_pg_column_hint(const void *result, int is_store, char *err, size_t errlen)
 {
+    table_hint(result, err, errlen);
     const char *state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
     /* 42703 undefined_column, 42883 undefined_function (extract() or
      * isfinite() of a column that is not a timestamp) */
@@ -452,6 +463,7 @@ static PGresult *exec_wait(PGconn *conn, const char *sql, const pcd_cancel *cx, 
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         pg_err(err, errlen, what, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+        table_hint(res, err, errlen);
         PQclear(res);
         *rc = PC_EDB;
         return NULL;

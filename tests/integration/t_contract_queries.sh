@@ -44,3 +44,14 @@ start_daemon
 sql "UPDATE site_prices SET p = 5 WHERE sku = 'item2'"
 wait_until '[ "$(pc get acme "" item2 | cut -f1)" = 5 ]' 10
 stop_daemon
+# a database without the schema: the error says how to apply it
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS t_contract_nomig" -c "CREATE DATABASE t_contract_nomig" >/dev/null
+printf '[database]\ndsn = %s\n[cache]\npath = %s\n' "$(pg_dsn t_contract_nomig)" "$W/nomig" >"$W/nomig.conf"
+assert_exit 1 "$B/pricecached" -c "$W/nomig.conf" --once
+assert_contains "$W/last.err" 'relation \"chains\" does not exist (is the schema applied? pricecached -c FILE --migrate)'
+psql -X -q -d t_contract_nomig -c "CREATE TABLE chains (slug text PRIMARY KEY, active boolean NOT NULL DEFAULT true); INSERT INTO chains VALUES ('a')"
+assert_exit 1 "$B/pricecached" -c "$W/nomig.conf" --once
+assert_contains "$W/last.err" 'relation \"chain_prices\" does not exist (is the schema applied? pricecached -c FILE --migrate)'
+assert_exit 0 "$B/pricecached" -c "$W/nomig.conf" --migrate
+assert_exit 0 "$B/pricecached" -c "$W/nomig.conf" --once
+psql -X -q -d postgres -c "DROP DATABASE t_contract_nomig" >/dev/null
