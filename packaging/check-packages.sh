@@ -32,7 +32,7 @@ LISTENER_PID=""
 purge_debs() {
     local p installed=()
     for p in pricecache-top libpricecache-dev pricecache libpricecache1; do
-        dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^[ir]' && installed+=("$p")
+        dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | has '^[ir]' && installed+=("$p")
     done
     [ ${#installed[@]} -eq 0 ] || apt-get purge -y -qq "${installed[@]}" >"$WORK/purge.log" 2>&1
 }
@@ -58,6 +58,9 @@ trap cleanup EXIT
 trap 'exit 130' HUP INT TERM PIPE
 
 step() { echo "== check-packages: $*"; }
+# grep -q at the end of a pipe may exit before the writer is done, which
+# pipefail reports as the writer's failure: has reads everything.
+has() { grep "$@" >/dev/null; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # The installed daemon as pricecached.service runs it: its user and group,
 # umask 0007, no new privileges, no capabilities.
@@ -111,14 +114,14 @@ apt-get install -y -qq "${DEBS[@]/#/./}" >"$WORK/install.log" 2>&1 ||
 
 step "installed layout"
 [ "$(/usr/sbin/pricecached --version)" = "pricecached $VERSION" ] || fail "pricecached --version: $(/usr/sbin/pricecached --version)"
-/usr/bin/pricecache --version | grep -qx "pricecache $VERSION" || fail "pricecache --version: $(/usr/bin/pricecache --version)"
+/usr/bin/pricecache --version | has -x "pricecache $VERSION" || fail "pricecache --version: $(/usr/bin/pricecache --version)"
 getent passwd pricecache >/dev/null || fail "no user pricecache (sysusers.d)"
 getent group pricecache >/dev/null || fail "no group pricecache (sysusers.d)"
 [ "$(stat -c '%U:%G %a' /var/lib/pricecache)" = "pricecache:pricecache 750" ] ||
     fail "/var/lib/pricecache is $(stat -c '%U:%G %a' /var/lib/pricecache), expected pricecache:pricecache 750"
 [ "$(stat -c '%U:%G %a' /run/pricecache)" = "pricecache:pricecache 750" ] ||
     fail "/run/pricecache is $(stat -c '%U:%G %a' /run/pricecache 2>&1)"
-dpkg-query -W -f='${Conffiles}\n' pricecache | grep -q ' /etc/pricecache/pricecached.conf ' ||
+dpkg-query -W -f='${Conffiles}\n' pricecache | has ' /etc/pricecache/pricecached.conf ' ||
     fail "/etc/pricecache/pricecached.conf is not a conffile"
 for f in /usr/lib/"$MA"/libpricecache.so.1 /usr/lib/"$MA"/libpricecache.so /usr/lib/"$MA"/libpricecache.a \
          /usr/include/pricecache.h /usr/lib/"$MA"/pkgconfig/pricecache.pc /usr/lib/sysusers.d/pricecache.conf \
@@ -130,7 +133,7 @@ done
 [ $WITH_TOP = 0 ] || [ -x /usr/bin/pricecache-top ] || fail "pricecache-top is not installed"
 [ $WITH_TOP = 0 ] || [ -e /usr/share/man/man1/pricecache-top.1.gz ] || fail "pricecache-top.1 is not installed"
 # The daemon's dependencies come from its shlibs, the -dev's from the symbols.
-dpkg-query -W -f='${Depends}\n' pricecache | grep -q 'libsystemd0' || fail "pricecache does not depend on libsystemd0"
+dpkg-query -W -f='${Depends}\n' pricecache | has 'libsystemd0' || fail "pricecache does not depend on libsystemd0"
 grep -q "^libpricecache.so.1 libpricecache1 #MINVER#" /var/lib/dpkg/info/libpricecache1:"$ARCH".symbols ||
     fail "libpricecache1 ships no symbols file"
 echo "binaries, library, header, pkg-config, unit, sysusers, tmpfiles, man pages: in place"
@@ -239,11 +242,14 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups -- /usr/bin/pricecache -d 
     --control ipc:///run/pricecache/control.ipc >/dev/null 2>&1 || rc=$?
 [ $rc = 7 ] || fail "pricecache status outside group pricecache exited $rc, expected 7 (permission denied)"
 curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || fail "/readyz of the installed daemon"
-curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics" | grep -q '^pricecache_rows{chain="acme",kind="base"} 500' ||
-    fail "/metrics has no 500 base rows for acme"
+# To a file first: grep -q would end the pipe early, and pipefail would
+# count curl's broken pipe as a failure.
+curl -fsS -o "$WORK/metrics.txt" "http://127.0.0.1:$HTTP_PORT/metrics" || fail "/metrics of the installed daemon"
+grep -q '^pricecache_rows{chain="acme",kind="base"} 500$' "$WORK/metrics.txt" ||
+    fail "/metrics has no 500 base rows for acme: $(grep pricecache_rows "$WORK/metrics.txt")"
 echo "pricecache get: $got; status over the control socket; a user outside the group is refused both"
 if [ $WITH_TOP = 1 ]; then
-    /usr/bin/pricecache-top --version | grep -qx "pricecache-top $VERSION" || fail "pricecache-top --version"
+    /usr/bin/pricecache-top --version | has -x "pricecache-top $VERSION" || fail "pricecache-top --version"
     setpriv --reuid=nobody --regid=pricecache --clear-groups -- /usr/bin/pricecache-top -b -n 2 -d 0.2 \
         >"$WORK/top.out" 2>&1 || fail "pricecache-top -b: $(cat "$WORK/top.out")"
     grep -q acme "$WORK/top.out" || fail "pricecache-top -b shows no chain acme: $(cat "$WORK/top.out")"
@@ -285,7 +291,7 @@ got=$(setpriv --reuid=nobody --regid=pricecache --clear-groups -- "$WORK/client"
 # shellcheck disable=SC2046
 cc -std=c11 -o "$WORK/client-static" "$WORK/client.c" $(pkg-config --cflags pricecache) \
     -Wl,-Bstatic -lpricecache -Wl,-Bdynamic $(pkg-config --static --libs-only-l pricecache | sed 's/-lpricecache//')
-ldd "$WORK/client-static" | grep -q libpricecache && fail "client-static uses the shared library"
+ldd "$WORK/client-static" | has libpricecache && fail "client-static uses the shared library"
 got=$("$WORK/client-static" /var/lib/pricecache)
 [ "$got" = "142 base $VERSION" ] || fail "client-static: '$got'"
 echo "client (shared and static): $got"
@@ -386,7 +392,7 @@ step "purge: nothing is left behind"
 purge_debs
 DEBS_INSTALLED=0
 for p in pricecache libpricecache1 libpricecache-dev pricecache-top; do
-    if dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^[a-z]'; then
+    if dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | has '^[a-z]'; then
         st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p")
         [ "${st:1:1}" = n ] || fail "$p is still known to dpkg: '$st'"
     fi
@@ -432,16 +438,16 @@ expect_files "${RPMS[1]}" "$LIB64"/libpricecache.so.1
 expect_files "${RPMS[2]}" /usr/include/pricecache.h "$LIB64"/libpricecache.a "$LIB64"/libpricecache.so \
     "$LIB64"/pkgconfig/pricecache.pc /usr/share/man/man3/libpricecache.3.gz
 [ $WITH_TOP = 0 ] || expect_files "${RPMS[3]}" /usr/bin/pricecache-top /usr/share/man/man1/pricecache-top.1.gz
-rpm -qp --configfiles "${RPMS[0]}" | grep -qx /etc/pricecache/pricecached.conf || fail "pricecached.conf is not %config"
-req() { rpm -qp --requires "$1" | grep -qx -- "$2" || fail "${1##*/} does not require '$2': $(rpm -qp --requires "$1" | tr '\n' ' ')"; }
+rpm -qp --configfiles "${RPMS[0]}" | has -x /etc/pricecache/pricecached.conf || fail "pricecached.conf is not %config"
+req() { rpm -qp --requires "$1" | has -x -- "$2" || fail "${1##*/} does not require '$2': $(rpm -qp --requires "$1" | tr '\n' ' ')"; }
 req "${RPMS[0]}" 'libpq.so.5()(64bit)'
 req "${RPMS[0]}" 'liblmdb.so.0()(64bit)'
 req "${RPMS[0]}" 'libsystemd.so.0()(64bit)'
 req "${RPMS[0]}" '/usr/bin/systemd-sysusers'
 req "${RPMS[1]}" 'libnanomsg.so.5()(64bit)'
 req "${RPMS[2]}" "pricecache-libs$(rpm --eval '%{?_isa}') = $VERSION-1"
-rpm -qp --provides "${RPMS[1]}" | grep -qx 'libpricecache.so.1()(64bit)' || fail "pricecache-libs does not provide libpricecache.so.1()(64bit)"
-rpm -qp --provides "${RPMS[2]}" | grep -qx "pkgconfig(pricecache) = $VERSION" || fail "pricecache-devel does not provide pkgconfig(pricecache)"
+rpm -qp --provides "${RPMS[1]}" | has -x 'libpricecache.so.1()(64bit)' || fail "pricecache-libs does not provide libpricecache.so.1()(64bit)"
+rpm -qp --provides "${RPMS[2]}" | has -x "pkgconfig(pricecache) = $VERSION" || fail "pricecache-devel does not provide pkgconfig(pricecache)"
 [ "$(rpm -qp --qf '%{VERSION}' "${RPMS[0]}")" = "$VERSION" ] || fail "RPM version is not $VERSION"
 echo "file lists and requirements as expected"
 
