@@ -60,3 +60,8 @@ printf 'item10\n%s\n' "$(printf 'x%.0s' $(seq 201))" >"$W/in"
 assert_exit 1 sh -c "'$P' -d '$CACHE' many acme s1 <'$W/in'"
 assert_contains "$W/last.out" "INVALID"
 assert_exit 3 sh -c "'$P' -d '$CACHE' many nosuch s1 <'$W/in'"
+# an environment this user may not read: 5 (not 4: it exists, it is not "not ready")
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    assert_exit 5 setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$P" -d "$CACHE" get acme s1 item10
+    assert_contains "$W/last.err" "cache could not be read"
+fi
