@@ -20,6 +20,21 @@ int pcd_log_level_parse(const char *s)
     return -1;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+    size_t n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+             : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    /* overlong 3- and 4-byte forms, surrogates, beyond U+10FFFF */
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return n;
+}
+
 /* JSON string escaping; truncates rather than splitting an escape. */
 static size_t json_escape(char *out, size_t cap, const char *s)
 {
@@ -36,9 +51,17 @@ static size_t json_escape(char *out, size_t cap, const char *s)
         default:
             if (*p < 0x20 || *p == 0x7f) {
                 n = (size_t)snprintf(tmp, sizeof tmp, "\\u%04x", *p);
-            } else {
+            } else if (*p < 0x80) {
                 tmp[0] = (char)*p;
                 n = 1;
+            } else if ((n = utf8_len(p)) > 0) {
+                memcpy(tmp, p, n);
+                p += n - 1;
+            } else {
+                /* JSON is UTF-8: a stray byte (a config value in Latin-1, a
+                 * truncated message) becomes U+FFFD, not an unparsable line. */
+                memcpy(tmp, "\\ufffd", 6);
+                n = 6;
             }
         }
         if (o + n >= cap)

@@ -24,6 +24,22 @@ int pcd_validate_row(int is_store, pcd_field store, pcd_field item,
     return -1;
 }
 
+/* Cut an incomplete UTF-8 character off the end of `buf` (left there by a
+ * truncating snprintf): samples go into JSON log lines, which are UTF-8. */
+static void utf8_trim_tail(char *buf)
+{
+    size_t len = strlen(buf);
+    if (len == 0 || !((unsigned char)buf[len - 1] & 0x80))
+        return;
+    size_t i = len - 1;
+    while (i > 0 && ((unsigned char)buf[i] & 0xc0) == 0x80)
+        i--;
+    unsigned char lead = (unsigned char)buf[i];
+    size_t want = (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3 : (lead & 0xf8) == 0xf0 ? 4 : 1;
+    if (len - i < want)
+        buf[i] = 0;
+}
+
 /* Printable, escaped, truncated copy of a field. */
 static size_t put_field(char *buf, size_t cap, pcd_field f)
 {
@@ -42,11 +58,17 @@ static size_t put_field(char *buf, size_t cap, pcd_field f)
         } else {
             buf[o++] = (char)c;
         }
-        if (i == 40 && f.len > 48) {
+        /* cut after about 40 bytes, but not inside a UTF-8 character (the
+         * sample goes into a JSON log line, which must stay UTF-8) */
+        if (i >= 40 && f.len > 48 && (i + 1 >= f.len ||
+                                      ((unsigned char)f.data[i + 1] & 0xc0) != 0x80)) {
             o += (size_t)snprintf(buf + o, cap - o, "...(%zu bytes)", f.len);
             break;
         }
     }
+    buf[o < cap ? o : cap - 1] = 0;
+    utf8_trim_tail(buf);
+    o = strlen(buf);
     if (o + 1 < cap)
         buf[o++] = '"';
     buf[o < cap ? o : cap - 1] = 0;
@@ -68,4 +90,5 @@ void pcd_row_sample(char *buf, size_t buflen, int is_store, pcd_field store,
         snprintf(buf, buflen, "store=%s item=%s price_cents=%s", s, it, price);
     else
         snprintf(buf, buflen, "item=%s price_cents=%s", it, price);
+    utf8_trim_tail(buf);
 }

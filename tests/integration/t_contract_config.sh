@@ -70,6 +70,11 @@ PRICECACHE_BREAKER_FAILURES="-1" assert_exit 2 "$B/pricecached" -c "$CONF" --onc
 assert_contains "$W/last.err" "PRICECACHE_BREAKER_FAILURES"
 PRICECACHE_CACHE_PATH="" assert_exit 2 "$B/pricecached" -c "$CONF" --once
 assert_contains "$W/last.err" "PRICECACHE_CACHE_PATH"
+# a value that is not UTF-8 (a Latin-1 file or environment) keeps the log line UTF-8 JSON
+PRICECACHE_LOAD_CONCURRENCY=$'caf\xe9\n' assert_exit 2 "$B/pricecached" -c "$CONF" --once
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]' "$W/last.err" \
+    || fail "a non-UTF-8 value broke the JSON log: $(cat -v "$W/last.err")"
+assert_contains "$W/last.err" 'caf\ufffd\n'
 PRICECACHE_LOAD_CONCURENCY=4 assert_exit 2 "$B/pricecached" -c "$CONF" --once
 assert_contains "$W/last.err" "PRICECACHE_LOAD_CONCURENCY: unknown key in [load]"
 PRICECACHE_LOAD_STORE_QUERY="" assert_exit 2 "$B/pricecached" -c "$CONF" --once
@@ -123,5 +128,5 @@ start_daemon
 wait_until "grep -q \"cannot listen\" \"\$W/daemon.log\"" 10
 assert_exit 0 pc get acme s1 item10
 stop_daemon
-python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$W/daemon.log" \
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]' "$W/daemon.log" \
     || fail "daemon log is not JSON lines: $(grep -v '^{' "$W/daemon.log" | head -3)"
