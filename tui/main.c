@@ -18,7 +18,7 @@
 
 #define DEFAULT_DIR     "/var/lib/pricecache"
 #define DEFAULT_EVENTS  "ipc:///run/pricecache/events.ipc"
-#define DEFAULT_CONTROL "ipc:///run/pricecache/control.sock"
+#define DEFAULT_CONTROL "ipc:///run/pricecache/control.ipc"
 #define STATUS_MS       15000
 /* Events trigger a re-read of the metadata, but not more often than this. */
 #define RESYNC_MIN_MS   200
