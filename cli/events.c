@@ -23,8 +23,8 @@ static void on_signal(int sig)
 int pc_cli_events(int argc, char **argv)
 {
     const char *addr = getenv("PRICECACHE_EVENTS");
-    if (!addr || !*addr)
-        addr = DEFAULT_EVENTS;
+    if (addr && !*addr)
+        addr = NULL;
     long count = -1, timeout_ms = -1;
     int beats = 0, i = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -45,6 +45,18 @@ int pc_cli_events(int argc, char **argv)
             return -1;
         }
     }
+    char announced[512];
+    if (!addr) {
+        /* As status does: the address the daemon announced in the cache
+         * (a daemon with another [bus] events was otherwise never heard). */
+        pc_reader *r = NULL;
+        if (pc_open(pc_cli_dir(), &r) == PC_OK &&
+            pc_bus_addrs(r, announced, sizeof announced, NULL, 0) == PC_OK && *announced)
+            addr = announced;
+        pc_close(r);
+    }
+    if (!addr)
+        addr = DEFAULT_EVENTS;
     pc_sub *s;
     int rc = pc_sub_open(addr, (const char *const *)argv + i, (size_t)(argc - i), &s);
     if (rc != PC_OK) {

@@ -767,8 +767,9 @@ static const struct command {
       "missing item costs 2 x the mean price (10000 without one); a table, or JSON",
       cmd_basket },
     { "events", "[-a ADDR] [-n N] [-t MS] [--heartbeats] [CHAIN...]",
-      "follow the daemon's events (ADDR: $PRICECACHE_EVENTS, else\n"
-      "ipc:///run/pricecache/events.ipc); a gap shows as a resync line", pc_cli_events },
+      "follow the daemon's events (ADDR: $PRICECACHE_EVENTS, else the address\n"
+      "the daemon announced in DIR, else ipc:///run/pricecache/events.ipc); a gap\n"
+      "shows as a resync line", pc_cli_events },
     { "status", "[--control ADDR] [-t MS]",
       "the daemon and every chain from the control socket (ADDR: --control,\n"
       "$PRICECACHE_CONTROL, else the one the daemon of DIR announced); key=value\n"

@@ -65,3 +65,11 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     assert_exit 5 setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$P" -d "$CACHE" get acme s1 item10
     assert_contains "$W/last.err" "cache could not be read"
 fi
+# events without -a: the address the daemon announced in DIR (as status uses)
+CACHE="$W/cache_ev"
+mkdir -m 750 "$W/bus" # the events socket's directory is not created by the daemon (control's is)
+write_conf "[bus]" "events = ipc://$W/bus/events.ipc" "[http]" "listen ="
+start_daemon
+assert_exit 0 pc events -n 1 -t 5000 --heartbeats
+assert_contains "$W/last.out" "heartbeat"
+stop_daemon
