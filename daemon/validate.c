@@ -35,7 +35,8 @@ static void utf8_trim_tail(char *buf)
     while (i > 0 && ((unsigned char)buf[i] & 0xc0) == 0x80)
         i--;
     unsigned char lead = (unsigned char)buf[i];
-    size_t want = (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3 : (lead & 0xf8) == 0xf0 ? 4 : 1;
+    size_t want = (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3
+                : (lead & 0xf8) == 0xf0 ? 4 : 1;
     if (len - i < want)
         buf[i] = 0;
 }
