@@ -73,3 +73,21 @@ start_daemon
 assert_exit 0 pc events -n 1 -t 5000 --heartbeats
 assert_contains "$W/last.out" "heartbeat"
 stop_daemon
+# control requests: 6 when the daemon refuses, 7 for a user outside the socket's group
+CACHE="$W/cache_ctl"
+mkdir -m 750 "$W/run"
+write_conf "[bus]" "control = ipc://$W/run/control.ipc" "[http]" "listen ="
+start_daemon
+assert_exit 0 pc reload acme
+assert_exit 6 pc reload acme
+assert_contains "$W/last.err" "ERR rate_limited"
+assert_exit 6 pc breaker reset nosuch
+assert_contains "$W/last.err" "ERR no_chain"
+assert_exit 6 pc accept acme
+assert_contains "$W/last.err" "ERR nothing_to_accept"
+assert_exit 2 pc reload 'Bad Slug'
+assert_exit 4 pc status --control "ipc://$W/none.ipc" -t 300
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    assert_exit 7 setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$P" status --control "ipc://$W/run/control.ipc"
+fi
+stop_daemon
