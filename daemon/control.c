@@ -60,8 +60,9 @@ static void nn_fail(char *err, size_t errlen, const char *what, const char *addr
 /* The directory of an ipc:// socket is the permission boundary: only its
  * group may enter it.  Made here when missing; an existing one (from
  * tmpfiles.d, or an earlier run) is left as the administrator made it,
- * with a warning when anyone may enter it. */
-static int prepare_dir(const char *path, char *err, size_t errlen)
+ * with a warning when anyone may enter it.  `what` names the socket
+ * ("control", "events") in messages. */
+int pcd_bus_prepare_dir(const char *path, const char *what, char *err, size_t errlen)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
@@ -71,22 +72,22 @@ static int prepare_dir(const char *path, char *err, size_t errlen)
     *slash = 0;
     if (mkdir(dir, 0750) == 0) {
         if (chmod(dir, 0750) != 0) {
-            snprintf(err, errlen, "[bus] control: directory %s: cannot chmod 0750: %s", dir,
+            snprintf(err, errlen, "[bus] %s: directory %s: cannot chmod 0750: %s", what, dir,
                      strerror(errno));
             return PC_EIO;
         }
         return PC_OK;
     }
     if (errno != EEXIST) {
-        snprintf(err, errlen, "[bus] control: cannot create directory %s: %s", dir,
+        snprintf(err, errlen, "[bus] %s: cannot create directory %s: %s", what, dir,
                  strerror(errno));
         return PC_EIO;
     }
     struct stat sb;
     if (stat(dir, &sb) == 0 && (sb.st_mode & 0007))
-        LOG_WARN("bus", "control socket directory %s: mode %03o lets every user reach the "
-                 "control socket; make it 0750 and owned by the service group", dir,
-                 (unsigned)(sb.st_mode & 0777));
+        LOG_WARN("bus", "%s socket directory %s: mode %03o lets every user reach the "
+                 "%s socket; make it 0750 and owned by the service group", what, dir,
+                 (unsigned)(sb.st_mode & 0777), what);
     return PC_OK;
 }
 
@@ -95,7 +96,7 @@ int pcd_control_open(const char *addr, const pcd_control_ops *ops, pcd_control *
 {
     *out = NULL;
     int ipc = strncmp(addr, "ipc://", 6) == 0;
-    if (ipc && prepare_dir(addr + 6, err, errlen) != PC_OK)
+    if (ipc && pcd_bus_prepare_dir(addr + 6, "control", err, errlen) != PC_OK)
         return PC_EIO;
     pcd_control *c;
     if (pcd_control_new(ops, &c) != PC_OK) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "control.h"
 #include "log.h"
 
 /* Sequence numbers are per topic (chain, or "*"): a subscriber to some
@@ -57,6 +58,11 @@ static void nn_fail(char *err, size_t errlen, const char *what, const char *addr
 int pcd_events_open(const char *addr, pcd_events **out, char *err, size_t errlen)
 {
     *out = NULL;
+    /* As for the control socket: a missing directory is made (events were
+     * off, "cannot bind: No such file or directory", where control worked). */
+    if (strncmp(addr, "ipc://", 6) == 0 &&
+        pcd_bus_prepare_dir(addr + 6, "events", err, errlen) != PC_OK)
+        return PC_EIO;
     pcd_events *ev = calloc(1, sizeof *ev);
     if (!ev)
         return PC_ENOMEM;

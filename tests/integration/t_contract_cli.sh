@@ -67,9 +67,11 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 fi
 # events without -a: the address the daemon announced in DIR (as status uses)
 CACHE="$W/cache_ev"
-mkdir -m 750 "$W/bus" # the events socket's directory is not created by the daemon (control's is)
 write_conf "[bus]" "events = ipc://$W/bus/events.ipc" "[http]" "listen ="
 start_daemon
+# the events socket's directory is made as the control socket's is (it was not: events off)
+wait_until '[ -S "$W/bus/events.ipc" ]' 5
+assert_eq 750 "$(stat -c %a "$W/bus")" "mode of the events socket's directory"
 assert_exit 0 pc events -n 1 -t 5000 --heartbeats
 assert_contains "$W/last.out" "heartbeat"
 stop_daemon
