@@ -744,13 +744,17 @@ static int sync_chains(engine *d, pg_conn **conn, unsigned *conn_gen)
     if (rc != PC_OK) {
         if (rc != PC_ECANCELED)
             LOG_ERR("db", "database: cannot list active chains (%s)", err);
-        if (*conn && !pcd_pg_ok(*conn)) {
+        /* A connection still usable means the database answered with an
+         * error (a bad chains_query, a missing table): not "unreachable". */
+        int answered = *conn && pcd_pg_ok(*conn);
+        if (*conn && !answered) {
             pcd_pg_close(*conn);
             *conn = NULL;
         }
         pthread_mutex_lock(&d->mu);
         if (d->db_ok)
-            LOG_WARN("db", "database: unreachable; serving the snapshots on disk");
+            LOG_WARN("db", "database: %s; serving the snapshots on disk",
+                     answered ? "the chains query failed" : "unreachable");
         d->db_ok = 0;
         /* The chains known to be active still try their loads (each with
          * its own backoff), so that their breakers see the outage. */

@@ -32,6 +32,8 @@ assert_contains "$W/last.err" "the store query must return the columns store_id 
 { grep -v '_query\|^   ' "$CONF"; printf '[load]\nchains_query = SELECT slug, active FROM chains\n'; } >"$W/wrong3.conf"
 assert_exit 1 "$B/pricecached" -c "$W/wrong3.conf" --once
 assert_contains "$W/last.err" "chains query: returned 2 columns, expected 1 (slug)"
+assert_contains "$W/last.err" "database: the chains query failed; serving the snapshots on disk"
+assert_not_contains "$W/last.err" "unreachable"
 assert_eq 202 "$(pc get acme '' item1 | cut -f1)" "the good snapshot stays"
 assert_eq "$v" "$(info acme version)" "version after failed loads"
 # NULL from a custom query: rejected row by row, counted
