@@ -115,6 +115,10 @@ kill -HUP "$DAEMON_PID"
 wait_until 'grep -q "keeping the configuration in force" "$W/daemon.log"' 5
 assert_contains "$W/daemon.log" "$CONF:$badline: [load] concurrency: expected a whole number"
 sql "UPDATE chain_prices SET price_cents = 4242 WHERE chain_slug = 'acme' AND item_id = 'item3'"
+# a good file again, with another [http] listen: re-read, and said to wait for a restart
+write_conf "[bus]" "events =" "control =" "[http]" "listen = 127.0.0.1:$PORT"
+kill -HUP "$DAEMON_PID"
+wait_until 'grep -q "\[http\] listen changed; takes effect at the next restart" "$W/daemon.log"' 5
 wait_until '[ "$(pc get acme "" item3 | cut -f1)" = 4242 ]' 5
 stop_daemon
 # [http] listen on a port already taken: an error, the daemon serves on, and
