@@ -150,6 +150,16 @@ char *pcd_sql_subst_chain(const char *query, const char *quoted)
             *o++ = *p;
             continue;
         }
+        if (p[0] == '/' && p[1] == '*') {
+            /* a block comment is kept as it is: a "--" inside it is not a
+             * line comment */
+            const char *end = strstr(p + 2, "*/");
+            size_t clen = end ? (size_t)(end + 2 - p) : strlen(p);
+            memcpy(o, p, clen);
+            o += clen;
+            p += clen - 1;
+            continue;
+        }
         if (p[0] == '-' && p[1] == '-') {
             /* A line comment is dropped: a quote or $1 in it means
              * nothing, and "...$1; -- note" must end in ';' to be cut. */

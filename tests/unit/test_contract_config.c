@@ -394,6 +394,9 @@ static void test_query_text(void **state)
         { "SELECT a -- the price\nFROM t WHERE c = $1", "SELECT a \nFROM t WHERE c = 'x'" },
         { "SELECT '--$1;' AS a FROM t WHERE c = $1", "SELECT '--$1;' AS a FROM t WHERE c = 'x'" },
         { "SELECT a FROM t WHERE c = $10 OR c = $1", "SELECT a FROM t WHERE c = $10 OR c = 'x'" },
+        { "SELECT a /* -- not a line comment */ FROM t WHERE c = $1",
+          "SELECT a /* -- not a line comment */ FROM t WHERE c = 'x'" },
+        { "SELECT a FROM t WHERE c = $1 /* unterminated", "SELECT a FROM t WHERE c = 'x' /* unterminated" },
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
         char *out = pcd_sql_subst_chain(q[i].in, "'x'");
