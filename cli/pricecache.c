@@ -432,10 +432,11 @@ static int cmd_info(int argc, char **argv)
     pc_daemon_rec d;
     int drc = pc_reader_daemon(r, &d);
     pc_close(r);
-    char when[32], since[32], attempt[32];
+    char when[32], since[32], attempt[32], probe[32];
     iso_ms(when, sizeof when, m.loaded_at_ms);
     iso_ms(since, sizeof since, m.breaker_since_ms);
     iso_ms(attempt, sizeof attempt, m.last_attempt_ms);
+    iso_ms(probe, sizeof probe, m.probe_at_ms);
     printf("chain: %s\n", chain);
     printf("version: %" PRIu64 "\n", m.version);
     printf("loaded_at: %s\n", when);
@@ -445,6 +446,7 @@ static int cmd_info(int argc, char **argv)
     printf("avg_cents: %" PRId64 "\n", m.avg_cents);
     printf("breaker: %s\n", pc_breaker_name((int)m.breaker));
     printf("breaker_since: %s\n", since);
+    printf("next_probe: %s\n", m.probe_at_ms > 0 ? probe : "-");
     printf("last_result: %s\n", pc_load_result_name((int)m.last_result));
     printf("last_attempt: %s\n", attempt);
     printf("last_duration_ms: %" PRIu32 "\n", m.last_duration_ms);

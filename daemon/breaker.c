@@ -42,10 +42,11 @@ static void go_open(pcd_breaker *b, const pcd_breaker_cfg *cfg, int64_t now)
 }
 
 void pcd_breaker_restore(pcd_breaker *b, const pcd_breaker_cfg *cfg, int state,
-                         int64_t since_ms, int64_t now_ms)
+                         int64_t since_ms, int64_t elapsed_ms, int64_t now_ms)
 {
     if (state == PC_BREAKER_OPEN || state == PC_BREAKER_HALF_OPEN) {
-        go_open(b, cfg, now_ms);
+        /* A clock that went backwards counts as no time passed. */
+        go_open(b, cfg, now_ms - (elapsed_ms > 0 ? elapsed_ms : 0));
         b->since_ms = since_ms;
     } else {
         b->state = PC_BREAKER_CLOSED;

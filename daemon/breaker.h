@@ -21,10 +21,12 @@ typedef struct pcd_breaker {
 
 void pcd_breaker_init(pcd_breaker *b, uint64_t seed);
 
-/* Restore a state read from the cache (a restarted daemon keeps an open
- * breaker open for a fresh reset period). */
+/* Restore a state read from the cache: an open (or half-open) breaker
+ * stays open for what is left of a reset period begun `elapsed_ms` ago
+ * (the time since its stored transition; a restart does not start the
+ * wait over, nor skip it). */
 void pcd_breaker_restore(pcd_breaker *b, const pcd_breaker_cfg *cfg, int state,
-                         int64_t since_ms, int64_t now_ms);
+                         int64_t since_ms, int64_t elapsed_ms, int64_t now_ms);
 
 /* May a load run now?  1 yes (closed, or a half-open probe, moving from
  * open to half-open when the reset time has passed), 0 refuse at once. */

@@ -116,7 +116,8 @@ static chain *add_chain(engine *d, const char *slug)
     pc_meta_rec m;
     if (pcd_store_get_meta(d->store, slug, &m) == PC_OK) {
         pcd_breaker_cfg bc = breaker_cfg(cur_cfg(d));
-        pcd_breaker_restore(&c->br, &bc, (int)m.breaker, m.breaker_since_ms, pc_mono_ms());
+        pcd_breaker_restore(&c->br, &bc, (int)m.breaker, m.breaker_since_ms,
+                            pc_now_ms() - m.breaker_since_ms, pc_mono_ms());
         c->br.failures = (int)m.consecutive_failures;
     }
     c->next = d->chains;
@@ -393,14 +394,14 @@ static int load_failed_bookkeeping(engine *d, chain *c, const pcd_config *cfg, i
 {
     int64_t now = pc_mono_ms();
     int changed = 0;
-    int br_state;
-    if (count_breaker) {
-        br_state = breaker_note(d, c, cfg, 0, now, &changed);
-    } else {
-        pthread_mutex_lock(&d->mu);
-        br_state = c->br.state;
-        pthread_mutex_unlock(&d->mu);
-    }
+    if (count_breaker)
+        breaker_note(d, c, cfg, 0, now, &changed);
+    pthread_mutex_lock(&d->mu);
+    int br_state = c->br.state;
+    /* Stored in wall-clock time so that the console can count down to it. */
+    int64_t probe_at = br_state == PC_BREAKER_OPEN
+                           ? pc_now_ms() + (c->br.open_until_ms - pc_mono_ms()) : 0;
+    pthread_mutex_unlock(&d->mu);
     pc_meta_rec meta;
     if (pcd_store_get_meta(d->store, c->slug, &meta) == PC_OK) {
         meta.last_attempt_ms = pc_now_ms();
@@ -409,6 +410,7 @@ static int load_failed_bookkeeping(engine *d, chain *c, const pcd_config *cfg, i
         meta.breaker = (uint32_t)br_state;
         if (changed)
             meta.breaker_since_ms = pc_now_ms();
+        meta.probe_at_ms = probe_at;
         meta.loads_failed++;
         meta.consecutive_failures++;
         copy_trunc(meta.last_error, sizeof meta.last_error, err);
@@ -499,6 +501,7 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
     meta.breaker = (uint32_t)br_state;
     if (changed || !have_old)
         meta.breaker_since_ms = pc_now_ms();
+    meta.probe_at_ms = 0; /* a success never leaves it open */
     meta.loads_ok++;
     meta.consecutive_failures = 0;
     meta.last_error[0] = 0;
@@ -1215,6 +1218,7 @@ static int ctl_breaker_reset(void *ctx, const char *slug, const pcd_actor *who, 
         /* The new state and its audit record in one transaction. */
         m.breaker = PC_BREAKER_CLOSED;
         m.breaker_since_ms = pc_now_ms();
+        m.probe_at_ms = 0;
         m.consecutive_failures = 0;
         if (pcd_store_put_meta_audited(d->store, slug, &m, text, &seq) == PC_OK) {
             size_t len = strlen(out);

@@ -135,6 +135,8 @@ typedef struct pc_meta_rec {
     uint64_t rejected[PC_REJ__COUNT]; /* rows rejected by the last load */
     char     last_error[160];   /* of the last failed attempt, NUL-terminated */
     double   base_sum;          /* sum of base cents, kept so deltas can update avg */
+    int64_t  probe_at_ms;       /* unix ms an open breaker lets its next probe
+                                   through (jitter included); 0 unless open */
 } pc_meta_rec;
 
 typedef struct pc_price_rec {

@@ -347,10 +347,13 @@ void tui_fmt_bytes(char *buf, size_t len, uint64_t bytes)
     snprintf(buf, len, "%.1f%c", v, units[u]);
 }
 
-/* Time until an open breaker lets the next probe through, as the daemon
- * computes it but without its ±20% jitter: an estimate. */
+/* Time until an open breaker lets the next probe through: the daemon
+ * stores when; a record without it gets an estimate from the transition
+ * time and the reset period, without the daemon's ±20% jitter. */
 static int64_t probe_in_ms(const tui_model *m, const pc_meta_rec *r)
 {
+    if (r->probe_at_ms > 0)
+        return r->probe_at_ms - m->now_ms;
     return r->breaker_since_ms + (int64_t)m->breaker_reset_s * 1000 - m->now_ms;
 }
 

@@ -12,9 +12,12 @@ kill -USR1 "$DAEMON_PID"
 wait_until '[ "$(info gen breaker)" = open ]' 20
 grep -q 'chain gen: breaker closed -> open' "$W/daemon.log" || fail "transition to open not logged"
 assert_eq 3 "$(info gen consecutive_failures)" "failures counted until the breaker opened"
+np=$(info gen next_probe)
+case "$np" in 20*T*Z) ;; *) fail "an open breaker's next probe is not stored: '$np'" ;; esac
 pg_up
 sql "UPDATE chain_prices SET price_cents = 2"
 wait_until '[ "$(info gen breaker)" = closed ]' 30
+assert_eq "-" "$(info gen next_probe)" "next probe of a closed breaker"
 grep -q 'chain gen: half-open probe' "$W/daemon.log" || fail "no half-open probe logged"
 grep -q 'chain gen: breaker half-open -> closed' "$W/daemon.log" || fail "half-open -> closed not logged"
 wait_until '"$B/itest/consistency" "$CACHE" gen 500 check | grep -q "generation=2 "' 20

@@ -158,11 +158,26 @@ static void test_reset_and_restore(void **state)
 
     pcd_breaker r;
     pcd_breaker_init(&r, 8);
-    pcd_breaker_restore(&r, &cfg, PC_BREAKER_HALF_OPEN, 123, 1000);
+    /* Just opened: a whole reset period (30 s ± 20%) from now. */
+    pcd_breaker_restore(&r, &cfg, PC_BREAKER_HALF_OPEN, 123, 0, 1000);
     assert_int_equal(r.state, PC_BREAKER_OPEN);
     assert_int_equal(r.since_ms, 123);
     assert_true(r.open_until_ms >= 1000 + 24000);
-    pcd_breaker_restore(&r, &cfg, PC_BREAKER_CLOSED, 5, 1000);
+    assert_true(r.open_until_ms <= 1000 + 36000);
+    assert_int_equal(pcd_breaker_allow(&r, 1000 + 23999), 0);
+    /* Opened 20 s before the restart: only the rest of the period. */
+    pcd_breaker_restore(&r, &cfg, PC_BREAKER_OPEN, 123, 20000, 1000);
+    assert_int_equal(r.state, PC_BREAKER_OPEN);
+    assert_true(r.open_until_ms >= 1000 + 4000);
+    assert_true(r.open_until_ms <= 1000 + 16000);
+    /* Opened long ago: the first load after the restart is a probe. */
+    pcd_breaker_restore(&r, &cfg, PC_BREAKER_OPEN, 123, 3600000, 1000);
+    assert_int_equal(pcd_breaker_allow(&r, 1000), 1);
+    assert_int_equal(r.state, PC_BREAKER_HALF_OPEN);
+    /* A clock that went backwards: a whole period. */
+    pcd_breaker_restore(&r, &cfg, PC_BREAKER_OPEN, 123, -5000, 1000);
+    assert_true(r.open_until_ms >= 1000 + 24000);
+    pcd_breaker_restore(&r, &cfg, PC_BREAKER_CLOSED, 5, 0, 1000);
     assert_int_equal(r.state, PC_BREAKER_CLOSED);
 }
 
