@@ -40,6 +40,18 @@ int main(int argc, char **argv)
         { "version", no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
+    /* Blocked first of all: before any thread starts, so every thread
+     * inherits the mask and signals arrive only through the signalfd, and
+     * before a SIGHUP sent right after exec (a supervisor's reload) could
+     * kill the process with the default action. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+
     const char *config = NULL;
     int once = 0, migrate = 0, opt;
     while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
@@ -66,18 +78,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "pricecached: --once and --migrate exclude each other\n");
         return PCD_EXIT_USAGE;
     }
-    if (migrate)
+    if (migrate) {
+        /* One short run: the signals keep their usual meaning. */
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
         return pcd_run_migrate(config);
+    }
 
-    /* Blocked before any thread starts, so every thread inherits the mask
-     * and the signals arrive only through the signalfd. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     if (sfd < 0) {
