@@ -27,8 +27,15 @@ struct pcd_events {
     pthread_mutex_t mu;     /* one sender at a time; guards the topics */
     topic          *topics;
     size_t          ntopics, cap;
+    size_t          beat_next; /* where the next heartbeat round starts */
     uint64_t        run;
 };
+
+/* Heartbeats per call: with many chains a whole round every second came in
+ * one burst that overflowed the socket buffers, and the same chains lost
+ * their heartbeats round after round.  A slice per second, round-robin,
+ * beats each of n chains every ceil(n / BEAT_SLICE) seconds. */
+#define BEAT_SLICE 128
 
 static topic *find_topic(pcd_events *ev, const char *name)
 {
@@ -138,20 +145,34 @@ void pcd_events_send(pcd_events *ev, int kind, const char *chain, uint64_t versi
     pthread_mutex_unlock(&ev->mu);
 }
 
+static void beat_locked(pcd_events *ev, const topic *t)
+{
+    pc_event e;
+    memset(&e, 0, sizeof e);
+    e.kind = PC_EV_HEARTBEAT;
+    memcpy(e.chain, t->name, sizeof e.chain);
+    e.seq = t->seq;
+    e.version = t->version;
+    send_locked(ev, &e);
+}
+
 void pcd_events_heartbeat(pcd_events *ev)
 {
     if (!ev)
         return;
     pthread_mutex_lock(&ev->mu);
-    find_topic(ev, ""); /* "*" always beats, so a subscriber knows the daemon lives */
-    for (size_t i = 0; i < ev->ntopics; i++) {
-        pc_event e;
-        memset(&e, 0, sizeof e);
-        e.kind = PC_EV_HEARTBEAT;
-        memcpy(e.chain, ev->topics[i].name, sizeof e.chain);
-        e.seq = ev->topics[i].seq;
-        e.version = ev->topics[i].version;
-        send_locked(ev, &e);
+    /* "*" beats every time, so a subscriber knows the daemon lives. */
+    topic *star = find_topic(ev, "");
+    if (star)
+        beat_locked(ev, star);
+    size_t n = ev->ntopics, k = 0, sent = 0;
+    for (; k < n && sent < BEAT_SLICE; k++) {
+        topic *t = &ev->topics[(ev->beat_next + k) % n];
+        if (t == star)
+            continue;
+        beat_locked(ev, t);
+        sent++;
     }
+    ev->beat_next = n ? (ev->beat_next + k) % n : 0;
     pthread_mutex_unlock(&ev->mu);
 }

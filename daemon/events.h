@@ -21,7 +21,8 @@ void pcd_events_send(pcd_events *ev, int kind, const char *chain, uint64_t versi
                      uint32_t value, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
-/* The heartbeat: carries the last seq sent, so a subscriber that missed the
+/* One second's heartbeats ("*" and a round-robin slice of the chains):
+ * each carries the last seq sent, so a subscriber that missed the
  * end of a burst notices. */
 void pcd_events_heartbeat(pcd_events *ev);
 

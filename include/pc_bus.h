@@ -16,9 +16,11 @@
  *
  * Events are hints, not the truth: PUB/SUB drops messages for slow or absent
  * subscribers; a gap in a topic's seq (within one run) means "re-read the
- * metadata from LMDB".  Every second the daemon sends each topic a
- * heartbeat with its last seq and version, so that a subscriber also sees
- * that the tail of a burst went missing, and a late joiner catches up. */
+ * metadata from LMDB".  Every second the daemon sends heartbeats with a
+ * topic's last seq and version, to "*" and to up to 128 chains
+ * round-robin (each of n chains every ceil(n/128) s), so that a subscriber
+ * also sees that the tail of a burst went missing, and a late joiner
+ * catches up. */
 #ifndef PC_BUS_H
 #define PC_BUS_H
 

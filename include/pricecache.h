@@ -504,7 +504,8 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
  * in its configuration, typically ipc:///run/pricecache/events.ipc): one
  * event per publish of a chain (with its new version), per breaker
  * transition, per failed or refused load, per chain removed, and a
- * heartbeat per chain every second.  A subscriber follows them with
+ * heartbeat per chain every second (every ceil(n/128) s with n > 128
+ * chains) and on "*".  A subscriber follows them with
  * pc_sub_open / pc_sub_next, waiting in its own poll or epoll loop on
  * pc_sub_fd.
  *
