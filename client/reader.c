@@ -778,6 +778,48 @@ int pc_wait_ready(pc_reader *r, int timeout_ms)
     }
 }
 
+/* Every record whose key starts with prefix, in key order, inside txn:
+ * cb's non-zero answer stops the scan and is returned. */
+typedef int (*raw_scan_cb)(void *ctx, const void *key, size_t klen, const void *val,
+                           size_t vlen);
+
+static int cursor_scan(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
+                       raw_scan_cb cb, void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != MDB_SUCCESS)
+        return pc_err_from_mdb(rc);
+    int ret = PC_OK;
+    MDB_val k = { plen, (void *)prefix }, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+        if ((ret = cb(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (ret == PC_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        ret = pc_err_from_mdb(rc);
+    mdb_cursor_close(cur);
+    return ret;
+}
+
+typedef struct price_scan {
+    int (*cb)(void *ctx, const pc_key_view *k, const pc_price_rec *v);
+    void *ctx;
+} price_scan;
+
+static int price_scan_one(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    price_scan *ps = ctx;
+    pc_key_view kv;
+    pc_price_rec pr;
+    if (pc_key_parse(key, klen, &kv) != PC_OK || vlen != sizeof pr)
+        return PC_EFORMAT;
+    memcpy(&pr, val, sizeof pr);
+    return ps->cb(ps->ctx, &kv, &pr);
+}
+
 int pc_reader_scan(pc_reader *r, const char *chain,
                    int (*cb)(void *ctx, const pc_key_view *k, const pc_price_rec *v), void *ctx)
 {
@@ -789,33 +831,14 @@ int pc_reader_scan(pc_reader *r, const char *chain,
     if (rc != PC_OK)
         return rc;
     int ret = chain_code(r, s->txn, chain, clen, PC_OK);
-    MDB_cursor *cur = NULL;
-    if (ret == PC_OK && (rc = mdb_cursor_open(s->txn, r->dbi, &cur)) != MDB_SUCCESS)
-        ret = pc_err_from_mdb(rc);
     if (ret == PC_OK) {
         /* "chain\0" prefixes base keys ("chain\0B...") before store keys
          * ("chain\0S..."), and no other chain: slugs hold no NUL. */
         uint8_t kb[PC_KEY_MAX];
         size_t plen = pc_key_chain_prefix(kb, chain, clen);
-        MDB_val k = { plen, kb }, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        while (rc == MDB_SUCCESS && k.mv_size >= plen && memcmp(k.mv_data, kb, plen) == 0) {
-            pc_key_view kv;
-            pc_price_rec pr;
-            if (pc_key_parse(k.mv_data, k.mv_size, &kv) != PC_OK || v.mv_size != sizeof pr) {
-                ret = PC_EFORMAT;
-                break;
-            }
-            memcpy(&pr, v.mv_data, sizeof pr);
-            if ((ret = cb(ctx, &kv, &pr)) != 0)
-                break;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        if (ret == PC_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-            ret = pc_err_from_mdb(rc);
+        price_scan ps = { cb, ctx };
+        ret = cursor_scan(s->txn, r->dbi, kb, plen, price_scan_one, &ps);
     }
-    if (cur)
-        mdb_cursor_close(cur);
     end_read(s);
     return ret;
 }
@@ -831,23 +854,7 @@ int pc_reader_prefix_scan(pc_reader *r, const void *prefix, size_t plen,
     int rc = begin_read(r, &s);
     if (rc != PC_OK)
         return rc;
-    MDB_cursor *cur = NULL;
-    int ret = PC_OK;
-    if ((rc = mdb_cursor_open(s->txn, r->dbi, &cur)) != MDB_SUCCESS)
-        ret = pc_err_from_mdb(rc);
-    if (ret == PC_OK) {
-        MDB_val k = { plen, (void *)prefix }, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        while (rc == MDB_SUCCESS && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
-            if ((ret = cb(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) != 0)
-                break;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        if (ret == PC_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-            ret = pc_err_from_mdb(rc);
-    }
-    if (cur)
-        mdb_cursor_close(cur);
+    int ret = cursor_scan(s->txn, r->dbi, prefix, plen, cb, ctx);
     end_read(s);
     return ret;
 }
