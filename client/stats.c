@@ -23,6 +23,7 @@ struct pc_stats_proc {
     void            *map;
     pc_stats_slot   *slot;
     uint64_t         owner;
+    int              guest;                     /* no slot of its own: see attach */
     pthread_mutex_t  mu;                        /* guards used[] */
     unsigned char    used[PC_STATS_LINES - 1];  /* exclusive lines taken */
 };
@@ -205,10 +206,14 @@ pc_stats_proc *pc_stats_attach(const char *dir)
             p->slot = &slots[i];
     }
     if (!p->slot) {
-        pthread_mutex_destroy(&p->mu);
-        free(p);
-        munmap(map, PC_STATS_SIZE);
-        return NULL;
+        /* Every slot is held by a live process (more than PC_STATS_SLOTS
+         * clients at once).  Dropping this process's counts would make
+         * lookups_total wrong, so it becomes a guest of a slot chosen by
+         * its pid and adds to that slot's shared line, which is atomic for
+         * any number of writers (the owner's extra threads use it too).
+         * It claims nothing, so it is not counted among the processes. */
+        p->slot = &slots[(unsigned long)getpid() % PC_STATS_SLOTS];
+        p->guest = 1;
     }
     return p;
 }
@@ -217,7 +222,8 @@ void pc_stats_detach(pc_stats_proc *p)
 {
     if (!p)
         return;
-    try_claim(p->slot, p->owner, 0);
+    if (!p->guest)
+        try_claim(p->slot, p->owner, 0);
     munmap(p->map, PC_STATS_SIZE);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -232,7 +238,7 @@ void pc_stats_tl_init(pc_stats_tl *tl, pc_stats_proc *p)
     tl->slot = p->slot;
     tl->idx = -1;
     pthread_mutex_lock(&p->mu);
-    for (unsigned i = 0; i < PC_STATS_LINES - 1; i++) {
+    for (unsigned i = 0; i < PC_STATS_LINES - 1 && !p->guest; i++) {
         if (!p->used[i]) {
             p->used[i] = 1;
             tl->idx = (int)i;
