@@ -851,6 +851,20 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < NCOMMANDS; c++) {
         if (strcmp(argv[i], commands[c].name) != 0)
             continue;
+        /* "pricecache COMMAND --help" is a request for help, not a chain or
+         * an option the command refuses (it exited 2, and 3 for info and
+         * dump, which took it for a chain name).  No chain, store or
+         * command argument begins with "-h" or "--help" legitimately in
+         * the first place after the command name. */
+        if (i + 1 < argc && (strcmp(argv[i + 1], "-h") == 0 || strcmp(argv[i + 1], "--help") == 0)) {
+            printf("usage: pricecache [-d DIR] %s %s\n", commands[c].name, commands[c].args);
+            for (const char *p = commands[c].help; *p;) {
+                size_t len = strcspn(p, "\n");
+                printf("    %.*s\n", (int)len, p);
+                p += len + (p[len] != 0);
+            }
+            return finish_output();
+        }
         int e = commands[c].run(argc - i - 1, argv + i + 1);
         if (e == EXIT_BADARGS) {
             fprintf(stderr, "usage: pricecache [-d DIR] %s %s\n", commands[c].name,
