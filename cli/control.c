@@ -75,12 +75,12 @@ static int send_request(const char *verb, int nfixed, int argc, char **argv)
     int e = control_addr(opt, addr, sizeof addr);
     if (e)
         return e;
-    char *reply = malloc(PC_CONTROL_MAX);
+    char *reply = malloc(PC_CONTROL_REPLY_MAX); /* status of hundreds of chains */
     if (!reply) {
         fprintf(stderr, "pricecache: %s\n", pc_strerror(PC_ENOMEM));
         return pc_cli_exit_for(PC_ENOMEM);
     }
-    int rc = pc_control(addr, req, reply, PC_CONTROL_MAX, (int)timeout);
+    int rc = pc_control(addr, req, reply, PC_CONTROL_REPLY_MAX, (int)timeout);
     if (rc == PC_OK)
         printf("%s\n", reply);
     else if (rc == PC_EREFUSED)

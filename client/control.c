@@ -102,7 +102,7 @@ int pc_control(const char *addr, const char *request, char *reply, size_t cap, i
     nn_setsockopt(s, NN_SOL_SOCKET, NN_LINGER, &linger, sizeof linger);
     nn_setsockopt(s, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
     nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
-    int maxsz = PC_CONTROL_MAX;
+    int maxsz = PC_CONTROL_REPLY_MAX; /* status/metrics of many chains exceed a request's limit */
     nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &maxsz, sizeof maxsz);
     rc = PC_OK;
     if (nn_connect(s, addr) < 0) {

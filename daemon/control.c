@@ -211,6 +211,11 @@ static replay *replay_find(pcd_control *c, const char *key)
 
 static void replay_store(pcd_control *c, const char *key, const char *reply, size_t len)
 {
+    /* Only status and metrics answer more than a request may hold; they
+     * change nothing, so running a resent one again is harmless, and 64
+     * kept replies of many megabytes each would not be. */
+    if (len > PC_CONTROL_MAX)
+        return;
     replay *slot = &c->replays[0];
     for (int i = 0; i < REPLAY_SLOTS; i++) {
         if (!c->replays[i].reply) {
@@ -342,7 +347,9 @@ static int run_command(pcd_control *c, const char *cmd, const pcd_actor *who, ch
 
 size_t pcd_control_handle(pcd_control *c, const char *msg, size_t len, char *out, size_t cap)
 {
-    char *body = malloc(PC_CONTROL_MAX);
+    /* Replies (status, metrics) may be longer than requests: the body
+     * gets the caller's whole reply capacity, not PC_CONTROL_MAX. */
+    char *body = cap > 16 ? malloc(cap) : NULL;
     if (!body)
         return answer(out, cap, 0, "internal: out of memory");
     size_t n;
@@ -382,8 +389,8 @@ size_t pcd_control_handle(pcd_control *c, const char *msg, size_t len, char *out
             replay_store(c, key, out, n);
         } else {
             char *cmdz = strndup(cmd, clen);
-            int rc = cmdz ? run_command(c, cmdz, &who, body, PC_CONTROL_MAX - 16)
-                          : (snprintf(body, PC_CONTROL_MAX, "internal: out of memory"), PC_ENOMEM);
+            int rc = cmdz ? run_command(c, cmdz, &who, body, cap - 16)
+                          : (snprintf(body, cap, "internal: out of memory"), PC_ENOMEM);
             n = answer(out, cap, rc == PC_OK, body);
             LOG_INFO("control", "%s: \"%.100s\" -> %.*s", who.text, cmdz ? cmdz : "?",
                      (int)(strcspn(out, "\n") < 200 ? strcspn(out, "\n") : 200), out);
@@ -397,7 +404,7 @@ size_t pcd_control_handle(pcd_control *c, const char *msg, size_t len, char *out
 
 void pcd_control_serve(pcd_control *c)
 {
-    char *out = malloc(PC_CONTROL_MAX);
+    char *out = malloc(PC_CONTROL_REPLY_MAX);
     if (!out)
         return;
     for (;;) {
@@ -408,7 +415,7 @@ void pcd_control_serve(pcd_control *c)
                 LOG_WARN("control", "control: receive failed: %s", nn_strerror(nn_errno()));
             break;
         }
-        size_t n = pcd_control_handle(c, msg, (size_t)len, out, PC_CONTROL_MAX);
+        size_t n = pcd_control_handle(c, msg, (size_t)len, out, PC_CONTROL_REPLY_MAX);
         nn_freemsg(msg);
         if (nn_send(c->sock, out, n, NN_DONTWAIT) < 0)
             LOG_WARN("control", "control: reply not sent: %s", nn_strerror(nn_errno()));

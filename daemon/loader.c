@@ -1100,8 +1100,8 @@ static int ctl_status(void *ctx, char *out, size_t cap)
                      rows[i].accept, err);
         if (w < 0 || (size_t)w >= cap - len) {
             free(rows);
-            snprintf(out, cap, "internal: status of %zu chains is larger than %d bytes", n,
-                     PC_CONTROL_MAX);
+            snprintf(out, cap, "internal: status of %zu chains is larger than %zu bytes", n,
+                     cap);
             return PC_EIO;
         }
         len += (size_t)w;

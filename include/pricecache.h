@@ -459,7 +459,12 @@ void pc_basket_free(pc_basket_result *res);
  * audit log inside the cache (pricecache audit; audit verify checks its
  * SHA-256 hash chain).
  */
-#define PC_CONTROL_MAX 65536   /* largest request or reply, bytes */
+#define PC_CONTROL_MAX 65536   /* largest request, bytes */
+/* Largest reply, bytes.  `status` and `metrics` grow with the number of
+ * chains (about 250 and 1,500 bytes a chain): 64 KiB held only some 250
+ * chains' status, so replies may be this long.  Pass a buffer this large
+ * to pc_control() to get them whole; a smaller one gets them truncated. */
+#define PC_CONTROL_REPLY_MAX (16 * 1024 * 1024)
 
 /* pc_control - send one request to the daemon's control socket and wait for its answer.
  *
