@@ -1,7 +1,8 @@
 /* audit_tamper.c - alter one audit record in a cache directory, as an intruder with write access would (scenario t_audit).
  *   audit_tamper DIR SEQ TEXT     the text changes, the stored hash stays
  *   audit_tamper DIR SEQ --reseal the record's hash is recomputed over its
- *                                 (altered) text, as a smarter intruder would */
+ *                                 (altered) text, as a smarter intruder would
+ *   audit_tamper DIR SEQ --delete the record is removed (t_contract_ops_audit) */
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: audit_tamper DIR SEQ TEXT|--reseal\n");
+        fprintf(stderr, "usage: audit_tamper DIR SEQ TEXT|--reseal|--delete\n");
         return 2;
     }
     uint64_t seq = strtoull(argv[2], NULL, 10);
@@ -39,6 +40,15 @@ int main(int argc, char **argv)
     if (rc || pc_audit_decode(seq, v.mv_data, v.mv_size, &rec) != PC_OK) {
         fprintf(stderr, "audit_tamper: no audit record %s\n", argv[2]);
         return 1;
+    }
+    if (strcmp(argv[3], "--delete") == 0) {
+        rc = mdb_del(txn, dbi, &k, NULL);
+        if (!rc)
+            rc = mdb_txn_commit(txn);
+        mdb_env_close(env);
+        if (rc)
+            fprintf(stderr, "audit_tamper: %s\n", mdb_strerror(rc));
+        return rc ? 1 : 0;
     }
     if (strcmp(argv[3], "--reseal") == 0) {
         pc_audit_seal(&rec);
