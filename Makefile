@@ -127,9 +127,12 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBPCD) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS) $(CMOCKA_LIBS)
 
+# bench_rtt also times a round trip to Redis.
+$(B)/bench/bench_rtt: BENCH_LIBS = -lhiredis
+
 $(B)/bench/%: $(B)/obj/tests/bench/%.o $(LIBPCD) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS)
+	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS) $(BENCH_LIBS)
 
 $(B)/itest/%: $(B)/obj/tests/integration/%.o $(LIB_A)
 	@mkdir -p $(dir $@)

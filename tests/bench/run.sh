@@ -13,6 +13,7 @@ W=$(mktemp -d /tmp/pcbench.XXXXXX)
 chmod 755 "$W"
 cleanup() {
     [ -n "${DPID:-}" ] && kill -9 "$DPID" 2>/dev/null
+    [ -n "${RPID:-}" ] && { kill -9 "$RPID" 2>/dev/null || true; }
     pg_cleanup
     rm -rf "$W"
 }
@@ -45,6 +46,18 @@ psql_q bench "ALTER TABLE chain_prices ENABLE TRIGGER USER; ALTER TABLE store_pr
 psql_q bench "VACUUM ANALYZE" >/dev/null
 echo "generated $NBASE base + $NSTORE store rows in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
+# A throwaway Redis on a unix socket only, for bench_rtt; started here, not
+# in the block below (a subshell), so that the traps know its pid.
+mkdir "$W/redis"
+redis-server --port 0 --unixsocket "$W/redis/sock" --unixsocketperm 700 --save '' \
+    --appendonly no --dir "$W/redis" --logfile "$W/redis/log" --daemonize no &
+RPID=$!
+for i in $(seq 1 100); do
+    redis-cli -s "$W/redis/sock" ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+redis-cli -s "$W/redis/sock" ping >/dev/null || { cat "$W/redis/log" >&2; exit 1; }
+
 out="$B/bench/results.txt"
 {
     echo "== pricecache benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m))"
@@ -56,6 +69,11 @@ out="$B/bench/results.txt"
     "$B/pricecached" -c "$W/conf" --once 2>/dev/null
     "$B/bench/bench_get" "$W/cache" bench 1000000
     "$B/bench/bench_basket" "$W/cache" bench
+    echo
+    echo "-- pc_get vs one round trip to Redis and to PostgreSQL, unix sockets (bench_rtt)"
+    "$B/bench/bench_rtt" "$W/cache" bench "host=$PG_DIR port=$PGPORT user=postgres dbname=bench" \
+        "$W/redis/sock"
+    redis-cli -s "$W/redis/sock" shutdown nosave >/dev/null 2>&1 || true
     echo
     echo "-- event latency, publish commit to subscriber (bench_events)"
     "$B/bench/bench_events" 500 1000
