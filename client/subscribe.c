@@ -28,6 +28,8 @@ int pc_sub_open(const char *addr, const char *const chains[], size_t n, pc_sub *
     if (!out || !addr)
         return PC_EINVAL;
     *out = NULL;
+    if (n && !chains) /* n chains promised, none given: it crashed here */
+        return PC_EINVAL;
     for (size_t i = 0; i < n; i++)
         if (!chains[i] || !pc_slug_valid(chains[i], strnlen(chains[i], PC_CHAIN_MAX + 1)))
             return PC_EINVAL;
@@ -55,7 +57,9 @@ int pc_sub_open(const char *addr, const char *const chains[], size_t n, pc_sub *
     size_t fdlen = sizeof s->fd;
     if (rc == PC_OK && (nn_connect(s->sock, addr) < 0 ||
                         nn_getsockopt(s->sock, NN_SOL_SOCKET, NN_RCVFD, &s->fd, &fdlen) < 0))
-        rc = errno == EINVAL ? PC_EINVAL : PC_EIO;
+        /* An unknown scheme is EPROTONOSUPPORT: a bad address, as documented
+         * (it was PC_EIO, "cache could not be read"). */
+        rc = nn_errno() == EINVAL || nn_errno() == EPROTONOSUPPORT ? PC_EINVAL : PC_EIO;
     if (rc != PC_OK) {
         nn_close(s->sock);
         free(s);

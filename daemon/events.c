@@ -145,6 +145,17 @@ void pcd_events_send(pcd_events *ev, int kind, const char *chain, uint64_t versi
     pthread_mutex_unlock(&ev->mu);
 }
 
+void pcd_events_track(pcd_events *ev, const char *chain, uint64_t version)
+{
+    if (!ev)
+        return;
+    pthread_mutex_lock(&ev->mu);
+    topic *t = find_topic(ev, chain);
+    if (t && t->seq == 0 && t->version == 0)
+        t->version = version;
+    pthread_mutex_unlock(&ev->mu);
+}
+
 static void beat_locked(pcd_events *ev, const topic *t)
 {
     pc_event e;

@@ -26,4 +26,11 @@ void pcd_events_send(pcd_events *ev, int kind, const char *chain, uint64_t versi
  * end of a burst notices. */
 void pcd_events_heartbeat(pcd_events *ev);
 
+/* Beat for `chain` (at `version`) from now on, before any event of it in
+ * this run: a chain served from disk that sends nothing (breaker open,
+ * failing database) still has heartbeats, so a subscriber learns that the
+ * daemon restarted and a late joiner learns its version.  NULL ev:
+ * nothing.  Thread-safe. */
+void pcd_events_track(pcd_events *ev, const char *chain, uint64_t version);
+
 #endif

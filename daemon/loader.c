@@ -1339,6 +1339,12 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
             chain *c = add_chain(d, cached[i]);
             if (c)
                 c->active = 1; /* until a listing of the source says otherwise */
+            /* Heartbeats from the start, even for a chain that will send no
+             * event (its breaker open on disk): subscribers of the last run
+             * see the new run on it and resync. */
+            pc_meta_rec m;
+            if (d->events && pcd_store_get_meta(d->store, cached[i], &m) == PC_OK)
+                pcd_events_track(d->events, cached[i], m.version);
         }
     }
     free_list(cached, ncached);

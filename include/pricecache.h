@@ -581,8 +581,8 @@ const char *pc_event_kind_name(int kind);
  *   n       in   number of chains.
  *   out     out  the subscriber, NULL on failure; release with pc_sub_close.
  *
- * Returns PC_OK; PC_EINVAL (NULL out or addr, a slug that is not valid, an
- * address the bus refuses); PC_EIO (no socket); PC_ENOMEM.  Connecting is
+ * Returns PC_OK; PC_EINVAL (NULL out or addr, NULL chains with n > 0, a
+ * slug that is not valid, an address the bus refuses); PC_EIO (no socket); PC_ENOMEM.  Connecting is
  * asynchronous: a daemon that is not running yet is not an error, events
  * flow once it is.  Thread-safe (each call makes its own subscriber).
  */
