@@ -259,7 +259,10 @@ static void rate_note(pcd_control *c, const char *name, int64_t now)
         if (c->rates[i].last_ms < slot->last_ms)
             slot = &c->rates[i];
     }
-    snprintf(slot->name, sizeof slot->name, "%s", name);
+    /* Not snprintf: gcc's truncation check cannot see that a slug fits. */
+    size_t nl = strnlen(name, sizeof slot->name - 1);
+    memcpy(slot->name, name, nl);
+    slot->name[nl] = 0;
     slot->last_ms = now;
 }
 
@@ -325,6 +328,14 @@ static int run_command(pcd_control *c, const char *cmd, const pcd_actor *who, ch
     if (!(which == 0 && strcmp(chain, "all") == 0) && !pc_slug_valid(chain, strlen(chain))) {
         snprintf(body, cap, "usage: chain \"%s\" is not a slug ([a-z0-9_-]{1,64})", chain);
         return PC_EINVAL;
+    }
+    uint64_t seq = 0;
+    if (c->ops.done_before && c->ops.done_before(c->ops.ctx, who, &seq) == PC_OK) {
+        /* A retry, after a restart, of a request an earlier run carried out
+         * (REQ resends by itself when the daemon died before answering). */
+        snprintf(body, cap, "request %s was already carried out (audit #%llu); not run again",
+                 who->id, (unsigned long long)seq);
+        return PC_OK;
     }
     if (which == 0) {
         int64_t now = pc_mono_ms();

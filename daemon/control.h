@@ -33,6 +33,11 @@ typedef struct pcd_control_ops {
     int (*breaker_reset)(void *ctx, const char *chain, const pcd_actor *who, char *out,
                          size_t cap);
     int (*accept)(void *ctx, const char *chain, const pcd_actor *who, char *out, size_t cap);
+    /* May be NULL.  The audit record number of an action this request id
+     * (from the same stated uid) already carried out, found in the audit
+     * log: PC_OK, else PC_NOTFOUND.  The replies kept for resends live
+     * in memory and die with the daemon; the log does not. */
+    int (*done_before)(void *ctx, const pcd_actor *who, uint64_t *seq);
 } pcd_control_ops;
 
 typedef struct pcd_control pcd_control;

@@ -1159,6 +1159,16 @@ static void audit_note(engine *d, const char *text, char *out, size_t cap)
         LOG_ERR("audit", "cannot write the audit record: %s", text);
 }
 
+static int ctl_done_before(void *ctx, const pcd_actor *who, uint64_t *seq)
+{
+    engine *d = ctx;
+    char uid[32], req[64];
+    snprintf(uid, sizeof uid, " uid=%u ", who->uid);
+    snprintf(req, sizeof req, " req=%s ", who->id);
+    /* 4,096 records back: far beyond any retry's reach, still a few ms. */
+    return pcd_store_audit_find(d->store, uid, req, 4096, seq);
+}
+
 static int ctl_reload(void *ctx, const char *slug, const pcd_actor *who, char *out, size_t cap)
 {
     engine *d = ctx;
@@ -1310,7 +1320,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     pcd_control *control = NULL;
     if (mode != PCD_MODE_ONCE && cfg->bus_control[0]) {
         pcd_control_ops ops = { d, ctl_status, ctl_metrics, ctl_reload, ctl_breaker_reset,
-                                ctl_accept };
+                                ctl_accept, ctl_done_before };
         /* Not fatal: the cache is served without it; the log says why. */
         if (pcd_control_open(cfg->bus_control, &ops, &control, err, sizeof err) != PC_OK)
             LOG_ERR("bus", "%s; the control channel is off", err);

@@ -749,6 +749,50 @@ int pcd_store_audit(pcd_store *st, const char *text, uint64_t *seq)
     return rc;
 }
 
+int pcd_store_audit_find(pcd_store *st, const char *a, const char *b, unsigned depth,
+                         uint64_t *seq)
+{
+    pc_audit_rec *rec = malloc(sizeof *rec);
+    if (!rec)
+        return PC_ENOMEM;
+    pthread_mutex_lock(&st->mu);
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    int found = 0;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (!rc)
+        rc = mdb_cursor_open(txn, st->dbi, &cur);
+    if (!rc) {
+        /* Backwards from the last audit key, as audit_append finds it. */
+        uint8_t past[2] = { 0, 'A' + 1 };
+        MDB_val k = { sizeof past, past }, v;
+        int op = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) == MDB_SUCCESS ? MDB_PREV : MDB_LAST;
+        for (unsigned i = 0; i < depth && mdb_cursor_get(cur, &k, &v, op) == MDB_SUCCESS; i++) {
+            op = MDB_PREV;
+            uint64_t s = pc_audit_key_seq(k.mv_data, k.mv_size);
+            if (!s)
+                break; /* left the audit keys */
+            if (pc_audit_decode(s, v.mv_data, v.mv_size, rec) != PC_OK)
+                continue;
+            rec->text[rec->len < sizeof rec->text ? rec->len : sizeof rec->text - 1] = 0;
+            if (strstr(rec->text, a) && strstr(rec->text, b)) {
+                *seq = s;
+                found = 1;
+                break;
+            }
+        }
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (!rc)
+        mdb_txn_abort(txn);
+    pthread_mutex_unlock(&st->mu);
+    free(rec);
+    if (rc)
+        return pc_err_from_mdb(rc);
+    return found ? PC_OK : PC_NOTFOUND;
+}
+
 struct endpoints_arg { const char *events, *control; };
 
 static int endpoints_fn(pcd_store *st, MDB_txn *txn, void *arg)

@@ -67,6 +67,11 @@ int  pcd_store_put_meta_audited(pcd_store *st, const char *chain, const pc_meta_
 /* An audit record alone, for an action with no effect in the cache of its
  * own (a reload request). */
 int  pcd_store_audit(pcd_store *st, const char *text, uint64_t *seq);
+/* The newest of the last `depth` audit records whose text holds both
+ * `a` and `b` (e.g. " uid=0 ", " req=ID "): PC_OK with its number in
+ * *seq, PC_NOTFOUND, or an error. */
+int  pcd_store_audit_find(pcd_store *st, const char *a, const char *b, unsigned depth,
+                          uint64_t *seq);
 /* Announce the bus addresses ("" for off) for tools (pc_bus_addrs). */
 int  pcd_store_put_endpoints(pcd_store *st, const char *events, const char *control);
 /* Remove a chain and all its keys in one transaction. */
