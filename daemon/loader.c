@@ -489,7 +489,12 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
 
     if (result != PC_LOAD_OK) {
         pcd_snapshot_free(&snap);
-        return load_failed_bookkeeping(d, c, cfg, t0, result, err, 1);
+        /* A load the guards refused is not the database failing (DESIGN
+         * tells "failed" and "refused" apart; the breaker guards the
+         * database): counted, it opened the breaker after `failures`
+         * refusals and then held the operator's `accept` back until the
+         * next probe, up to reset_s. */
+        return load_failed_bookkeeping(d, c, cfg, t0, result, err, result != PC_LOAD_REFUSED);
     }
 
     int64_t now = pc_mono_ms();
