@@ -16,9 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pc_format.h"
-#include "pc_reader_internal.h"
-#include "pricecache.h"
+#include "bench_keys.h"
 
 typedef struct lookup {
     char store[PC_ID_MAX + 1];
@@ -31,60 +29,7 @@ static const char *chain;
 static lookup *lk;
 static size_t nlk;
 
-typedef struct collect {
-    char (*items)[PC_ID_MAX + 1];
-    size_t nitems, cap;
-    lookup *pairs;
-    size_t npairs, pcap;
-} collect;
-
-static int on_key(void *ctx, const pc_key_view *k, const pc_price_rec *v)
-{
-    (void)v;
-    collect *c = ctx;
-    if (k->kind == PC_KEY_BASE) {
-        if (c->nitems == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 1024;
-            c->items = realloc(c->items, c->cap * sizeof *c->items);
-        }
-        memcpy(c->items[c->nitems], k->item, k->ilen);
-        c->items[c->nitems++][k->ilen] = 0;
-    } else {
-        if (c->npairs == c->pcap) {
-            c->pcap = c->pcap ? c->pcap * 2 : 1024;
-            c->pairs = realloc(c->pairs, c->pcap * sizeof *c->pairs);
-        }
-        lookup *l = &c->pairs[c->npairs++];
-        memcpy(l->store, k->store, k->slen);
-        l->store[k->slen] = 0;
-        memcpy(l->item, k->item, k->ilen);
-        l->item[k->ilen] = 0;
-    }
-    return 0;
-}
-
-static uint64_t rng = 88172645463325252ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static double cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
+static double cpu_ns(void) { return bk_clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 static pc_reader *reader, *reader_nostats;
 static MDB_env *env;
@@ -106,7 +51,7 @@ static void *run_job(void *arg)
     MDB_txn *txn = NULL;
     if (j->raw == MODE_RAW && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0)
         mdb_txn_reset(txn);
-    double t0 = now_ns(), c0 = cpu_ns();
+    double t0 = bk_now_ns(), c0 = cpu_ns();
     for (size_t i = 0; i < j->count; i++) {
         const lookup *l = &lk[(j->from + i) % nlk];
         if (j->raw == MODE_RAW) {
@@ -132,7 +77,7 @@ static void *run_job(void *arg)
                 j->errors++;
         }
     }
-    j->ns = now_ns() - t0;
+    j->ns = bk_now_ns() - t0;
     j->cpu_ns = cpu_ns() - c0;
     if (txn)
         mdb_txn_abort(txn);
@@ -210,29 +155,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_get: cannot open %s\n", argv[1]);
         return 1;
     }
-    collect c = { 0 };
-    if (pc_reader_scan(reader, chain, on_key, &c) != PC_OK || !c.nitems || !c.npairs) {
-        fprintf(stderr, "bench_get: chain %s empty or missing\n", chain);
-        return 1;
-    }
-    /* 30% lookups hit a store exception, 70% ask a store for an item it
-     * has no exception for (exception miss, then base). */
     nlk = 2000000;
-    lk = calloc(nlk, sizeof *lk);
+    size_t nitems, npairs;
+    bk_lookup *drawn = bk_draw("bench_get", reader, chain, nlk, &nitems, &npairs);
+    if (!drawn || !(lk = calloc(nlk, sizeof *lk)))
+        return 1;
     for (size_t i = 0; i < nlk; i++) {
         lookup *l = &lk[i];
-        if (rnd() % 10 < 3) {
-            *l = c.pairs[rnd() % c.npairs];
-        } else {
-            const lookup *p = &c.pairs[rnd() % c.npairs];
-            strcpy(l->store, p->store);
-            strcpy(l->item, c.items[rnd() % c.nitems]);
-        }
+        strcpy(l->store, drawn[i].store);
+        strcpy(l->item, drawn[i].item);
         size_t clen = strlen(chain);
         l->sklen = pc_key_store(l->skey, chain, clen, l->store, strlen(l->store), l->item,
                                 strlen(l->item));
         l->bklen = pc_key_base(l->bkey, chain, clen, l->item, strlen(l->item));
     }
+    free(drawn);
     mdb_env_create(&env);
     mdb_env_set_maxreaders(env, 4096);
     if (mdb_env_open(env, argv[1], MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0) != 0)
@@ -243,7 +180,7 @@ int main(int argc, char **argv)
     mdb_txn_abort(txn);
 
     printf("%zu base items, %zu store exceptions; %zu lookups per thread per round, "
-           "median of 5 rounds\n", c.nitems, c.npairs, per);
+           "median of 5 rounds\n", nitems, npairs, per);
     printf("%-34s %9s %9s %8s\n", "lookup (ns/lookup)", "pc_get", "raw_mdb", "ratio");
     measure(0, 1, per / 4, 0); /* warm the page cache */
     compare("random keys, 1 thread", 1, per, 5);
@@ -282,8 +219,6 @@ int main(int argc, char **argv)
         printf("no statistics area (stats.shm): the \"on\" column did not count\n");
     pc_close(reader_nostats);
     free(lk);
-    free(c.items);
-    free(c.pairs);
     mdb_env_close(env);
     pc_close(reader);
     return 0;

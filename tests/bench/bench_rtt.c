@@ -23,14 +23,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "pc_format.h"
-#include "pc_reader_internal.h"
-#include "pricecache.h"
+#include "bench_keys.h"
 
-typedef struct lookup {
-    char store[PC_ID_MAX + 1];
-    char item[PC_ID_MAX + 1];
-} lookup;
+typedef bk_lookup lookup;
 
 static const char *chain;
 static lookup *lk;
@@ -39,61 +34,6 @@ static pc_reader *reader;
 static PGconn *pg;
 static redisContext *rd;
 static volatile int64_t sink;
-
-typedef struct collect {
-    char (*items)[PC_ID_MAX + 1];
-    size_t nitems, cap;
-    lookup *pairs;
-    size_t npairs, pcap;
-} collect;
-
-static int on_key(void *ctx, const pc_key_view *k, const pc_price_rec *v)
-{
-    (void)v;
-    collect *c = ctx;
-    if (k->kind == PC_KEY_BASE) {
-        if (c->nitems == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 1024;
-            void *p = realloc(c->items, c->cap * sizeof *c->items);
-            if (!p)
-                return 1;
-            c->items = p;
-        }
-        memcpy(c->items[c->nitems], k->item, k->ilen);
-        c->items[c->nitems++][k->ilen] = 0;
-    } else {
-        if (c->npairs == c->pcap) {
-            c->pcap = c->pcap ? c->pcap * 2 : 1024;
-            void *p = realloc(c->pairs, c->pcap * sizeof *c->pairs);
-            if (!p)
-                return 1;
-            c->pairs = p;
-        }
-        lookup *l = &c->pairs[c->npairs++];
-        memcpy(l->store, k->store, k->slen);
-        l->store[k->slen] = 0;
-        memcpy(l->item, k->item, k->ilen);
-        l->item[k->ilen] = 0;
-    }
-    return 0;
-}
-
-/* The same generator and seed as bench_get: the same random keys. */
-static uint64_t rng = 88172645463325252ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 enum { B_PC, B_REDIS, B_PG, NBACK };
 static const char *const back_name[NBACK] = { "pc_get", "Redis", "PostgreSQL" };
@@ -159,14 +99,14 @@ static int (*const getter[NBACK])(const lookup *, int64_t *) = { get_pc, get_red
  * (a benchmark that silently times errors measures nothing). */
 static double measure(int b, size_t from, size_t count)
 {
-    double t0 = now_ns();
+    double t0 = bk_now_ns();
     for (size_t i = 0; i < count; i++) {
         int64_t c;
         if (getter[b](&lk[(from + i) % nlk], &c))
             exit(1);
         sink += c;
     }
-    return (now_ns() - t0) / (double)count;
+    return (bk_now_ns() - t0) / (double)count;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -320,37 +260,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_rtt: redis %s: %s\n", argv[4], rd ? rd->errstr : "out of memory");
         return 1;
     }
-    double t0 = now_ns();
+    double t0 = bk_now_ns();
     long long nkeys = redis_load();
     if (nkeys < 0)
         return 1;
-    double load_s = (now_ns() - t0) / 1e9;
+    double load_s = (bk_now_ns() - t0) / 1e9;
 
-    collect c = { 0 };
-    if (pc_reader_scan(reader, chain, on_key, &c) != PC_OK || !c.nitems || !c.npairs) {
-        fprintf(stderr, "bench_rtt: chain %s empty or missing in %s\n", chain, argv[1]);
-        return 1;
-    }
-    if ((size_t)nkeys != c.nitems + c.npairs) {
-        fprintf(stderr, "bench_rtt: redis got %lld keys, the cache has %zu\n", nkeys,
-                c.nitems + c.npairs);
-        return 1;
-    }
-    /* As bench_get: 30% of lookups hit a store exception, 70% ask a store
-     * for an item it has no exception for (exception miss, then base). */
+    /* The very keys bench_get times (same generator and seed). */
     nlk = 2000000;
-    lk = calloc(nlk, sizeof *lk);
-    if (!lk)
+    size_t nitems, npairs;
+    if (!(lk = bk_draw("bench_rtt", reader, chain, nlk, &nitems, &npairs)))
         return 1;
-    for (size_t i = 0; i < nlk; i++) {
-        lookup *l = &lk[i];
-        if (rnd() % 10 < 3) {
-            *l = c.pairs[rnd() % c.npairs];
-        } else {
-            const lookup *p = &c.pairs[rnd() % c.npairs];
-            strcpy(l->store, p->store);
-            strcpy(l->item, c.items[rnd() % c.nitems]);
-        }
+    if ((size_t)nkeys != nitems + npairs) {
+        fprintf(stderr, "bench_rtt: redis got %lld keys, the cache has %zu\n", nkeys,
+                nitems + npairs);
+        return 1;
     }
 
     /* The three must give the same answers; the same pass sizes the rounds
@@ -360,10 +284,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NCHECK; i++) {
         int64_t v[NBACK];
         for (int b = 0; b < NBACK; b++) {
-            double s = now_ns();
+            double s = bk_now_ns();
             if (getter[b](&lk[nlk - 1 - i], &v[b]))
                 return 1;
-            spent[b] += now_ns() - s;
+            spent[b] += bk_now_ns() - s;
         }
         if (v[B_REDIS] != v[B_PC] || v[B_PG] != v[B_PC]) {
             fprintf(stderr, "bench_rtt: %s/%s: pc_get %lld, redis %lld, postgresql %lld\n",
@@ -394,8 +318,6 @@ int main(int argc, char **argv)
     compare("hot set (1,000 keys)");
 
     free(lk);
-    free(c.items);
-    free(c.pairs);
     redisFree(rd);
     PQfinish(pg);
     pc_close(reader);
