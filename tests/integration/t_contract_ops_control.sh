@@ -81,6 +81,16 @@ assert_contains "$W/par.beta" "reload of beta queued"
 for i in 1 2 3 4 5 6; do assert_contains "$W/par.s$i" "daemon state="; done
 assert_eq 2 "$(pc audit | wc -l)" "audit records after two reloads"
 
+# Clients that send and vanish before the answer: the daemon answers the next.
+for i in 1 2 3 4 5; do
+    "$B/itest/ctlraw" "$CTL" < <(printf 'PCCTL1 id=gone%s uid=0 user=root pid=1\nstatus' "$i") >/dev/null &
+    g=$!
+    kill -9 "$g" 2>/dev/null || true
+    wait "$g" 2>/dev/null || true
+done
+assert_exit 0 pc status
+assert_contains "$W/last.out" "daemon state=ready"
+
 # 400 chains: status and metrics answer whole.
 stop_daemon
 sql "INSERT INTO chains(slug) SELECT 'chain_' || lpad(g::text, 4, '0') FROM generate_series(1, 398) g;
