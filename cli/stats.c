@@ -14,8 +14,11 @@ int pc_cli_stats(const char *dir, int argc, char **argv)
     pc_stats st;
     int rc = pc_stats_read(dir, &st);
     if (rc != PC_OK) {
+        /* PC_EFORMAT's own text speaks of the cache; here it is stats.shm. */
         fprintf(stderr, "pricecache: stats %s: %s%s\n", dir, pc_strerror(rc),
-                rc == PC_ENOTREADY ? " (no statistics area: the daemon has not run yet)" : "");
+                rc == PC_ENOTREADY ? " (no statistics area: the daemon has not run yet)"
+                : rc == PC_EFORMAT ? " (stats.shm is not a statistics area of this version: "
+                                     "the daemon makes a new one when it starts)" : "");
         return rc == PC_ENOTREADY ? 4 : rc == PC_EINVAL ? 2 : 5;
     }
     uint64_t total = st.hits + st.misses + st.errors;

@@ -27,6 +27,7 @@ stop_daemon
 head -c 4096 /dev/urandom >"$CACHE/stats.shm"
 assert_exit 0 pc get acme "" item1
 assert_exit 5 pc stats
+assert_contains "$W/last.err" "stats.shm is not a statistics area"
 # Right size, bad header.
 truncate -s 0 "$CACHE/stats.shm"
 assert_exit 0 pc get acme "" item1
