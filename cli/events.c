@@ -57,6 +57,14 @@ int pc_cli_events(int argc, char **argv)
     }
     if (!addr)
         addr = DEFAULT_EVENTS;
+    /* A bad chain is named as such (pc_sub_open's PC_EINVAL was reported
+     * against the address). */
+    for (int k = i; k < argc; k++)
+        if (!pc_slug_valid(argv[k], strlen(argv[k]))) {
+            fprintf(stderr, "pricecache: events: chain \"%s\": %s (expected [a-z0-9_-]{1,%d})\n",
+                    argv[k], pc_strerror(PC_EINVAL), PC_CHAIN_MAX);
+            return 2;
+        }
     pc_sub *s;
     int rc = pc_sub_open(addr, (const char *const *)argv + i, (size_t)(argc - i), &s);
     if (rc != PC_OK) {

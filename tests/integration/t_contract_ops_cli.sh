@@ -32,6 +32,12 @@ assert_exit 2 pc accept
 assert_exit 2 pc audit bogus
 assert_exit 2 pc audit verify extra
 assert_exit 2 pc reload ACME            # not a slug: refused before sending
+assert_exit 2 pc events -t 100 ACME     # not a slug: named as the chain, not the address
+assert_contains "$W/last.err" 'chain "ACME"'
+for bad in "-n 0" "-n x" "-t -5" "-a" "--bogus"; do
+    # shellcheck disable=SC2086
+    assert_exit 2 pc events $bad
+done
 assert_exit 6 pc reload nochain
 assert_contains "$W/last.err" "no_chain"
 assert_exit 6 pc breaker reset nochain
