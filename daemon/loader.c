@@ -264,8 +264,7 @@ static void on_notice(void *ctx, const pcd_notice *n)
 static void write_daemon_rec(engine *d)
 {
     d->drec.pid = (uint32_t)getpid();
-    if (pcd_store_put_daemon(d->store, &d->drec) != PC_OK)
-        LOG_WARN("cache", "cannot write the daemon record");
+    pcd_store_put_daemon(d->store, &d->drec); /* a failure is logged with its cause */
 }
 
 /* Caller holds mu. */
@@ -460,24 +459,20 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
         pthread_mutex_lock(&d->mu);
         for (int r = 0; r < PC_REJ__COUNT; r++)
             c->rejected[r] += snap.rejected[r];
-        pthread_mutex_unlock(&d->mu);
-        char why[256];
-        pthread_mutex_lock(&d->mu);
         accepted = c->accept;
-        if (accepted)
-            snprintf(audit, sizeof audit, "%s action=accept chain=%s", c->accept_by, c->slug);
+        char by[sizeof c->accept_by];
+        memcpy(by, c->accept_by, sizeof by);
         pthread_mutex_unlock(&d->mu);
-        if (refuse_reason(cfg, &snap, &old, have_old, why, sizeof why) && accepted) {
-            LOG_WARN("load", "chain %s: guards would refuse this load (%s); published as "
-                     "accepted by an operator", c->slug, why);
-            size_t al = strlen(audit);
-            snprintf(audit + al, sizeof audit - al, " result=published guards=\"%s\"", why);
+        char why[256] = "passed";
+        int refused = refuse_reason(cfg, &snap, &old, have_old, why, sizeof why);
+        if (accepted) {
+            if (refused)
+                LOG_WARN("load", "chain %s: guards would refuse this load (%s); published as "
+                         "accepted by an operator", c->slug, why);
+            snprintf(audit, sizeof audit, "%s action=accept chain=%s result=published guards=%s%s%s",
+                     by, c->slug, refused ? "\"" : "", why, refused ? "\"" : "");
             result = PC_LOAD_OK;
-        } else if (accepted) {
-            size_t al = strlen(audit);
-            snprintf(audit + al, sizeof audit - al, " result=published guards=passed");
-            result = PC_LOAD_OK;
-        } else if (refuse_reason(cfg, &snap, &old, have_old, why, sizeof why)) {
+        } else if (refused) {
             result = PC_LOAD_REFUSED;
             snprintf(err, sizeof err, "load refused: %s", why);
             LOG_ERR("load", "chain %s: load refused, the snapshot of version %llu stays (%s)",
@@ -491,9 +486,8 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
         pcd_snapshot_free(&snap);
         /* A load the guards refused is not the database failing (DESIGN
          * tells "failed" and "refused" apart; the breaker guards the
-         * database): counted, it opened the breaker after `failures`
-         * refusals and then held the operator's `accept` back until the
-         * next probe, up to reset_s. */
+         * database), and counting it would hold an operator's `accept`
+         * back until the next probe. */
         return load_failed_bookkeeping(d, c, cfg, t0, result, err, result != PC_LOAD_REFUSED);
     }
 
@@ -1238,10 +1232,7 @@ static int ctl_breaker_reset(void *ctx, const char *slug, const pcd_actor *who, 
         if (pcd_store_put_meta_audited(d->store, slug, &m, text, &seq) == PC_OK) {
             size_t len = strlen(out);
             snprintf(out + len, cap - len, " (audit #%llu)", (unsigned long long)seq);
-        } else {
-            LOG_ERR("audit", "chain %s: cannot write the breaker state and its audit record",
-                    slug);
-        }
+        } /* else the store logged why; the reply says no audit number */
     } else {
         audit_note(d, text, out, cap); /* never loaded: no state on disk to change */
     }

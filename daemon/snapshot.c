@@ -190,9 +190,14 @@ uint64_t pcd_snapshot_rejected_total(const pcd_snapshot *s)
 
 int64_t pcd_snapshot_avg_cents(const pcd_snapshot *s)
 {
-    if (s->base_rows == 0)
+    return pcd_mean_cents(s->base_sum, s->base_rows);
+}
+
+int64_t pcd_mean_cents(long double sum, uint64_t n)
+{
+    if (n == 0)
         return 0;
-    long double a = s->base_sum / (long double)s->base_rows;
+    long double a = sum / (long double)n;
     a = a < 0 ? a - 0.5L : a + 0.5L;
     /* Prices up to INT64_MAX are legal: a mean beyond int64 is clamped
      * (converting an out-of-range value is undefined, INT64_MIN on x86). */

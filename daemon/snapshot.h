@@ -50,5 +50,9 @@ int  pcd_snapshot_finish(pcd_snapshot *s);
 
 uint64_t pcd_snapshot_rejected_total(const pcd_snapshot *s);
 int64_t  pcd_snapshot_avg_cents(const pcd_snapshot *s);
+/* sum / n rounded half away from zero, clamped to int64 (prices up to
+ * INT64_MAX are legal); 0 when n is 0.  Deltas keep the metadata's mean
+ * with it too. */
+int64_t  pcd_mean_cents(long double sum, uint64_t n);
 
 #endif

@@ -274,10 +274,6 @@ static int bump_seq(pcd_store *st, MDB_txn *txn, uint64_t *seq)
     return mdb_put(txn, st->dbi, &k, &v, 0);
 }
 
-/* Append an audit record in `txn`, chained to the last one.  `version`,
- * when not 0, is appended to the text (known only inside a publish).
- * Returns an LMDB code; MDB_CORRUPTED when the last record cannot be
- * read: the log must not silently start a new chain. */
 /* What an append wrote: logged once committed, so that the journal holds
  * every record's hash outside the cache (a truncated or rewritten log then
  * disagrees with it). */
@@ -294,6 +290,30 @@ static void audit_logged(const audit_mark *m)
     LOG_INFO("audit", "audit record %llu committed, sha256 %s", (unsigned long long)m->seq, hex);
 }
 
+/* Put the cursor on the last audit record's key, or on the key before
+ * where it would be: the audit keys ("\0A" + seq) end before "\0B".
+ * The caller checks pc_audit_key_seq of what it finds. */
+static int audit_last(MDB_cursor *cur, MDB_val *k, MDB_val *v)
+{
+    static uint8_t past[2] = { 0, 'A' + 1 };
+    k->mv_size = sizeof past;
+    k->mv_data = past;
+    int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    return mdb_cursor_get(cur, k, v, rc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
+}
+
+/* Hand an append's outcome to the caller and the journal once committed. */
+static void audit_done(const audit_mark *m, uint64_t *seq)
+{
+    audit_logged(m);
+    if (seq)
+        *seq = m->seq;
+}
+
+/* Append an audit record in `txn`, chained to the last one.  `version`,
+ * when not 0, is appended to the text (known only inside a publish).
+ * Returns an LMDB code; MDB_CORRUPTED when the last record cannot be
+ * read: the log must not silently start a new chain. */
 static int audit_append(pcd_store *st, MDB_txn *txn, const char *text, uint64_t version,
                         audit_mark *mark)
 {
@@ -301,11 +321,8 @@ static int audit_append(pcd_store *st, MDB_txn *txn, const char *text, uint64_t 
     int rc = mdb_cursor_open(txn, st->dbi, &cur);
     if (rc)
         return rc;
-    /* The last audit key is the one before "\0B", the first key past them. */
-    uint8_t past[2] = { 0, 'A' + 1 };
-    MDB_val k = { sizeof past, past }, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    rc = mdb_cursor_get(cur, &k, &v, rc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
+    MDB_val k, v;
+    rc = audit_last(cur, &k, &v);
     pc_audit_rec *rec = calloc(1, sizeof *rec);
     if (!rec) {
         mdb_cursor_close(cur);
@@ -492,24 +509,8 @@ int pcd_store_publish_audited(pcd_store *st, const pcd_snapshot *snap, pc_meta_r
     snprintf(what, sizeof what, "chain %s: publish failed", snap->chain);
     int rc = run_growing(st, publish_attempt, &a, what, err, errlen);
     if (rc == PC_OK && audit)
-        audit_logged(&a.mark);
+        audit_done(&a.mark, NULL);
     return rc;
-}
-
-static int64_t round_avg(double sum, uint64_t n)
-{
-    if (n == 0)
-        return 0;
-    double a = sum / (double)n;
-    a = a < 0 ? a - 0.5 : a + 0.5;
-    /* (double)INT64_MAX is 2^63, already out of range: compare against it
-     * and clamp, as pcd_snapshot_avg_cents does (a delta on prices near
-     * INT64_MAX made the mean INT64_MIN). */
-    if (a >= 9223372036854775808.0)
-        return INT64_MAX;
-    if (a < -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)a;
 }
 
 static const pcd_rec *find_rec(const pcd_snapshot *s, const uint8_t *key, size_t klen)
@@ -606,7 +607,7 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
     meta->base_rows = cur.base_rows;
     meta->store_rows = cur.store_rows;
     meta->base_sum = cur.base_sum;
-    meta->avg_cents = round_avg(cur.base_sum, cur.base_rows);
+    meta->avg_cents = pcd_mean_cents(cur.base_sum, cur.base_rows);
     meta->rows_written = stats->put + stats->deleted;
     v.mv_size = sizeof *meta;
     v.mv_data = meta;
@@ -689,6 +690,18 @@ static int write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), v
     return run_growing(st, txn_attempt, &a, "cache: write failed", err, errlen);
 }
 
+/* write_txn for callers that take only the code: the cause goes to the
+ * log, naming what was being written, instead of being dropped. */
+static int write_logged(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), void *arg,
+                        const char *what)
+{
+    char err[512];
+    int rc = write_txn(st, fn, arg, err, sizeof err);
+    if (rc != PC_OK)
+        LOG_ERR("cache", "%s: %s", what, err);
+    return rc;
+}
+
 struct meta_arg { const char *chain; const pc_meta_rec *m; const char *audit; audit_mark mark; };
 
 static int put_meta_fn(pcd_store *st, MDB_txn *txn, void *arg)
@@ -718,13 +731,12 @@ int pcd_store_put_meta_audited(pcd_store *st, const char *chain, const pc_meta_r
                                const char *audit, uint64_t *seq)
 {
     struct meta_arg a = { chain, m, audit, { 0, { 0 } } };
-    char err[256];
-    int rc = write_txn(st, put_meta_fn, &a, err, sizeof err);
-    if (rc == PC_OK && audit) {
-        audit_logged(&a.mark);
-        if (seq)
-            *seq = a.mark.seq;
-    }
+    char what[128];
+    snprintf(what, sizeof what, "chain %s: metadata%s not written", chain,
+             audit ? " and its audit record" : "");
+    int rc = write_logged(st, put_meta_fn, &a, what);
+    if (rc == PC_OK && audit)
+        audit_done(&a.mark, seq);
     return rc;
 }
 
@@ -739,13 +751,9 @@ static int audit_fn(pcd_store *st, MDB_txn *txn, void *arg)
 int pcd_store_audit(pcd_store *st, const char *text, uint64_t *seq)
 {
     struct audit_arg a = { text, { 0, { 0 } } };
-    char err[256];
-    int rc = write_txn(st, audit_fn, &a, err, sizeof err);
-    if (rc == PC_OK) {
-        audit_logged(&a.mark);
-        if (seq)
-            *seq = a.mark.seq;
-    }
+    int rc = write_logged(st, audit_fn, &a, "audit record not written");
+    if (rc == PC_OK)
+        audit_done(&a.mark, seq);
     return rc;
 }
 
@@ -764,16 +772,19 @@ int pcd_store_audit_find(pcd_store *st, const char *a, const char *b, unsigned d
         rc = mdb_cursor_open(txn, st->dbi, &cur);
     if (!rc) {
         /* Backwards from the last audit key, as audit_append finds it. */
-        uint8_t past[2] = { 0, 'A' + 1 };
-        MDB_val k = { sizeof past, past }, v;
-        int op = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) == MDB_SUCCESS ? MDB_PREV : MDB_LAST;
-        for (unsigned i = 0; i < depth && mdb_cursor_get(cur, &k, &v, op) == MDB_SUCCESS; i++) {
-            op = MDB_PREV;
+        MDB_val k, v;
+        int got = audit_last(cur, &k, &v);
+        for (unsigned i = 0; i < depth && got == MDB_SUCCESS;
+             i++, got = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
             uint64_t s = pc_audit_key_seq(k.mv_data, k.mv_size);
             if (!s)
                 break; /* left the audit keys */
-            if (pc_audit_decode(s, v.mv_data, v.mv_size, rec) != PC_OK)
+            if (pc_audit_decode(s, v.mv_data, v.mv_size, rec) != PC_OK) {
+                /* Not fatal to a search; `audit verify` names it. */
+                LOG_WARN("audit", "audit record %llu cannot be read; skipped in the search "
+                         "for a resent request", (unsigned long long)s);
                 continue;
+            }
             rec->text[rec->len < sizeof rec->text ? rec->len : sizeof rec->text - 1] = 0;
             if (strstr(rec->text, a) && strstr(rec->text, b)) {
                 *seq = s;
@@ -814,8 +825,7 @@ static int endpoints_fn(pcd_store *st, MDB_txn *txn, void *arg)
 int pcd_store_put_endpoints(pcd_store *st, const char *events, const char *control)
 {
     struct endpoints_arg a = { events ? events : "", control ? control : "" };
-    char err[256];
-    return write_txn(st, endpoints_fn, &a, err, sizeof err);
+    return write_logged(st, endpoints_fn, &a, "bus addresses not announced");
 }
 
 static int remove_fn(pcd_store *st, MDB_txn *txn, void *arg)
@@ -941,8 +951,7 @@ static int put_daemon_fn(pcd_store *st, MDB_txn *txn, void *arg)
 
 int pcd_store_put_daemon(pcd_store *st, const pc_daemon_rec *rec)
 {
-    char err[256];
-    return write_txn(st, put_daemon_fn, (void *)rec, err, sizeof err);
+    return write_logged(st, put_daemon_fn, (void *)rec, "daemon record not written");
 }
 
 int pcd_store_lookups(pcd_store *st, pc_stats *out)
