@@ -234,8 +234,12 @@ static int run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
     pthread_mutex_unlock(&st->mu);
     if (rc == MDB_MAP_FULL)
         return grc;
-    if (rc == MDB_NOTFOUND)
+    if (rc == MDB_NOTFOUND) {
+        /* An answer, not a failure (e.g. metadata of a chain not cached);
+         * err still says it, so that no caller prints an unset buffer. */
+        snprintf(err, errlen, "%s: not found", what);
         return PC_NOTFOUND;
+    }
     return rc ? mdb_fail(rc, what, err, errlen) : PC_OK;
 }
 
@@ -697,7 +701,7 @@ static int write_logged(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *)
 {
     char err[512];
     int rc = write_txn(st, fn, arg, err, sizeof err);
-    if (rc != PC_OK)
+    if (rc != PC_OK && rc != PC_NOTFOUND) /* not found: nothing to write to, the caller's answer */
         LOG_ERR("cache", "%s: %s", what, err);
     return rc;
 }
