@@ -75,10 +75,16 @@ migrate() {
 
 DAEMON_PID=""
 start_daemon() { # waits until ready
+    local n0
+    n0=$(cat "$W/daemon.log" 2>/dev/null | grep -c '"msg":"daemon: starting -> ' || true)
     "$B/pricecached" -c "$CONF" 2>>"$W/daemon.log" &
     DAEMON_PID=$!
     echo "$DAEMON_PID" >>"$W/pids"
     "$B/pricecache" -d "$CACHE" wait -t 20000 >/dev/null 2>&1 || fail "daemon not ready in 20 s"
+    # With snapshots on disk, wait answers at once (that is the contract),
+    # maybe before this daemon even reached main: a signal sent next would
+    # kill it. Wait for this run to leave "starting" too.
+    wait_until "[ \"\$(grep -c '\"msg\":\"daemon: starting -> ' \"\$W/daemon.log\")\" -gt $n0 ]" 20
 }
 
 start_daemon_nowait() {
