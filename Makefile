@@ -196,19 +196,29 @@ MAN_PAGES   := pricecache.1 pricecached.8 pricecached.conf.5 libpricecache.3 \
 
 .PHONY: install-man install-service deps-packaging deb rpm check-packages
 install: $(LIB_A) $(LIB_SO) $(DAEMON) $(CLI) $(TUI) $(B)/pricecache.pc install-man
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
-	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/pricecached
-	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/pricecache
-	$(if $(TUI),install -m 0755 $(TUI) $(DESTDIR)$(BINDIR)/pricecache-top)
-	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libpricecache.a
-	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libpricecache.so.1
-	ln -sf libpricecache.so.1 $(DESTDIR)$(LIBDIR)/libpricecache.so
-	install -m 0644 include/pricecache.h $(DESTDIR)$(INCDIR)/pricecache.h
-	install -m 0644 $(B)/pricecache.pc $(DESTDIR)$(PCDIR)/pricecache.pc
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCDIR)" "$(DESTDIR)$(PCDIR)"
+	install -m 0755 $(DAEMON) "$(DESTDIR)$(SBINDIR)/pricecached"
+	install -m 0755 $(CLI) "$(DESTDIR)$(BINDIR)/pricecache"
+	$(if $(TUI),install -m 0755 $(TUI) "$(DESTDIR)$(BINDIR)/pricecache-top")
+	install -m 0644 $(LIB_A) "$(DESTDIR)$(LIBDIR)/libpricecache.a"
+	install -m 0755 $(LIB_SO) "$(DESTDIR)$(LIBDIR)/libpricecache.so.1"
+	ln -sf libpricecache.so.1 "$(DESTDIR)$(LIBDIR)/libpricecache.so"
+	install -m 0644 include/pricecache.h "$(DESTDIR)$(INCDIR)/pricecache.h"
+	install -m 0644 $(B)/pricecache.pc "$(DESTDIR)$(PCDIR)/pricecache.pc"
+
+# make stage STAGE=DIR: the library, header, pkg-config file and programs
+# installed under DIR with PREFIX=/usr, as a package would lay them out.
+# The bindings build and test against it (pkg-config with
+# PKG_CONFIG_SYSROOT_DIR=DIR, LD_LIBRARY_PATH=DIR/usr/lib).  The harness
+# passes a DIR under /tmp: cgo and pkg-config do not survive a space.
+STAGE ?= $(B)/stage
+.PHONY: stage
+stage:
+	$(Q)$(MAKE) --no-print-directory install PREFIX=/usr DESTDIR="$(STAGE)" >/dev/null
 
 install-man:
 	for m in $(MAN_PAGES); do \
-	    install -D -m 0644 packaging/man/$$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m || exit 1; \
+	    install -D -m 0644 packaging/man/$$m "$(DESTDIR)$(MANDIR)/man$${m##*.}/$$m" || exit 1; \
 	done
 
 # Files that embed install paths are remade when a path changes.
