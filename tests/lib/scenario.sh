@@ -122,3 +122,21 @@ seed_basic() {
          INSERT INTO chain_prices(chain_slug, item_id, price_cents)
            SELECT 'beta', 'b' || g, 50 FROM generate_series(1, 10) g;"
 }
+
+# stage_lib DIR: the installed layout of libpricecache (DIR/usr/include,
+# DIR/usr/lib with the shared library, DIR/usr/lib/pkgconfig/pricecache.pc)
+# copied from the build, as a package lays it out.  The bindings build and
+# run against it: PKG_CONFIG_PATH="DIR/usr/lib/pkgconfig"
+# PKG_CONFIG_SYSROOT_DIR="DIR" and LD_LIBRARY_PATH="DIR/usr/lib".  DIR must
+# be under /tmp (the harness's $W is): cgo, pkg-config and node-gyp do not
+# survive a space in a path, and the clone's path may hold one.
+stage_lib() {
+    local d=$1
+    mkdir -p "$d/usr/include" "$d/usr/lib/pkgconfig"
+    cp "$ROOT/include/pricecache.h" "$d/usr/include/"
+    cp "$B/libpricecache.so.1" "$B/libpricecache.a" "$d/usr/lib/"
+    ln -sf libpricecache.so.1 "$d/usr/lib/libpricecache.so"
+    sed -e 's|@PREFIX@|/usr|g' -e 's|@LIBDIR@|/usr/lib|g' -e 's|@INCDIR@|/usr/include|g' \
+        -e "s|@VERSION@|$(cat "$ROOT/VERSION")|g" "$ROOT/packaging/common/pricecache.pc.in" \
+        >"$d/usr/lib/pkgconfig/pricecache.pc"
+}
