@@ -23,5 +23,5 @@ for t in "$B"/tests/test_*; do
     fi
     rm -f "$log"
 done
-echo "unit: $passed passed, $failed failed"
+echo "unit: $passed passed, $failed failed, 0 skipped"
 [ $failed -eq 0 ]

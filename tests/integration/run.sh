@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR [NAME...] - integration scenarios against a real PostgreSQL,
 # the real daemon and the real library. One cluster per run, one database
-# per scenario. Prints PASS/FAIL per scenario and "N passed, N failed".
+# per scenario. Prints PASS/FAIL/SKIP per scenario and
+# "integration: N passed, N failed, N skipped".
+#
+# Where the tree lives must not matter (a private home, /root, a path with
+# a space): what the scenarios run (programs, the library) is staged under a
+# fresh /tmp directory every user can enter, and $B points there.  A
+# scenario that cannot run here calls `skip REASON` (or `skip_part REASON`
+# for a part of it): counted apart, never as passed.
 set -u
-B=$(cd "${1:-build}" && pwd)
+B_BUILD=$(cd "${1:-build}" && pwd)
 shift || true
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/lib/pg.sh"
 
 RUN_DIR=$(mktemp -d /tmp/pctest-run.XXXXXX)
 chmod 755 "$RUN_DIR"
+B="$RUN_DIR/build"
+mkdir -p "$B/itest"
+for f in pricecached pricecache pricecache-top libpricecache.so.1 libpricecache.a; do
+    [ -e "$B_BUILD/$f" ] && cp -p "$B_BUILD/$f" "$B/"
+done
+cp -p "$B_BUILD"/itest/* "$B/itest/" 2>/dev/null || true
+ln -sf libpricecache.so.1 "$B/libpricecache.so"
+chmod -R a+rX "$RUN_DIR"
 cleanup() {
     for f in "$RUN_DIR"/*/pids; do
         [ -f "$f" ] && while read -r p; do kill -9 "$p" 2>/dev/null; done <"$f"
@@ -34,6 +49,7 @@ fi
 
 passed=0
 failed=0
+skipped=0
 for name in "${names[@]}"; do
     W="$RUN_DIR/$name"
     mkdir -p "$W"
@@ -56,9 +72,18 @@ for name in "${names[@]}"; do
     # A scenario may have stopped the database: the next one needs it.
     pg_up >/dev/null 2>&1 || true
     dt=$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo "?")
-    if [ $rc -eq 0 ]; then
+    if [ $rc -eq 0 ] && [ -f "$W/skipped" ]; then
+        printf 'SKIP %s (%s)\n' "$name" "$(head -1 "$W/skipped")"
+        skipped=$((skipped + 1))
+    elif [ $rc -eq 0 ]; then
         printf 'PASS %s (%.1fs)\n' "$name" "$dt"
         passed=$((passed + 1))
+        if [ -f "$W/skipped_parts" ]; then
+            while IFS= read -r why; do
+                printf 'SKIP %s: part (%s)\n' "$name" "$why"
+                skipped=$((skipped + 1))
+            done <"$W/skipped_parts"
+        fi
     else
         printf 'FAIL %s (%.1fs)\n' "$name" "$dt"
         sed 's/^/    | /' "$W/out.log" | tail -25
@@ -66,5 +91,5 @@ for name in "${names[@]}"; do
         failed=$((failed + 1))
     fi
 done
-echo "integration: $passed passed, $failed failed"
+echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

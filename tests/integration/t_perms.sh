@@ -2,15 +2,14 @@
 # the daemon's group, the socket is 0660; a member of that group can send
 # requests, a user outside it cannot (PC_EACCES, exit 7), and nothing he
 # tried is executed.  Real users: created with useradd when missing (as root),
-# the client run as them with setpriv.  Not root: via sudo -n, else SKIP.
+# the client run as them with setpriv.  Not root: via sudo -n, else skipped.
 seed_basic
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
     if sudo -n true 2>/dev/null; then
         SUDO="sudo -n"
     else
-        echo "SKIP: t_perms needs root or passwordless sudo to create users and switch to them"
-        return 0
+        skip "needs root or passwordless sudo to create users and switch to them"
     fi
 fi
 GRP=pctestsvc

@@ -2,10 +2,7 @@
 # files are readable through their group) but an action answers with the
 # permission error, plainly, and nothing reaches the daemon.
 . "$ROOT/tests/lib/top.sh"
-if [ "$(id -u)" != 0 ]; then
-    echo "skipped: switching to another user needs root"
-    return 0
-fi
+[ "$(id -u)" = 0 ] || skip "switching to another user needs root"
 seed_basic
 mkdir -p "$W/run"
 printf '[bus]\nevents = ipc://%s/run/events.ipc\ncontrol = ipc://%s/run/control.ipc\n' "$W" "$W" >>"$CONF"

@@ -7,6 +7,21 @@ fail() {
     exit 1
 }
 
+# skip REASON: this scenario cannot run here (not root, a tool missing); it
+# ends now and is reported as skipped with REASON, never as passed.
+skip() {
+    echo "$*" >"$W/skipped"
+    echo "SKIP: $*"
+    exit 0
+}
+
+# skip_part REASON: a part of the scenario cannot run here; the rest goes on
+# and the part is reported as skipped.
+skip_part() {
+    echo "$*" >>"$W/skipped_parts"
+    echo "SKIP (part): $*"
+}
+
 assert_eq() { # expected actual [what]
     [ "$1" = "$2" ] || fail "${3:-value}: expected '$1', got '$2'"
 }

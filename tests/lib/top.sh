@@ -8,8 +8,13 @@ tm() { tmux -L "$TOP_SOCK" "$@"; }
 
 # top_start [ARGS...]: the console in a TOP_W x TOP_H window (default 100x30),
 # TOP_ENV in its environment, TOP_WRAP before it (e.g. setpriv ... --).
+# tmux runs the command through /bin/sh: every path in it is single-quoted
+# (shq), the word lists TOP_WRAP, TOP_ENV and the arguments are split as
+# written.
+shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 top_start() {
-    local cmd="exec ${TOP_WRAP:-} env TERM=${TOP_TERM:-screen} ${TOP_ENV:-} $B/pricecache-top -D $CACHE $* 2>>$W/top.err"
+    local cmd
+    cmd="exec ${TOP_WRAP:-} env TERM=${TOP_TERM:-screen} ${TOP_ENV:-} $(shq "$B/pricecache-top") -D $(shq "$CACHE") $* 2>>$(shq "$W/top.err")"
     tm -f /dev/null new-session -d -x "${TOP_W:-100}" -y "${TOP_H:-30}" "$cmd"
     tm display -p '#{pid}' >>"$W/pids"
     TOP_PID=$(tm display -p '#{pane_pid}')
