@@ -31,7 +31,11 @@ path = $W/cache
 map_size_mb = 4096
 [log]
 level = warn
+[bus]
+events = ipc://$W/run/events.ipc
+control = ipc://$W/run/control.ipc
 C
+mkdir -m 0750 "$W/run"
 "$B/pricecached" -c "$W/conf" --migrate 2>/dev/null
 # The benchmark data is loaded without the NOTIFY triggers firing per row.
 psql_q bench "ALTER TABLE chain_prices DISABLE TRIGGER USER; ALTER TABLE store_prices DISABLE TRIGGER USER;
@@ -42,6 +46,10 @@ t0=$(date +%s.%N)
 # A second, smaller chain to reload while lookups are timed on the first.
 psql_q bench "INSERT INTO chains VALUES ('other')"
 "$B/bench/gendata" base other 300000 7 | psql -X -q -d bench -c "COPY chain_prices (chain_slug, item_id, price_cents, updated_at) FROM STDIN"
+# A 10,000-item chain: a one-row change must cost the same on it as on the
+# big one (bench_change).
+psql_q bench "INSERT INTO chains VALUES ('small')"
+"$B/bench/gendata" base small 10000 9 | psql -X -q -d bench -c "COPY chain_prices (chain_slug, item_id, price_cents, updated_at) FROM STDIN"
 psql_q bench "ALTER TABLE chain_prices ENABLE TRIGGER USER; ALTER TABLE store_prices ENABLE TRIGGER USER"
 psql_q bench "VACUUM ANALYZE" >/dev/null
 echo "generated $NBASE base + $NSTORE store rows in $(echo "$(date +%s.%N) - $t0" | bc) s"
@@ -88,5 +96,8 @@ out="$B/bench/results.txt"
         sleep 0.1
     done
     "$B/bench/bench_propagate" "$DSN" "$W/cache" bench other 200
+    echo
+    echo "-- a price change in PostgreSQL to pc_get: one row, sustained commits, a whole chain; beside the NOTIFY floor and a full reload (bench_change)"
+    "$B/bench/bench_change" "$DSN" "$W/cache" small bench 300 "$B/pricecache"
     kill -TERM "$DPID"; wait "$DPID" || true; DPID=""
 } | tee "$out"

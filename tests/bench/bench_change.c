@@ -1,0 +1,347 @@
+/* bench_change.c - how fast a price change in PostgreSQL is visible through pc_get, beside its floors, in one run.
+ *
+ *   bench_change DSN DIR SMALL BIG UPDATES PRICECACHE_CLI
+ *
+ * Against a running daemon whose triggers NOTIFY on "pricecache":
+ *  1. NOTIFY floor: a libpq connection of ours LISTENs too; time from
+ *     COMMIT returning to the first notification arriving (one-row UPDATEs
+ *     of SMALL).  Nothing the daemon does can beat it.
+ *  2. One-row propagation: UPDATE one random item, commit, poll pc_get
+ *     until the new price shows; p50/p99/max on SMALL and on BIG (a change
+ *     must cost O(changed rows), not O(chain)), each update alone (20 ms
+ *     apart).  Meanwhile a subscriber on SMALL timestamps each publish
+ *     event: event arrival minus the moment pc_get first saw the data.
+ *  3. Sustained commits: 2,000 one-row commits back to back on SMALL, each
+ *     a distinct item and value; time from the last COMMIT to every one of
+ *     them visible (pc_get_many).
+ *  4. Mass change: one UPDATE of every row of BIG, commit, time until a
+ *     sample of 1,000 items all show it; beside it, a full reload of BIG
+ *     asked through the CLI (`pricecache reload BIG`), timed to its
+ *     publish. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pricecache.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void nap_ms(double ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6) };
+    nanosleep(&ts, NULL);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts v. */
+static void summary(const char *what, double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_d);
+    printf("%s: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu)\n", what, v[(size_t)(0.5 * (double)(n - 1) + 0.5)],
+           v[(size_t)(0.99 * (double)(n - 1) + 0.5)], v[n - 1], n);
+}
+
+static PGconn *conn;
+static pc_reader *rd;
+
+static void die(const char *what, const char *why)
+{
+    fprintf(stderr, "bench_change: %s: %s\n", what, why);
+    exit(1);
+}
+
+static void exec_ok(const char *sql, int n, const char *const *params)
+{
+    PGresult *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        die(sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+/* Up to max random base item ids of a chain, from the database. */
+static char **items_of(const char *chain, int max, int *n)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *p[2] = { chain, lim };
+    PGresult *r = PQexecParams(conn, "SELECT item_id FROM chain_prices WHERE chain_slug = $1 "
+                               "ORDER BY md5(item_id) LIMIT $2::int", 2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0)
+        die("items", PQresultErrorMessage(r));
+    *n = PQntuples(r);
+    char **v = calloc((size_t)*n, sizeof *v);
+    for (int i = 0; i < *n; i++)
+        v[i] = strdup(PQgetvalue(r, i, 0));
+    PQclear(r);
+    return v;
+}
+
+static void set_price(const char *chain, const char *item, long long cents)
+{
+    char val[32];
+    snprintf(val, sizeof val, "%lld", cents);
+    const char *p[3] = { val, chain, item };
+    exec_ok("UPDATE chain_prices SET price_cents = $1::bigint WHERE chain_slug = $2 AND item_id = $3",
+            3, p);
+}
+
+static double wait_price(const char *chain, const char *item, long long cents, double since)
+{
+    for (;;) {
+        pc_price p;
+        if (pc_get(rd, chain, NULL, item, &p) == PC_OK && p.cents == cents)
+            return now_ms();
+        if (now_ms() - since > 30000)
+            die(item, "change never became visible");
+    }
+}
+
+/* ---- 1. the NOTIFY floor ---------------------------------------------- */
+
+static void notify_floor(PGconn *lc, const char *chain, char **it, int n, int updates)
+{
+    PGresult *r = PQexec(lc, "LISTEN pricecache");
+    PQclear(r);
+    double *v = calloc((size_t)updates, sizeof *v);
+    for (int i = 0; i < updates; i++) {
+        set_price(chain, it[i % n], 700000000 + i);
+        double t0 = now_ms();
+        for (;;) {
+            struct pollfd pfd = { PQsocket(lc), POLLIN, 0 };
+            poll(&pfd, 1, 1000);
+            PQconsumeInput(lc);
+            PGnotify *nt = PQnotifies(lc);
+            if (nt) {
+                PQfreemem(nt);
+                while ((nt = PQnotifies(lc)))
+                    PQfreemem(nt);
+                break;
+            }
+            if (now_ms() - t0 > 10000)
+                die("notify floor", "no notification");
+        }
+        v[i] = now_ms() - t0;
+        nap_ms(20);
+    }
+    summary("NOTIFY floor, COMMIT returned -> notification at a LISTENing libpq connection", v,
+            (size_t)updates);
+    free(v);
+    r = PQexec(lc, "UNLISTEN *");
+    PQclear(r);
+}
+
+/* ---- 2. one-row propagation, with publish events ---------------------- */
+
+#define MAXEV 100000
+static pc_sub *sub;
+static atomic_int sub_run;
+static uint64_t ev_ver[MAXEV];
+static double ev_at[MAXEV];
+static atomic_size_t nev;
+
+static void *sub_thread(void *arg)
+{
+    (void)arg;
+    while (sub_run) {
+        pc_event e;
+        if (pc_sub_next(sub, 50, &e) != PC_OK || e.kind != PC_EV_PUBLISH)
+            continue;
+        size_t k = nev;
+        if (k < MAXEV) {
+            ev_ver[k] = e.version;
+            ev_at[k] = now_ms();
+            nev = k + 1;
+        }
+    }
+    return NULL;
+}
+
+static void one_row(const char *chain, char **it, int n, int updates, int with_events)
+{
+    double *v = calloc((size_t)updates, sizeof *v), *ev = calloc((size_t)updates, sizeof *ev);
+    uint64_t *ver = calloc((size_t)updates, sizeof *ver);
+    double *seen = calloc((size_t)updates, sizeof *seen);
+    size_t nmatch = 0;
+    for (int i = 0; i < updates; i++) {
+        long long cents = 800000000LL + i + (with_events ? 0 : 50000000LL);
+        set_price(chain, it[(i * 7919) % n], cents);
+        double t0 = now_ms();
+        seen[i] = wait_price(chain, it[(i * 7919) % n], cents, t0);
+        v[i] = seen[i] - t0;
+        pc_chain_meta m;
+        ver[i] = pc_chain_info(rd, chain, &m) == PC_OK ? m.version : 0;
+        nap_ms(20);
+    }
+    char what[160];
+    snprintf(what, sizeof what, "one-row UPDATE commit -> visible through pc_get, chain %s", chain);
+    summary(what, v, (size_t)updates);
+    if (with_events) {
+        nap_ms(100);
+        size_t ne = nev;
+        for (int i = 0; i < updates; i++)
+            for (size_t k = 0; k < ne; k++)
+                if (ev_ver[k] >= ver[i] && ver[i]) {
+                    ev[nmatch++] = ev_at[k] - seen[i];
+                    break;
+                }
+        if (nmatch)
+            summary("publish event arrival minus data visible (negative: event first)", ev, nmatch);
+    }
+    free(v);
+    free(ev);
+    free(ver);
+    free(seen);
+}
+
+/* ---- 3. sustained commits --------------------------------------------- */
+
+static void sustained(const char *chain, char **it, int n)
+{
+    int k = n < 2000 ? n : 2000;
+    double t0 = now_ms();
+    for (int i = 0; i < k; i++)
+        set_price(chain, it[i], 600000000LL + i);
+    double last = now_ms();
+    const char **ids = calloc((size_t)k, sizeof *ids);
+    for (int i = 0; i < k; i++)
+        ids[i] = it[i];
+    pc_price *out = calloc((size_t)k, sizeof *out);
+    int *st = calloc((size_t)k, sizeof *st);
+    for (;;) {
+        int all = pc_get_many(rd, chain, NULL, (size_t)k, ids, out, st) >= 0;
+        for (int i = 0; all && i < k; i++)
+            all = st[i] == PC_OK && out[i].cents == 600000000LL + i;
+        if (all)
+            break;
+        if (now_ms() - last > 30000)
+            die("sustained", "not all visible in 30 s");
+        nap_ms(0.2);
+    }
+    printf("%d one-row commits back to back on %s (%.0f commits/s): all visible %.2f ms after the "
+           "last COMMIT returned\n", k, chain, k / ((last - t0) / 1000), now_ms() - last);
+    free(ids);
+    free(out);
+    free(st);
+}
+
+/* ---- 4. mass change vs full reload ------------------------------------ */
+
+static double until_new_version(const char *chain, uint64_t v0, double t0)
+{
+    for (;;) {
+        pc_chain_meta m;
+        if (pc_chain_info(rd, chain, &m) == PC_OK && m.version > v0)
+            return now_ms() - t0;
+        if (now_ms() - t0 > 120000)
+            die(chain, "no new version in 120 s");
+        nap_ms(1);
+    }
+}
+
+static void mass(const char *chain, const char *cli, const char *dir)
+{
+    int n;
+    char **it = items_of(chain, 1000, &n);
+    pc_price before;
+    if (pc_get(rd, chain, NULL, it[0], &before) != PC_OK)
+        die("mass", "sample item not found");
+    pc_chain_meta m0;
+    pc_chain_info(rd, chain, &m0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' -d '%s' reload %s >/dev/null", cli, dir, chain);
+    double t0 = now_ms();
+    if (system(cmd) != 0)
+        die("reload", cmd);
+    double reload = until_new_version(chain, m0.version, t0);
+
+    const char *p[1] = { chain };
+    t0 = now_ms();
+    exec_ok("UPDATE chain_prices SET price_cents = price_cents + 1 WHERE chain_slug = $1", 1, p);
+    double committed = now_ms();
+    for (;;) {
+        int all = 1;
+        pc_price q;
+        for (int i = 0; all && i < n; i++)
+            all = pc_get(rd, chain, NULL, it[i], &q) == PC_OK && (i || q.cents == before.cents + 1);
+        pc_get(rd, chain, NULL, it[0], &q);
+        if (all && q.cents == before.cents + 1)
+            break;
+        if (now_ms() - committed > 120000)
+            die("mass", "not visible in 120 s");
+        nap_ms(1);
+    }
+    double vis = now_ms() - committed;
+    printf("whole-chain UPDATE of %s: visible %.0f ms after COMMIT returned (the UPDATE itself "
+           "took %.0f ms); full reload of the same chain %.0f ms: ratio %.2fx\n",
+           chain, vis, committed - t0, reload, vis / reload);
+    for (int i = 0; i < n; i++)
+        free(it[i]);
+    free(it);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 7) {
+        fprintf(stderr, "usage: bench_change DSN DIR SMALL BIG UPDATES PRICECACHE_CLI\n");
+        return 2;
+    }
+    const char *small = argv[3], *big = argv[4];
+    int updates = atoi(argv[5]);
+    conn = PQconnectdb(argv[1]);
+    PGconn *lc = PQconnectdb(argv[1]);
+    if (PQstatus(conn) != CONNECTION_OK || PQstatus(lc) != CONNECTION_OK)
+        die("connect", PQerrorMessage(conn));
+    int rc = pc_open(argv[2], &rd);
+    if (rc != PC_OK)
+        die(argv[2], pc_strerror(rc));
+    int ns, nb;
+    char **its = items_of(small, 5000, &ns), **itb = items_of(big, 5000, &nb);
+
+    notify_floor(lc, small, its, ns, updates);
+
+    char evaddr[512];
+    int with_events = pc_bus_addrs(rd, evaddr, sizeof evaddr, NULL, 0) == PC_OK && *evaddr &&
+                      pc_sub_open(evaddr, &small, 1, &sub) == PC_OK;
+    pthread_t t;
+    if (with_events) {
+        sub_run = 1;
+        pthread_create(&t, NULL, sub_thread, NULL);
+        nap_ms(300); /* the subscription reaches the daemon */
+    }
+    one_row(small, its, ns, updates, with_events);
+    if (with_events) {
+        sub_run = 0;
+        pthread_join(t, NULL);
+        pc_sub_close(sub);
+    }
+    one_row(big, itb, nb, updates, 0);
+    sustained(small, its, ns);
+    mass(big, argv[6], argv[2]);
+
+    for (int i = 0; i < ns; i++)
+        free(its[i]);
+    for (int i = 0; i < nb; i++)
+        free(itb[i]);
+    free(its);
+    free(itb);
+    pc_close(rd);
+    PQfinish(conn);
+    PQfinish(lc);
+    return 0;
+}
