@@ -68,10 +68,10 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
                  "/startupz, /readyz\"}\n");
         return reply(conn, 404, "application/json", small, strlen(small), 0);
     }
-    pcd_stats_view v;
+    pcd_view v;
     memset(&v, 0, sizeof v);
     if (h->fn(h->ctx, &v) != PC_OK) {
-        free(v.chains);
+        pcd_view_free(&v);
         snprintf(small, sizeof small, "{\"error\":\"state unavailable\"}\n");
         return reply(conn, 500, "application/json", small, strlen(small), 0);
     }
@@ -87,7 +87,7 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
                                 : pcd_health_ready(&v, small, sizeof small);
         rc = reply(conn, (unsigned)status, "application/json", small, strlen(small), 0);
     }
-    free(v.chains);
+    pcd_view_free(&v);
     return rc;
 }
 

@@ -6,7 +6,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "loader.h"
+#include "run.h"
 #include "log.h"
 
 static void usage(FILE *f)

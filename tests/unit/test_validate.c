@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pc_format.h"
+#include "pgcopy.h"
 #include "pgsource.h"
 #include "snapshot.h"
 #include "validate.h"
