@@ -1,6 +1,9 @@
 /* config.c - pricecached's configuration: INI file (libinih) plus PRICECACHE_<SECTION>_<KEY> overrides. */
 #include "config.h"
 
+/* Owns: the key table, parsing, overrides, defaults.  May call: dsn (to check
+ * [database] dsn), log.  Knows nothing of pgsource. */
+
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>

@@ -1,6 +1,8 @@
 /* delta.c - a chain's pending changed keys (from NOTIFY), gathered until a worker takes them; no I/O here. */
 #include "delta.h"
 
+/* Owns: the key set.  May call: nothing of daemon/. */
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,8 @@
 /* dsn.c - PostgreSQL connection strings: syntax check with libpq's own parser, password redaction and scrubbing for logs. */
 #include "dsn.h"
 
+/* Owns: connection string syntax and secrets.  May call: libpq's parser only. */
+
 #include <ctype.h>
 #include <libpq-fe.h>
 #include <stdio.h>

@@ -3,34 +3,40 @@
 #define PCD_ENGINE_H
 
 /*
- * Layering of daemon/.  "A -> B": A may include B's header and call it.
- * Arrows point down only; no file calls upwards and there are no circles
- * (scripts/check-layering.sh fails `make check` on an include cycle).
+ * Layering of daemon/.  "A -> B": A includes B's header and calls it.
+ * Arrows point down only: no circles (scripts/check-layering.sh, run by
+ * `make check`, fails on an include cycle and on a service that includes
+ * an engine header).
  *
- *   main.c      options, logging, signals; calls pcd_run
- *     -> run        start-up, the main loop, SIGHUP/SIGUSR1, shutdown, --migrate
- *     -> verbs      control verbs: status, metrics, reload, breaker reset, accept
- *     -> sync       the listing of active chains, warm-up, dropping vanished chains
- *     -> jobs       worker threads: the load and delta jobs, guards, breaker bookkeeping
- *     -> notice     LISTEN notices: pending keys, commit markers, debounce
- *     -> sched      the run queue: single-flight enqueue, due times, retry backoff
- *     -> engine     this header: chain table, lock, config in force; fills the view,
- *                   writes the daemon record
- *     -> view       the snapshot of daemon state and the one judgement of it
- *   (run -> verbs, sync, jobs, notice, sched; verbs -> sync? no: verbs -> sched;
- *    jobs -> notice, sched; sync -> sched; notice -> sched; all -> engine -> view)
+ *   main.c    options, logging, signals; calls pcd_run (run.h)
+ *   run       start-up, the main loop, SIGHUP/SIGUSR1, shutdown, --migrate
+ *             -> verbs, sync, jobs, notice, schedule, engine
+ *   verbs     control verbs: status, metrics, reload, breaker reset, accept
+ *             -> schedule, engine
+ *   sync      listing of active chains, warm-up, dropping vanished chains
+ *             -> schedule, engine
+ *   jobs      worker threads: the load and delta jobs, guards, breaker and
+ *             metadata bookkeeping   -> notice, schedule, engine
+ *   notice    LISTEN notices: pending keys, commit markers, debounce
+ *             -> schedule, engine
+ *   schedule  the run queue: single-flight, due times, retry backoff
+ *             -> engine
+ *   engine    (this header) chain table, lock, configuration in force; fills
+ *             the view, judges it into the daemon record   -> view
+ *   view      the snapshot of daemon state and the one judgement of it
  *
- * Services, called by the engine's files and never calling them:
- *   control (REP socket), events (PUB socket), busdir, http (reads a view through
- *   a callback), metrics (renders a view), listen (LISTEN thread), sdnotify,
- *   store + store_* (LMDB), pgsource, pgdelta, pgcopy, dsn (PostgreSQL), migrate,
- *   config, delta, breaker, snapshot, validate, log.
- *   Among them: config -> dsn (never pgsource); pgsource -> config, dsn, pgcopy;
- *   store -> delta, snapshot (never PostgreSQL); metrics, http -> view.
+ * Services: the engine's files call them; they never include an engine
+ * header.  control (REP socket; the verbs come in as pcd_control_ops),
+ * events (PUB socket), busdir, http and metrics (read a pcd_view only),
+ * listen (LISTEN thread; notices come in through a callback), sdnotify,
+ * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy, dsn
+ * (PostgreSQL), migrate, config (-> dsn; knows nothing of pgsource), delta,
+ * breaker, snapshot, validate, log.
  *
- * Locking: engine.mu guards the chain table, the run queue and every field
- * of `engine` below it.  Store calls may be made with mu held (the store's
- * own lock is always taken inside mu, never the other way round).
+ * Locking: engine.mu guards the chain table, the run queue and the fields
+ * of `engine` below.  Store calls may be made with mu held (the store's own
+ * lock is always taken inside mu, never the other way round); database
+ * calls never are.
  */
 
 #include <pthread.h>

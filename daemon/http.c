@@ -1,6 +1,9 @@
 /* http.c - the daemon's HTTP surface (libmicrohttpd): /metrics, /livez, /startupz, /readyz. */
 #include "http.h"
 
+/* Owns: the libmicrohttpd server and its four paths; reads a pcd_view through a
+ * callback, never the engine.  May call: metrics, view, log. */
+
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>

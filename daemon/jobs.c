@@ -3,7 +3,7 @@
 
 /* Owns: the workers and their PostgreSQL connections; what one load or
  * delta does from the query to the publish and the events it sends.
- * May call: notice, sched, engine, pgsource, pgdelta, store, events,
+ * May call: notice, schedule, engine, pgsource, pgdelta, store, events,
  * breaker, snapshot, log. */
 
 #include <errno.h>

@@ -1,6 +1,8 @@
 /* metrics.c - the daemon's state as Prometheus text (names fixed by DESIGN.md) and as health answers. */
 #include "metrics.h"
 
+/* Owns: the Prometheus text and the health bodies of a pcd_view.  May call: view. */
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 #include "notice.h"
 
 /* Owns: chain.pending, open_tx/nopen, first_notice_ms; the invalidation
- * counters of notices.  May call: sched, engine, delta. */
+ * counters of notices.  May call: schedule, engine, delta. */
 
 #include <string.h>
 

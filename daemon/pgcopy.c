@@ -1,6 +1,8 @@
 /* pgcopy.c - an incremental parser of PostgreSQL's COPY ... (FORMAT binary) stream: tuples out of chunks split anywhere. */
 #include "pgcopy.h"
 
+/* Owns: the COPY BINARY framing.  May call: validate (the field type). */
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>

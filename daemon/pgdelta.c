@@ -1,6 +1,9 @@
 /* pgdelta.c - fetching a delta's changed keys from PostgreSQL (the configured queries, filtered by key), validated and sorted. */
 #include "pgdelta.h"
 
+/* Owns: the per-key queries of a delta.  May call: pgsource, delta, snapshot,
+ * validate, config. */
+
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>

@@ -1,6 +1,10 @@
 /* pgsource.c - reading chains from PostgreSQL with libpq: connect, list active chains, stream a chain with COPY BINARY. */
 #include "pgsource.h"
 
+/* Owns: libpq connections, statements under a deadline with server-side
+ * cancel, the chains listing and a chain's COPY.  May call: pgcopy, dsn,
+ * snapshot, validate, config, log. */
+
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>

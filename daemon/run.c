@@ -2,7 +2,7 @@
 #include "run.h"
 
 /* Owns: the order of start-up and shutdown, the main thread's loop and
- * what each signal does.  May call: verbs, sync, jobs, notice, sched,
+ * what each signal does.  May call: verbs, sync, jobs, notice, schedule,
  * engine, view, and the services (store, events, control, listen, http,
  * sdnotify, pgsource, migrate, config, dsn, log). */
 

@@ -1,6 +1,9 @@
 /* store.c - the daemon's LMDB environment: create or open it (format record, writer lock, modes), grow the map, run write transactions, usage figures. */
 #include "store.h"
 
+/* Owns: the environment, its lock file, the map size, the store lock, the
+ * transaction runners (store_int.h).  May call: log.  Never PostgreSQL. */
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>

@@ -1,6 +1,9 @@
 /* store_audit.c - the audit log in the store: hash-chained records appended in the caller's transaction, and the search for a resent request. */
 #include "store.h"
 
+/* Owns: the audit log's keys and chaining.  May call: the store's runners
+ * (store_int.h), log. */
+
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>

@@ -1,6 +1,9 @@
 /* store_publish.c - publishing into the store: a snapshot as a diff against the chain's keys, a delta as a small transaction, each with its meta record and version. */
 #include "store.h"
 
+/* Owns: the diff merge and the delta write; the publish sequence.
+ * May call: the store's runners (store_int.h), delta, snapshot, audit, log. */
+
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>

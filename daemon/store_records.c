@@ -1,6 +1,9 @@
 /* store_records.c - the store's small records: chain metadata, the daemon record, the bus endpoints, the list of cached chains and their removal. */
 #include "store.h"
 
+/* Owns: meta, daemon and endpoints records; chain listing and removal.
+ * May call: the store's runners (store_int.h), audit, log. */
+
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>

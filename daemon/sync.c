@@ -2,7 +2,7 @@
 #include "sync.h"
 
 /* Owns: chain.active, engine.db_ok, warm_total and ready (warm-up), the
- * removal of vanished chains from the cache.  May call: sched, engine,
+ * removal of vanished chains from the cache.  May call: schedule, engine,
  * pgsource, store, events, log. */
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 #include "verbs.h"
 
 /* Owns: what each operator request does to the engine and its audit
- * record.  May call: sched, engine, view, metrics, store, events, breaker,
+ * record.  May call: schedule, engine, view, metrics, store, events, breaker,
  * log.  Add a verb here, its parsing and reply in control.c. */
 
 #include <stdio.h>

@@ -1,6 +1,8 @@
 /* view.c - judging the daemon's state from its view: starting / ready / degraded, fresh for /readyz, the systemd status line. */
 #include "view.h"
 
+/* Owns: the judgements of a pcd_view.  May call: nothing of daemon/ (pure). */
+
 #include <stdio.h>
 #include <stdlib.h>
 
