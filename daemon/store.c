@@ -90,6 +90,7 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
     }
     st->lock_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->memo_mu, NULL);
     st->map_size = cfg->map_size_mb << 20;
     st->map_max = cfg->map_max_mb << 20;
 
@@ -170,6 +171,8 @@ void pcd_store_close(pcd_store *st)
         mdb_env_close(st->env);
     if (st->lock_fd >= 0)
         close(st->lock_fd); /* releases the flock */
+    pcd_st_memo_free(st);
+    pthread_mutex_destroy(&st->memo_mu);
     pthread_mutex_destroy(&st->mu);
     free(st->path);
     free(st);
@@ -238,12 +241,16 @@ static int txn_attempt(pcd_store *st, void *arg)
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc)
         return rc;
+    st->staged = 0;
     rc = a->fn(st, txn, a->arg);
     if (rc) {
         mdb_txn_abort(txn);
         return rc;
     }
-    return mdb_txn_commit(txn);
+    rc = mdb_txn_commit(txn);
+    if (!rc)
+        pcd_st_memo_apply(st);
+    return rc;
 }
 
 /* Run `fn` in a write transaction of its own. */

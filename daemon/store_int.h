@@ -22,6 +22,18 @@ struct pcd_store {
      * writer anyway, and mdb_env_set_mapsize (map growth) is only legal
      * while no transaction is active in the process. */
     pthread_mutex_t mu;
+    /* The meta records as last committed, so that reading one never waits
+     * for a publish holding `mu` (control status and /metrics read every
+     * chain's).  Written under `mu` right after each commit, so it follows
+     * commit order; read under memo_mu alone. */
+    pthread_mutex_t memo_mu;
+    struct pcd_memo *memo;
+    size_t          nmemo, capmemo;
+    /* A memo change staged inside a write transaction of pcd_st_write_txn,
+     * applied only once it commits (0 none, 1 put, 2 drop). */
+    int             staged;
+    char            staged_chain[PC_CHAIN_MAX + 1];
+    pc_meta_rec     staged_meta;
 };
 
 /* An LMDB failure as a PC_* code, with "what: LMDB's reason" in err
@@ -41,6 +53,17 @@ int  pcd_st_write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), 
  * the log, naming `what`; PC_NOTFOUND is an answer and is not logged. */
 int  pcd_st_write_logged(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), void *arg,
                          const char *what);
+
+/* The meta memo (store_records.c).  put: `chain`'s record is now `m`;
+ * drop: the chain has none.  Caller holds st->mu, after the commit. */
+void pcd_st_memo_put(pcd_store *st, const char *chain, const pc_meta_rec *m);
+void pcd_st_memo_drop(pcd_store *st, const char *chain);
+/* Inside a pcd_st_write_txn function: what to memo once the transaction
+ * commits (m NULL: drop). */
+void pcd_st_memo_stage(pcd_store *st, const char *chain, const pc_meta_rec *m);
+/* Apply the staged change (pcd_st_write_txn's runner, after a commit). */
+void pcd_st_memo_apply(pcd_store *st);
+void pcd_st_memo_free(pcd_store *st);
 
 /* memcmp order of two keys, the shorter first on a tie. */
 int  pcd_st_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

@@ -162,6 +162,8 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     uint64_t w0 = proc_wchar();
     rc = mdb_txn_commit(txn);
     stats->pages_written = (proc_wchar() - w0) / 4096;
+    if (!rc)
+        pcd_st_memo_put(st, snap->chain, meta);
     return rc;
 out:
     mdb_cursor_close(cur);
@@ -305,7 +307,10 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
     rc = mdb_put(txn, st->dbi, &mkey, &v, 0);
     if (rc)
         goto out;
-    return mdb_txn_commit(txn);
+    rc = mdb_txn_commit(txn);
+    if (!rc)
+        pcd_st_memo_put(st, chain, meta);
+    return rc;
 out:
     mdb_txn_abort(txn);
     return rc;

@@ -14,8 +14,93 @@
 #include "log.h"
 #include "store_int.h"
 
+struct pcd_memo {
+    char        chain[PC_CHAIN_MAX + 1];
+    pc_meta_rec m;
+};
+
+/* Index of `chain` in the memo, or nmemo.  Caller holds memo_mu. */
+static size_t memo_find(pcd_store *st, const char *chain)
+{
+    size_t i = 0;
+    while (i < st->nmemo && strcmp(st->memo[i].chain, chain) != 0)
+        i++;
+    return i;
+}
+
+void pcd_st_memo_put(pcd_store *st, const char *chain, const pc_meta_rec *m)
+{
+    pc_meta_rec rec;
+    /* As a reader of the record would decode it. */
+    if (strlen(chain) > PC_CHAIN_MAX || pc_meta_decode(m, sizeof *m, &rec) != PC_OK) {
+        pcd_st_memo_drop(st, chain);
+        return;
+    }
+    pthread_mutex_lock(&st->memo_mu);
+    size_t i = memo_find(st, chain);
+    if (i == st->nmemo && st->nmemo == st->capmemo) {
+        size_t cap = st->capmemo ? st->capmemo * 2 : 16;
+        struct pcd_memo *nm = realloc(st->memo, cap * sizeof *nm);
+        if (!nm) {
+            pthread_mutex_unlock(&st->memo_mu);
+            return; /* not memoed: readers go to the environment */
+        }
+        st->memo = nm;
+        st->capmemo = cap;
+    }
+    if (i == st->nmemo) {
+        snprintf(st->memo[i].chain, sizeof st->memo[i].chain, "%s", chain);
+        st->nmemo++;
+    }
+    st->memo[i].m = rec;
+    pthread_mutex_unlock(&st->memo_mu);
+}
+
+void pcd_st_memo_drop(pcd_store *st, const char *chain)
+{
+    pthread_mutex_lock(&st->memo_mu);
+    size_t i = memo_find(st, chain);
+    if (i < st->nmemo)
+        st->memo[i] = st->memo[--st->nmemo];
+    pthread_mutex_unlock(&st->memo_mu);
+}
+
+void pcd_st_memo_stage(pcd_store *st, const char *chain, const pc_meta_rec *m)
+{
+    st->staged = m ? 1 : 2;
+    snprintf(st->staged_chain, sizeof st->staged_chain, "%s", chain);
+    if (m)
+        st->staged_meta = *m;
+}
+
+void pcd_st_memo_apply(pcd_store *st)
+{
+    if (st->staged == 1)
+        pcd_st_memo_put(st, st->staged_chain, &st->staged_meta);
+    else if (st->staged == 2)
+        pcd_st_memo_drop(st, st->staged_chain);
+    st->staged = 0;
+}
+
+void pcd_st_memo_free(pcd_store *st)
+{
+    free(st->memo);
+    st->memo = NULL;
+    st->nmemo = st->capmemo = 0;
+}
+
 int pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out)
 {
+    pthread_mutex_lock(&st->memo_mu);
+    size_t i = memo_find(st, chain);
+    int memoed = i < st->nmemo;
+    if (memoed)
+        *out = st->memo[i].m;
+    pthread_mutex_unlock(&st->memo_mu);
+    if (memoed)
+        return PC_OK;
+    /* Not memoed yet (first read since start, or not cached): from the
+     * environment, memoed under the lock writers memo under. */
     pthread_mutex_lock(&st->mu);
     MDB_txn *txn;
     int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
@@ -27,6 +112,8 @@ int pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out)
             rc = MDB_CORRUPTED;
         mdb_txn_abort(txn);
     }
+    if (!rc)
+        pcd_st_memo_put(st, chain, out);
     pthread_mutex_unlock(&st->mu);
     return pc_err_from_mdb(rc);
 }
@@ -48,6 +135,8 @@ static int put_meta_fn(pcd_store *st, MDB_txn *txn, void *arg)
     rc = mdb_put(txn, st->dbi, &k, &v, 0);
     if (!rc && a->audit)
         rc = pcd_st_audit_append(st, txn, a->audit, 0, &a->mark);
+    if (!rc)
+        pcd_st_memo_stage(st, a->chain, &m);
     return rc;
 }
 
@@ -102,6 +191,7 @@ static int remove_fn(pcd_store *st, MDB_txn *txn, void *arg)
     int rc = mdb_del(txn, st->dbi, &k, NULL);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
+    pcd_st_memo_stage(st, chain, NULL);
     MDB_cursor *cur;
     rc = mdb_cursor_open(txn, st->dbi, &cur);
     if (rc)
