@@ -3,6 +3,7 @@
 /* Owns: options, --help/--version, the signal mask and signalfd.  May call:
  * run (pcd_run, pcd_run_migrate), log.  Stays thin: everything else is in
  * libpcd, which the tests link. */
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
