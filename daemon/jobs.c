@@ -324,7 +324,20 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
         LOG_DBG("load", "chain %s: %zu changed keys, none different from the cache",
                 c->slug, dl->n);
     int changed;
-    breaker_note(d, c, cfg, 1, now, &changed);
+    int br_state = breaker_note(d, c, cfg, 1, now, &changed);
+    if (changed) {
+        /* The delta's meta record went out before the breaker counted
+         * this success: the probe that closes the breaker records it, or
+         * the state on disk (the console, `pricecache info`) stays
+         * half-open until the next full load. */
+        pc_meta_rec m;
+        if (pcd_store_get_meta(d->store, c->slug, &m) == PC_OK) {
+            m.breaker = (uint32_t)br_state;
+            m.breaker_since_ms = pc_now_ms();
+            m.probe_at_ms = 0;
+            pcd_store_put_meta(d->store, c->slug, &m);
+        }
+    }
     return PC_LOAD_OK;
 }
 
