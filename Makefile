@@ -155,6 +155,7 @@ integration: all
 # The one test command: unit tests, then integration scenarios against a real
 # PostgreSQL started by the harness.
 check: deps
+	$(Q)sh scripts/check-layering.sh daemon
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/run-all.sh $(B)
 

@@ -1,6 +1,8 @@
 /* breaker.c - a per-chain circuit breaker (closed / open / half-open), driven by an injected clock. */
 #include "breaker.h"
 
+/* Owns: the breaker state machine (closed, open, half-open), pure.  May call: nothing of daemon/. */
+
 #include "pc_format.h"
 
 void pcd_breaker_init(pcd_breaker *b, uint64_t seed)

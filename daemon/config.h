@@ -52,12 +52,4 @@ int  pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen
 
 void pcd_config_free(pcd_config *cfg);
 
-/* The DSN with any password=... value replaced by "***", for logs.
- * Returns a malloc'ed string the caller frees, or NULL on ENOMEM. */
-char *pcd_dsn_redact(const char *dsn);
-
-/* Replace, in place, every occurrence in `msg` of a password of `dsn`
- * (for libpq messages that quote the DSN). */
-void pcd_dsn_scrub(const char *dsn, char *msg);
-
 #endif

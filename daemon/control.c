@@ -1,6 +1,9 @@
 /* control.c - the daemon's control channel: a nanomsg REP socket answering operators (status, reload, breaker reset, accept, metrics). */
 #include "control.h"
 
+/* Owns: the REP socket, request parsing, replies, the replay cache and rate
+ * limit.  The engine's verbs come in as pcd_control_ops.  May call: busdir, log. */
+
 #include <errno.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
@@ -10,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "busdir.h"
 #include "log.h"
 
 /* Replies kept for resent requests: nanomsg's REQ resends after its
@@ -55,40 +59,6 @@ int pcd_control_new(const pcd_control_ops *ops, pcd_control **out)
 static void nn_fail(char *err, size_t errlen, const char *what, const char *addr)
 {
     snprintf(err, errlen, "[bus] control \"%s\": %s: %s", addr, what, nn_strerror(nn_errno()));
-}
-
-/* The directory of an ipc:// socket is the permission boundary: only its
- * group may enter it.  Made here when missing; an existing one (from
- * tmpfiles.d, or an earlier run) is left as the administrator made it,
- * with a warning when anyone may enter it.  `what` names the socket
- * ("control", "events") in messages. */
-int pcd_bus_prepare_dir(const char *path, const char *what, char *err, size_t errlen)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return PC_OK;
-    *slash = 0;
-    if (mkdir(dir, 0750) == 0) {
-        if (chmod(dir, 0750) != 0) {
-            snprintf(err, errlen, "[bus] %s: directory %s: cannot chmod 0750: %s", what, dir,
-                     strerror(errno));
-            return PC_EIO;
-        }
-        return PC_OK;
-    }
-    if (errno != EEXIST) {
-        snprintf(err, errlen, "[bus] %s: cannot create directory %s: %s", what, dir,
-                 strerror(errno));
-        return PC_EIO;
-    }
-    struct stat sb;
-    if (stat(dir, &sb) == 0 && (sb.st_mode & 0007))
-        LOG_WARN("bus", "%s socket directory %s: mode %03o lets every user reach the "
-                 "%s socket; make it 0750 and owned by the service group", what, dir,
-                 (unsigned)(sb.st_mode & 0777), what);
-    return PC_OK;
 }
 
 int pcd_control_open(const char *addr, const pcd_control_ops *ops, pcd_control **out,

@@ -42,11 +42,6 @@ typedef struct pcd_control_ops {
 
 typedef struct pcd_control pcd_control;
 
-/* The directory of the ipc:// socket at `path` (the address without
- * "ipc://"): created 0750 when missing, a warning when every user may enter
- * an existing one.  `what` names the socket in messages.  PC_OK or PC_EIO. */
-int  pcd_bus_prepare_dir(const char *path, const char *what, char *err, size_t errlen);
-
 /* Bind a REP socket to `addr`.  For ipc://, the socket's directory is
  * created with mode 0750 when missing (group: the daemon's), and the
  * socket is made 0660 after bind (nanomsg cannot set it at bind).

@@ -1,6 +1,8 @@
 /* events.c - the daemon's nanomsg PUB socket: one event per publish, breaker transition, failed or refused load, removal; heartbeats. */
 #include "events.h"
 
+/* Owns: the PUB socket, sequence numbers, heartbeats.  May call: busdir, log. */
+
 #include <errno.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/pubsub.h>
@@ -11,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "control.h"
+#include "busdir.h"
 #include "log.h"
 
 /* Sequence numbers are per topic (chain, or "*"): a subscriber to some

@@ -1,6 +1,9 @@
 /* http.c - the daemon's HTTP surface (libmicrohttpd): /metrics, /livez, /startupz, /readyz. */
 #include "http.h"
 
+/* Owns: the libmicrohttpd server and its four paths; reads a pcd_view through a
+ * callback, never the engine.  May call: metrics, view, log. */
+
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -68,10 +71,10 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
                  "/startupz, /readyz\"}\n");
         return reply(conn, 404, "application/json", small, strlen(small), 0);
     }
-    pcd_stats_view v;
+    pcd_view v;
     memset(&v, 0, sizeof v);
     if (h->fn(h->ctx, &v) != PC_OK) {
-        free(v.chains);
+        pcd_view_free(&v);
         snprintf(small, sizeof small, "{\"error\":\"state unavailable\"}\n");
         return reply(conn, 500, "application/json", small, strlen(small), 0);
     }
@@ -87,7 +90,7 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
                                 : pcd_health_ready(&v, small, sizeof small);
         rc = reply(conn, (unsigned)status, "application/json", small, strlen(small), 0);
     }
-    free(v.chains);
+    pcd_view_free(&v);
     return rc;
 }
 

@@ -6,9 +6,9 @@
 
 #include "metrics.h"
 
-/* Fill `v` with the daemon's state now; v->chains is malloc'ed and freed
- * by the server.  Called from the server's thread. */
-typedef int (*pcd_view_fn)(void *ctx, pcd_stats_view *v);
+/* Fill `v` with the daemon's state now; the server frees
+ * it with pcd_view_free.  Called from the server's thread. */
+typedef int (*pcd_view_fn)(void *ctx, pcd_view *v);
 
 typedef struct pcd_http pcd_http;
 

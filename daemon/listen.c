@@ -1,6 +1,9 @@
 /* listen.c - LISTEN on the primary for the NOTIFYs of the source tables' triggers. */
 #include "listen.h"
 
+/* Owns: the LISTEN connection and thread, notice parsing, reconnects.  Notices
+ * go out through a callback.  May call: pgsource, config, log. */
+
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>

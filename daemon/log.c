@@ -1,6 +1,8 @@
 /* log.c - JSON-lines logging on stderr, one object per line, one write(2) per line. */
 #include "log.h"
 
+/* Owns: the JSON log line and the level.  May call: nothing of daemon/. */
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,9 @@
 /* main.c - pricecached: parse the command line, block signals, run the engine. */
+
+/* Owns: options, --help/--version, the signal mask and signalfd.  May call:
+ * run (pcd_run, pcd_run_migrate), log.  Stays thin: everything else is in
+ * libpcd, which the tests link. */
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -6,8 +11,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "loader.h"
 #include "log.h"
+#include "run.h"
 
 static void usage(FILE *f)
 {

@@ -1,6 +1,8 @@
 /* metrics.c - the daemon's state as Prometheus text (names fixed by DESIGN.md) and as health answers. */
 #include "metrics.h"
 
+/* Owns: the Prometheus text and the health bodies of a pcd_view.  May call: view. */
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,21 +96,7 @@ static const char *inval_name(int i)
     return names[i];
 }
 
-void pcd_metrics_observe(pcd_stats_view *v, double seconds)
-{
-    static const double bounds[] = {
-#define PCD_X_B(x) x,
-        PCD_DURATION_BUCKETS(PCD_X_B)
-#undef PCD_X_B
-    };
-    for (int i = 0; i < PCD_NBUCKETS; i++)
-        if (seconds <= bounds[i])
-            v->duration_buckets[i]++;
-    v->duration_count++;
-    v->duration_sum += seconds;
-}
-
-char *pcd_metrics_render(const pcd_stats_view *v, size_t *len)
+char *pcd_metrics_render(const pcd_view *v, size_t *len)
 {
     static const double bounds[] = {
 #define PCD_X_B(x) x,
@@ -158,24 +146,24 @@ char *pcd_metrics_render(const pcd_stats_view *v, size_t *len)
     family(&b, M_DURATION);
     for (int i = 0; i < PCD_NBUCKETS; i++)
         put(&b, "pricecache_load_duration_seconds_bucket{le=\"%g\"} %llu\n", bounds[i],
-            (unsigned long long)v->duration_buckets[i]);
+            (unsigned long long)v->counters.duration_buckets[i]);
     put(&b, "pricecache_load_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
             "pricecache_load_duration_seconds_sum %.6f\n"
             "pricecache_load_duration_seconds_count %llu\n",
-        (unsigned long long)v->duration_count, v->duration_sum,
-        (unsigned long long)v->duration_count);
+        (unsigned long long)v->counters.duration_count, v->counters.duration_sum,
+        (unsigned long long)v->counters.duration_count);
     family(&b, M_ROWS);
     for (size_t c = 0; c < v->nchains; c++)
         if (v->chains[c].cached)
             put(&b, "pricecache_rows{chain=\"%s\",kind=\"base\"} %llu\n"
                     "pricecache_rows{chain=\"%s\",kind=\"store\"} %llu\n",
-                v->chains[c].slug, (unsigned long long)v->chains[c].base_rows,
-                v->chains[c].slug, (unsigned long long)v->chains[c].store_rows);
+                v->chains[c].slug, (unsigned long long)v->chains[c].meta.base_rows,
+                v->chains[c].slug, (unsigned long long)v->chains[c].meta.store_rows);
     family(&b, M_AGE);
     for (size_t c = 0; c < v->nchains; c++)
         if (v->chains[c].cached)
             put(&b, "pricecache_snapshot_age_seconds{chain=\"%s\"} %.3f\n", v->chains[c].slug,
-                (double)(v->now_ms - v->chains[c].loaded_at_ms) / 1000.0);
+                (double)(v->now_ms - v->chains[c].meta.loaded_at_ms) / 1000.0);
     family(&b, M_REJECTED);
     for (size_t c = 0; c < v->nchains; c++)
         for (int r = 0; r < PC_REJ__COUNT; r++)
@@ -185,7 +173,7 @@ char *pcd_metrics_render(const pcd_stats_view *v, size_t *len)
     family(&b, M_INVAL);
     for (int i = 0; i < PCD_INV__COUNT; i++)
         put(&b, "pricecache_invalidations_total{reason=\"%s\"} %llu\n", inval_name(i),
-            (unsigned long long)v->invalidations[i]);
+            (unsigned long long)v->counters.invalidations[i]);
     family(&b, M_BREAKER);
     for (size_t c = 0; c < v->nchains; c++)
         put(&b, "pricecache_circuit_breaker_state{chain=\"%s\"} %d\n", v->chains[c].slug,
@@ -205,37 +193,24 @@ char *pcd_metrics_render(const pcd_stats_view *v, size_t *len)
     return b.p;
 }
 
-int pcd_health_live(const pcd_stats_view *v, char *body, size_t len)
+int pcd_health_live(const pcd_view *v, char *body, size_t len)
 {
     (void)v;
     snprintf(body, len, "{\"status\":\"alive\"}\n");
     return 200;
 }
 
-int pcd_health_startup(const pcd_stats_view *v, char *body, size_t len)
+int pcd_health_startup(const pcd_view *v, char *body, size_t len)
 {
     snprintf(body, len, "{\"status\":\"%s\",\"chains\":%zu}\n",
              v->started ? "started" : "starting", v->nchains);
     return v->started ? 200 : 503;
 }
 
-int pcd_health_ready(const pcd_stats_view *v, char *body, size_t len)
+int pcd_health_ready(const pcd_view *v, char *body, size_t len)
 {
-    /* The first reason that makes the data not fresh is named. */
-    char why[256] = "";
-    if (!v->started)
-        snprintf(why, sizeof why, "warm-up not done");
-    else if (!v->db_ok)
-        snprintf(why, sizeof why, "database unreachable");
-    for (size_t c = 0; !why[0] && c < v->nchains; c++) {
-        const pcd_chain_stats *cs = &v->chains[c];
-        if (cs->breaker == PC_BREAKER_OPEN)
-            snprintf(why, sizeof why, "chain %s: circuit breaker open", cs->slug);
-        else if (cs->cached && v->now_ms - cs->loaded_at_ms > (int64_t)v->max_age_s * 1000)
-            snprintf(why, sizeof why, "chain %s: snapshot older than %d s", cs->slug,
-                     v->max_age_s);
-    }
-    if (why[0]) {
+    char why[256];
+    if (pcd_view_unready(v, why, sizeof why)) {
         snprintf(body, len, "{\"status\":\"not ready\",\"reason\":\"%s\"}\n", why);
         return 503;
     }

@@ -1,6 +1,8 @@
 /* migrate.c - applying the SQL schema migrations embedded from sql/. */
 #include "migrate.h"
 
+/* Owns: the embedded SQL migrations and their order.  May call: pgsource, log. */
+
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>

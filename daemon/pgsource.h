@@ -25,10 +25,6 @@ int  pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errl
 void pcd_pg_close(pg_conn *c);
 int  pcd_pg_ok(pg_conn *c);      /* 1 while the connection is usable */
 
-/* Whether libpq can parse `dsn` (key=value or URI), without connecting.
- * PC_OK, or PC_ECONFIG with libpq's reason in why (never the password). */
-int  pcd_pg_dsn_check(const char *dsn, char *why, size_t whylen);
-
 /* Slugs of the active chains, from cfg->chains_query.  A slug that is not a
  * valid [a-z0-9_-]{1,64} is logged and skipped by the caller: it is
  * returned in `bad`.  Arrays are malloc'ed (free each string and the
@@ -67,27 +63,6 @@ char *pcd_sql_subst_chain(const char *query, const char *quoted);
  * a PGresult): when the cause is a missing column or a column of the wrong
  * type, append the columns the query must return. */
 void pcd_pg_column_hint(const void *result, int is_store, char *err, size_t errlen);
-
-/* Incremental parser of COPY ... (FORMAT binary) data: feed it the chunks
- * PQgetCopyData returns, in any split; it calls `row` for every tuple.
- * fields[i].data NULL means SQL NULL. */
-typedef int (*pcd_copy_row_fn)(void *ctx, int nfields, const pcd_field *fields);
-typedef struct pcd_copy_parser {
-    uint8_t *buf;            /* carry-over of an incomplete tuple */
-    size_t   len, cap;
-    int      header_done;
-    int      done;           /* trailer seen */
-    pcd_copy_row_fn row;
-    void    *ctx;
-} pcd_copy_parser;
-
-void pcd_copy_init(pcd_copy_parser *p, pcd_copy_row_fn row, void *ctx);
-/* PC_OK, PC_EDB (malformed stream: message in err), PC_ENOMEM, or the
- * callback's non-zero return. */
-int  pcd_copy_feed(pcd_copy_parser *p, const void *data, size_t len, char *err, size_t errlen);
-/* PC_OK when the stream ended cleanly with its trailer. */
-int  pcd_copy_end(pcd_copy_parser *p, char *err, size_t errlen);
-void pcd_copy_free(pcd_copy_parser *p);
 
 /* Build the SQL text that the loader runs for `query` and `chain` (exposed
  * for tests and the benchmark's COPY baseline).  malloc'ed. */

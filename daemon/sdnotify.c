@@ -1,6 +1,8 @@
 /* sdnotify.c - tell systemd (Type=notify) that pricecached is ready, what it does, that it lives and that it stops. */
 #include "sdnotify.h"
 
+/* Owns: READY=1, STATUS=, STOPPING=1, the watchdog.  May call: nothing of daemon/. */
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>

@@ -1,6 +1,8 @@
 /* snapshot.c - one chain's rows loaded into memory, sorted in key order, ready to publish. */
 #include "snapshot.h"
 
+/* Owns: a chain being loaded: sorted records, counts, rejects.  May call: nothing of daemon/. */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

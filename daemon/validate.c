@@ -1,6 +1,8 @@
 /* validate.c - the rules a source row must pass before it is cached. */
 #include "validate.h"
 
+/* Owns: what makes a row bad, and why.  May call: nothing of daemon/. */
+
 #include <stdio.h>
 #include <string.h>
 

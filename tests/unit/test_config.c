@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dsn.h"
 #include "log.h"
 #include "pc_format.h"
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dsn.h"
 #include "log.h"
 #include "pc_format.h"
 #include "pgsource.h"

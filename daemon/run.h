@@ -1,6 +1,6 @@
-/* loader.h - pricecached's engine: warm-up, load workers, single-flight reloads, guards, refresh, shutdown. */
-#ifndef PCD_LOADER_H
-#define PCD_LOADER_H
+/* run.h - pricecached's entry points: run the daemon (foreground or --once), apply the migrations. */
+#ifndef PCD_RUN_H
+#define PCD_RUN_H
 
 #include <stddef.h>
 

@@ -1,0 +1,150 @@
+/* engine.h - the engine's shared state: the chain table, its lock, the configuration in force; and the map of daemon/. */
+#ifndef PCD_ENGINE_H
+#define PCD_ENGINE_H
+
+/*
+ * Layering of daemon/.  "A -> B": A includes B's header and calls it.
+ * Arrows point down only: no circles (scripts/check-layering.sh, run by
+ * `make check`, fails on an include cycle and on a service that includes
+ * an engine header).
+ *
+ *   main.c    options, logging, signals; calls pcd_run (run.h)
+ *   run       start-up, the main loop, SIGHUP/SIGUSR1, shutdown, --migrate
+ *             -> verbs, sync, jobs, notice, schedule, engine
+ *   verbs     control verbs: status, metrics, reload, breaker reset, accept
+ *             -> schedule, engine
+ *   sync      listing of active chains, warm-up, dropping vanished chains
+ *             -> schedule, engine
+ *   jobs      worker threads: the load and delta jobs, guards, breaker and
+ *             metadata bookkeeping   -> notice, schedule, engine
+ *   notice    LISTEN notices: pending keys, commit markers, debounce
+ *             -> schedule, engine
+ *   schedule  the run queue: single-flight, due times, retry backoff
+ *             -> engine
+ *   engine    (this header) chain table, lock, configuration in force; fills
+ *             the view, judges it into the daemon record   -> view
+ *   view      the snapshot of daemon state and the one judgement of it
+ *
+ * Services: the engine's files call them; they never include an engine
+ * header.  control (REP socket; the verbs come in as pcd_control_ops),
+ * events (PUB socket), busdir, http and metrics (read a pcd_view only),
+ * listen (LISTEN thread; notices come in through a callback), sdnotify,
+ * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy, dsn
+ * (PostgreSQL), migrate, config (-> dsn; knows nothing of pgsource), delta,
+ * breaker, snapshot, validate, log.
+ *
+ * Locking: engine.mu guards the chain table, the run queue and the fields
+ * of `engine` below.  Store calls may be made with mu held (the store's own
+ * lock is always taken inside mu, never the other way round); database
+ * calls never are.
+ */
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "breaker.h"
+#include "config.h"
+#include "delta.h"
+#include "events.h"
+#include "pc_format.h"
+#include "store.h"
+#include "view.h"
+
+/* A delta that cannot settle its keys alone; beyond enum pc_load_result. */
+#define PC_LOAD_NEED_FULL (PC_LOAD__COUNT + 1)
+
+typedef struct chain {
+    char          slug[PC_CHAIN_MAX + 1];
+    int           state;       /* PCD_CHAIN_* (view.h) */
+    int           again;       /* asked for while running: one more load after */
+    int           active;      /* in the latest listing of active chains */
+    int           warm;        /* loaded once, or failed, since start */
+    int           last_ok;     /* the last attempt published or found nothing new */
+    int64_t       due_ms;      /* monotonic time of a scheduled retry/probe, 0 none */
+    int           backoff_ms;  /* next retry delay after a failure */
+    int           full;        /* a full reload is asked for */
+    int64_t       first_notice_ms; /* of the changes pending since the last load began */
+    long long     open_tx[8];  /* transactions with pending keys whose commit marker is due */
+    int           nopen;
+    uint64_t      loads[PC_LOAD__COUNT];    /* since start, for the metrics */
+    uint64_t      rejected[PC_REJ__COUNT];  /* rows, since start */
+    pcd_delta     pending;     /* keys changed since the last load began */
+    pcd_breaker   br;
+    int           accept;      /* an operator accepted: the next load skips the guards */
+    char          accept_by[256]; /* who, for the audit record (pcd_actor.text) */
+    struct chain *next;        /* all chains */
+    struct chain *qnext;       /* the run queue */
+} chain;
+
+/* A configuration in force; SIGHUP installs a new one.  Old ones stay
+ * allocated until exit because a running load may still read them. */
+typedef struct cfg_node {
+    pcd_config       cfg;
+    struct cfg_node *older;
+} cfg_node;
+
+struct pcd_jobs; /* jobs.c: the worker threads */
+
+typedef struct engine {
+    pthread_mutex_t mu;
+    pthread_cond_t  work;       /* queue non-empty or stopping */
+    cfg_node       *cfgs;       /* cfgs->cfg is current */
+    unsigned        cfg_gen;
+    pcd_store      *store;
+    chain          *chains;
+    chain          *qhead, *qtail;
+    int             running;    /* loads in progress */
+    int             stopping;
+    int             stop_fd;    /* eventfd: readable once shutting down */
+    int             done_fd;    /* eventfd: a load finished, or the main loop has work */
+    int             failures;   /* loads failed/refused since start (--once) */
+    int             warm_total; /* chains of the first listing */
+    int             ready;      /* warm-up done */
+    int             db_ok;      /* the last listing succeeded */
+    pc_daemon_rec   drec;       /* the daemon record as last written */
+    int             sync_asked; /* list chains and reload them all, now */
+    pcd_view_counters agg;      /* invalidation counters and the duration histogram */
+    pcd_events     *events;     /* NULL when [bus] events is off */
+    struct pcd_jobs *jobs;
+} engine;
+
+static inline const pcd_config *cur_cfg(engine *d) { return &d->cfgs->cfg; }
+
+static inline pcd_breaker_cfg breaker_cfg(const pcd_config *cfg)
+{
+    pcd_breaker_cfg b = { cfg->breaker_failures, cfg->breaker_reset_s * 1000,
+                          cfg->breaker_half_open_successes };
+    return b;
+}
+
+/* Set up `d` (lock, event descriptors, an empty configuration node to load
+ * into).  PC_OK or PC_ENOMEM / PC_EIO; pcd_engine_free either way. */
+int   pcd_engine_init(engine *d);
+void  pcd_engine_free(engine *d);
+
+/* The chain table; callers hold mu. */
+chain *pcd_chain_find(engine *d, const char *slug);
+/* A new chain, its breaker restored from the metadata on disk.  NULL on ENOMEM. */
+chain *pcd_chain_add(engine *d, const char *slug);
+
+/* Wake the main loop (a load finished, a listing is asked for). */
+void  pcd_engine_wake(engine *d);
+
+/* The view: daemon fields and counters always; `what` adds
+ * PCD_VIEW_CHAINS (each active chain, with its metadata read from the
+ * store after mu is released) and PCD_VIEW_ENV (map and reader figures).
+ * Takes mu.  PC_OK or PC_ENOMEM (v->chains NULL). */
+int   pcd_engine_view(engine *d, pcd_view *v, int what);
+/* The daemon fields and counters only, with mu held by the caller. */
+void  pcd_engine_view_locked(engine *d, pcd_view *v);
+
+/* Judge the state (pcd_view_state) and write the daemon record when it
+ * changed.  Caller holds mu. */
+void  pcd_engine_note_state(engine *d);
+/* Write the daemon record as it is (pid refreshed). */
+void  pcd_engine_write_daemon(engine *d);
+
+/* Free an array of n malloc'ed strings and the array. */
+void  pcd_strv_free(char **v, size_t n);
+
+#endif

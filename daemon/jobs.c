@@ -1,0 +1,454 @@
+/* jobs.c - the engine's worker threads: the load job (a whole chain, guards, publish) and the delta job (changed keys), with their breaker and metadata bookkeeping. */
+#include "jobs.h"
+
+/* Owns: the workers and their PostgreSQL connections; what one load or
+ * delta does from the query to the publish and the events it sends.
+ * May call: notice, schedule, engine, pgsource, pgdelta, store, events,
+ * breaker, snapshot, log. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "notice.h"
+#include "pgdelta.h"
+#include "pgsource.h"
+#include "schedule.h"
+#include "snapshot.h"
+
+static int refuse_reason(const pcd_config *cfg, const pcd_snapshot *snap,
+                         const pc_meta_rec *old, int have_old, char *why, size_t len)
+{
+    uint64_t rej = pcd_snapshot_rejected_total(snap);
+    if (snap->rows_seen > 0 && (double)rej / (double)snap->rows_seen > cfg->max_reject_ratio) {
+        snprintf(why, len, "%llu of %llu rows rejected (%.1f%% > max_reject_ratio %.1f%%)",
+                 (unsigned long long)rej, (unsigned long long)snap->rows_seen,
+                 100.0 * (double)rej / (double)snap->rows_seen, 100.0 * cfg->max_reject_ratio);
+        return 1;
+    }
+    if (have_old) {
+        uint64_t before = old->base_rows + old->store_rows;
+        uint64_t after = snap->base_rows + snap->store_rows;
+        if (before > 0 && after < before &&
+            (double)(before - after) / (double)before > cfg->max_shrink_ratio) {
+            snprintf(why, len, "row count would fall from %llu to %llu (%.1f%% > "
+                     "max_shrink_ratio %.1f%%)", (unsigned long long)before,
+                     (unsigned long long)after,
+                     100.0 * (double)(before - after) / (double)before,
+                     100.0 * cfg->max_shrink_ratio);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void log_rejects(const pcd_snapshot *snap)
+{
+    for (int r = 0; r < PC_REJ__COUNT; r++)
+        if (snap->rejected[r])
+            LOG_WARN("load", "chain %s: rejected %llu rows (%s), e.g. %s", snap->chain,
+                     (unsigned long long)snap->rejected[r], pc_reject_name(r),
+                     snap->reject_sample[r]);
+}
+
+/* Keep the head of a long message (the cause comes first in ours). */
+static void copy_trunc(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+typedef struct worker {
+    engine  *d;
+    pg_conn *conn;
+    unsigned conn_gen;
+    unsigned want_gen;   /* configuration generation at the job's start */
+    int      id;
+} worker;
+
+/* The worker's connection, (re)made when it broke or the configuration
+ * changed since it was made. */
+static int ensure_conn(worker *w, const pcd_config *cfg, char *err, size_t errlen)
+{
+    if (w->conn && (w->conn_gen != w->want_gen || !pcd_pg_ok(w->conn))) {
+        pcd_pg_close(w->conn);
+        w->conn = NULL;
+    }
+    if (w->conn)
+        return PC_OK;
+    w->conn_gen = w->want_gen;
+    return pcd_pg_connect(cfg, &w->conn, err, errlen);
+}
+
+/* Record an outcome in the chain's breaker, logging a transition. */
+static int breaker_note(engine *d, chain *c, const pcd_config *cfg, int ok, int64_t now,
+                        int *changed)
+{
+    pcd_breaker_cfg bc = breaker_cfg(cfg);
+    pthread_mutex_lock(&d->mu);
+    int before = c->br.state;
+    *changed = pcd_breaker_record(&c->br, &bc, ok, now);
+    int after = c->br.state;
+    pthread_mutex_unlock(&d->mu);
+    if (*changed) {
+        LOG_WARN("breaker", "chain %s: breaker %s -> %s", c->slug, pc_breaker_name(before),
+                 pc_breaker_name(after));
+        pcd_events_send(d->events, PC_EV_BREAKER, c->slug, 0, (uint32_t)after, "%s -> %s",
+                        pc_breaker_name(before), pc_breaker_name(after));
+    }
+    return after;
+}
+
+/* A failed, timed-out or refused attempt: counted in the breaker (unless
+ * the database was not at fault) and in the chain's metadata, whose
+ * snapshot stays as it is. */
+static int load_failed_bookkeeping(engine *d, chain *c, const pcd_config *cfg, int64_t t0,
+                                   int result, const char *err, int count_breaker)
+{
+    int64_t now = pc_mono_ms();
+    int changed = 0;
+    if (count_breaker)
+        breaker_note(d, c, cfg, 0, now, &changed);
+    pthread_mutex_lock(&d->mu);
+    int br_state = c->br.state;
+    /* Stored in wall-clock time so that the console can count down to it. */
+    int64_t probe_at = br_state == PC_BREAKER_OPEN
+                           ? pc_now_ms() + (c->br.open_until_ms - pc_mono_ms()) : 0;
+    pthread_mutex_unlock(&d->mu);
+    pc_meta_rec meta;
+    if (pcd_store_get_meta(d->store, c->slug, &meta) == PC_OK) {
+        meta.last_attempt_ms = pc_now_ms();
+        meta.last_duration_ms = (uint32_t)(now - t0);
+        meta.last_result = (uint32_t)result;
+        meta.breaker = (uint32_t)br_state;
+        if (changed)
+            meta.breaker_since_ms = pc_now_ms();
+        meta.probe_at_ms = probe_at;
+        meta.loads_failed++;
+        meta.consecutive_failures++;
+        copy_trunc(meta.last_error, sizeof meta.last_error, err);
+        pcd_store_put_meta(d->store, c->slug, &meta);
+    }
+    pcd_events_send(d->events, result == PC_LOAD_REFUSED ? PC_EV_REFUSED : PC_EV_FAILED, c->slug,
+                    0, (uint32_t)result, "%s", err);
+    return result;
+}
+
+/* One load of one chain: returns the pc_load_result. */
+static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
+{
+    engine *d = w->d;
+    char err[512] = "";
+    pc_meta_rec meta;
+    int have_old = pcd_store_get_meta(d->store, c->slug, &meta) == PC_OK;
+    if (!have_old)
+        memset(&meta, 0, sizeof meta);
+    pc_meta_rec old = meta;
+
+    int result, accepted = 0;
+    char audit[PC_AUDIT_TEXT_MAX - 32] = "";
+    pcd_snapshot snap;
+    pcd_snapshot_init(&snap, c->slug);
+    pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
+
+    int rc = ensure_conn(w, cfg, err, sizeof err);
+    if (rc == PC_OK)
+        rc = pcd_pg_load_chain(w->conn, cfg, c->slug, &cx, &snap, err, sizeof err);
+    double read_s = (double)(pc_mono_ms() - t0) / 1000.0;
+
+    if (rc == PC_ECANCELED) {
+        LOG_INFO("load", "chain %s: load cancelled by shutdown after %.3f s", c->slug, read_s);
+        pcd_snapshot_free(&snap);
+        return PC_LOAD_NONE;
+    }
+    if (rc != PC_OK) {
+        result = rc == PC_ETIMEDOUT ? PC_LOAD_TIMEOUT : PC_LOAD_FAILED;
+        LOG_ERR("load", "chain %s: load failed after %.3f s (%s)", c->slug, read_s, err);
+        if (w->conn && !pcd_pg_ok(w->conn)) {
+            pcd_pg_close(w->conn);
+            w->conn = NULL;
+        }
+    } else {
+        log_rejects(&snap);
+        pthread_mutex_lock(&d->mu);
+        for (int r = 0; r < PC_REJ__COUNT; r++)
+            c->rejected[r] += snap.rejected[r];
+        accepted = c->accept;
+        char by[sizeof c->accept_by];
+        memcpy(by, c->accept_by, sizeof by);
+        pthread_mutex_unlock(&d->mu);
+        char why[256] = "passed";
+        int refused = refuse_reason(cfg, &snap, &old, have_old, why, sizeof why);
+        if (accepted) {
+            if (refused)
+                LOG_WARN("load", "chain %s: guards would refuse this load (%s); published as "
+                         "accepted by an operator", c->slug, why);
+            snprintf(audit, sizeof audit, "%s action=accept chain=%s result=published guards=%s%s%s",
+                     by, c->slug, refused ? "\"" : "", why, refused ? "\"" : "");
+            result = PC_LOAD_OK;
+        } else if (refused) {
+            result = PC_LOAD_REFUSED;
+            snprintf(err, sizeof err, "load refused: %s", why);
+            LOG_ERR("load", "chain %s: load refused, the snapshot of version %llu stays (%s)",
+                    c->slug, (unsigned long long)old.version, why);
+        } else {
+            result = PC_LOAD_OK;
+        }
+    }
+
+    if (result != PC_LOAD_OK) {
+        pcd_snapshot_free(&snap);
+        /* A load the guards refused is not the database failing (DESIGN
+         * tells "failed" and "refused" apart; the breaker guards the
+         * database), and counting it would hold an operator's `accept`
+         * back until the next probe. */
+        return load_failed_bookkeeping(d, c, cfg, t0, result, err, result != PC_LOAD_REFUSED);
+    }
+
+    int64_t now = pc_mono_ms();
+    int changed;
+    int br_state = breaker_note(d, c, cfg, 1, now, &changed);
+    meta.last_attempt_ms = pc_now_ms();
+    meta.last_duration_ms = (uint32_t)(now - t0);
+    meta.last_result = PC_LOAD_OK;
+    meta.breaker = (uint32_t)br_state;
+    if (changed || !have_old)
+        meta.breaker_since_ms = pc_now_ms();
+    meta.probe_at_ms = 0; /* a success never leaves it open */
+    meta.loads_ok++;
+    meta.consecutive_failures = 0;
+    meta.last_error[0] = 0;
+    pcd_publish_stats ps;
+    int64_t p0 = pc_mono_ms();
+    rc = pcd_store_publish_audited(d->store, &snap, &meta, &ps, accepted ? audit : NULL, err,
+                                   sizeof err);
+    if (rc == PC_OK && accepted) {
+        pthread_mutex_lock(&d->mu);
+        c->accept = 0;
+        pthread_mutex_unlock(&d->mu);
+    }
+    if (rc == PC_OK) {
+        LOG_INFO("load", "chain %s: published version %llu: %llu base, %llu store rows "
+                 "(%llu put, %llu deleted, %llu unchanged) in %.3f s (read %.3f s, "
+                 "write %.3f s)", c->slug, (unsigned long long)ps.version,
+                 (unsigned long long)snap.base_rows, (unsigned long long)snap.store_rows,
+                 (unsigned long long)ps.put, (unsigned long long)ps.deleted,
+                 (unsigned long long)ps.unchanged,
+                 (double)(pc_mono_ms() - t0) / 1000.0, read_s,
+                 (double)(pc_mono_ms() - p0) / 1000.0);
+        pcd_events_send(d->events, PC_EV_PUBLISH, c->slug, ps.version,
+                        (uint32_t)(snap.base_rows + snap.store_rows),
+                        "reload: %llu put, %llu deleted", (unsigned long long)ps.put,
+                        (unsigned long long)ps.deleted);
+    } else {
+        LOG_ERR("load", "chain %s: publish failed, the previous snapshot stays (%s)",
+                c->slug, err);
+        /* The database answered; the breaker guards it, not the disk. */
+        result = load_failed_bookkeeping(d, c, cfg, t0, PC_LOAD_FAILED, err, 0);
+    }
+    pcd_snapshot_free(&snap);
+    return result;
+}
+
+/* Apply the changed keys of a chain as one small transaction.  Anything
+ * the delta cannot settle alone (rejected rows, a chain not cached yet)
+ * asks for a full reload instead. */
+static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd_delta *dl)
+{
+    engine *d = w->d;
+    char err[512] = "";
+    pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
+    int rc = ensure_conn(w, cfg, err, sizeof err);
+    pcd_snapshot found;
+    pcd_snapshot_init(&found, c->slug);
+    if (rc == PC_OK)
+        rc = pcd_pg_fetch_delta(w->conn, cfg, c->slug, dl, &cx, &found, err, sizeof err);
+    if (rc == PC_ECANCELED) {
+        pcd_snapshot_free(&found);
+        return PC_LOAD_NONE;
+    }
+    if (rc != PC_OK) {
+        LOG_ERR("load", "chain %s: fetching %zu changed keys failed (%s); a full reload follows",
+                c->slug, dl->n, err);
+        if (w->conn && !pcd_pg_ok(w->conn)) {
+            pcd_pg_close(w->conn);
+            w->conn = NULL;
+        }
+        pcd_snapshot_free(&found);
+        /* The failure counts for the breaker like a failed load; the keys
+         * are covered by the full reload that the retry makes. */
+        return load_failed_bookkeeping(d, c, cfg, t0, rc == PC_ETIMEDOUT ? PC_LOAD_TIMEOUT
+                                                                         : PC_LOAD_FAILED, err, 1);
+    }
+    if (pcd_snapshot_rejected_total(&found) > 0) {
+        LOG_INFO("load", "chain %s: changed rows include rejected ones; reloading the chain",
+                 c->slug);
+        pcd_snapshot_free(&found);
+        return PC_LOAD_NEED_FULL;
+    }
+    pc_meta_rec meta;
+    if (pcd_store_get_meta(d->store, c->slug, &meta) != PC_OK) {
+        pcd_snapshot_free(&found);
+        return PC_LOAD_NEED_FULL;
+    }
+    int64_t now = pc_mono_ms();
+    meta.last_attempt_ms = pc_now_ms();
+    meta.last_duration_ms = (uint32_t)(now - t0);
+    meta.last_result = PC_LOAD_OK;
+    meta.consecutive_failures = 0;
+    pcd_publish_stats ps;
+    rc = pcd_store_apply_delta(d->store, c->slug, &found, dl->keys, dl->n, &meta, &ps,
+                               err, sizeof err);
+    pcd_snapshot_free(&found);
+    if (rc == PC_NOTFOUND)
+        return PC_LOAD_NEED_FULL;
+    if (rc != PC_OK) {
+        LOG_ERR("load", "chain %s: applying changes failed, a full reload follows (%s)",
+                c->slug, err);
+        return PC_LOAD_NEED_FULL;
+    }
+    if (ps.version) {
+        LOG_INFO("load", "chain %s: applied %zu changed keys as version %llu (%llu put, "
+                 "%llu deleted) in %.1f ms", c->slug, dl->n, (unsigned long long)ps.version,
+                 (unsigned long long)ps.put, (unsigned long long)ps.deleted,
+                 (double)(pc_mono_ms() - t0));
+        pcd_events_send(d->events, PC_EV_PUBLISH, c->slug, ps.version, (uint32_t)dl->n,
+                        "delta: %llu put, %llu deleted", (unsigned long long)ps.put,
+                        (unsigned long long)ps.deleted);
+    } else
+        LOG_DBG("load", "chain %s: %zu changed keys, none different from the cache",
+                c->slug, dl->n);
+    int changed;
+    int br_state = breaker_note(d, c, cfg, 1, now, &changed);
+    if (changed) {
+        /* The delta's meta record went out before the breaker counted
+         * this success: the probe that closes the breaker records it, or
+         * the state on disk (the console, `pricecache info`) stays
+         * half-open until the next full load. */
+        pc_meta_rec m;
+        if (pcd_store_get_meta(d->store, c->slug, &m) == PC_OK) {
+            m.breaker = (uint32_t)br_state;
+            m.breaker_since_ms = pc_now_ms();
+            m.probe_at_ms = 0;
+            pcd_store_put_meta(d->store, c->slug, &m);
+        }
+    }
+    return PC_LOAD_OK;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    engine *d = w->d;
+    pthread_mutex_lock(&d->mu);
+    chain *c;
+    while ((c = pcd_sched_take(d)) != NULL) {
+        pcd_delta dl;
+        pcd_delta_take(&dl, &c->pending);
+        c->first_notice_ms = 0;
+        /* A transaction whose marker is still due: its keys may be
+         * incomplete, but it has committed (NOTIFYs come after commit),
+         * so a full reload sees all of it. */
+        int full = c->full || dl.overflow || dl.n == 0 || c->nopen > 0;
+        c->full = 0;
+        if (full)
+            c->nopen = 0;
+        d->running++;
+        const pcd_config *cfg = cur_cfg(d);
+        w->want_gen = d->cfg_gen;
+        int64_t t0 = pc_mono_ms();
+        int allowed = pcd_breaker_allow(&c->br, t0);
+        int half_open = c->br.state == PC_BREAKER_HALF_OPEN;
+        pthread_mutex_unlock(&d->mu);
+
+        int result;
+        if (!allowed) {
+            LOG_DBG("load", "chain %s: load refused at once, breaker open", c->slug);
+            result = PC_LOAD_NONE;
+        } else {
+            if (half_open)
+                LOG_INFO("breaker", "chain %s: half-open probe", c->slug);
+            result = full ? load_one(w, c, cfg, t0) : delta_one(w, c, cfg, t0, &dl);
+        }
+        pcd_delta_free(&dl);
+
+        pthread_mutex_lock(&d->mu);
+        d->running--;
+        c->state = PCD_CHAIN_IDLE;
+        if (result > PC_LOAD_NONE && result < PC_LOAD__COUNT) {
+            c->loads[result]++;
+            pcd_view_observe(&d->agg, (double)(pc_mono_ms() - t0) / 1000.0);
+        }
+        if (!allowed) {
+            c->warm = 1;
+            c->due_ms = c->br.open_until_ms;
+        } else {
+            pcd_sched_after(d, c, result, cfg);
+        }
+        if (result == PC_LOAD_NEED_FULL)
+            pcd_sched_load(d, c);
+        else if (c->again && !d->stopping && c->full)
+            pcd_sched_load(d, c);
+        else if (c->again && !d->stopping)
+            pcd_notice_schedule(d, c); /* changes arrived meanwhile */
+        pcd_engine_wake(d);
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (w->conn)
+        pcd_pg_close(w->conn);
+    return NULL;
+}
+
+struct pcd_jobs {
+    pthread_t *threads;
+    worker    *ws;
+    int        n, started;
+};
+
+int pcd_jobs_start(engine *d, int n)
+{
+    struct pcd_jobs *j = calloc(1, sizeof *j);
+    if (j) {
+        j->threads = calloc((size_t)n, sizeof *j->threads);
+        j->ws = calloc((size_t)n, sizeof *j->ws);
+    }
+    if (!j || !j->threads || !j->ws) {
+        LOG_ERR("daemon", "out of memory");
+        if (j) {
+            free(j->threads);
+            free(j->ws);
+            free(j);
+        }
+        return PC_ENOMEM;
+    }
+    j->n = n;
+    d->jobs = j;
+    for (int i = 0; i < n; i++) {
+        j->ws[i].d = d;
+        j->ws[i].id = i;
+        if (pthread_create(&j->threads[i], NULL, worker_main, &j->ws[i]) != 0) {
+            LOG_ERR("daemon", "cannot start load worker %d: %s", i, strerror(errno));
+            return PC_EIO;
+        }
+        j->started++;
+    }
+    return PC_OK;
+}
+
+void pcd_jobs_join(engine *d)
+{
+    struct pcd_jobs *j = d->jobs;
+    if (!j)
+        return;
+    for (int i = 0; i < j->started; i++)
+        pthread_join(j->threads[i], NULL);
+    free(j->threads);
+    free(j->ws);
+    free(j);
+    d->jobs = NULL;
+}

@@ -1,0 +1,274 @@
+/* pgdelta.c - fetching a delta's changed keys from PostgreSQL (the configured queries, filtered by key), validated and sorted. */
+#include "pgdelta.h"
+
+/* Owns: the per-key queries of a delta.  May call: pgsource, delta, snapshot,
+ * validate, config. */
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pc_format.h"
+#include "validate.h"
+
+/* Append s as a JSON string. */
+static int json_put(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t need = *len + strlen(s) * 6 + 4;
+    if (need > *cap) {
+        size_t ncap = need * 2;
+        char *nb = realloc(*buf, ncap);
+        if (!nb)
+            return PC_ENOMEM;
+        *buf = nb;
+        *cap = ncap;
+    }
+    char *o = *buf + *len;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*p;
+        } else if (*p < 0x20) {
+            o += sprintf(o, "\\u%04x", *p);
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o++ = '"';
+    *len = (size_t)(o - *buf);
+    return PC_OK;
+}
+
+static int json_raw(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*len + n + 1) * 2;
+        char *nb = realloc(*buf, ncap);
+        if (!nb)
+            return PC_ENOMEM;
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+    return PC_OK;
+}
+
+/* The keys as JSON: base items ["i",...] or store pairs [["s","i"],...]. */
+static char *keys_json(const pcd_delta *d, int stores, size_t *count)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = json_raw(&buf, &len, &cap, "[");
+    *count = 0;
+    for (size_t i = 0; i < d->n && rc == PC_OK; i++) {
+        const pcd_delta_key *k = &d->keys[i];
+        if (!!k->store != stores)
+            continue;
+        if (*count)
+            rc = json_raw(&buf, &len, &cap, ",");
+        if (stores && rc == PC_OK) {
+            rc = json_raw(&buf, &len, &cap, "[");
+            if (rc == PC_OK) rc = json_put(&buf, &len, &cap, k->store);
+            if (rc == PC_OK) rc = json_raw(&buf, &len, &cap, ",");
+            if (rc == PC_OK) rc = json_put(&buf, &len, &cap, k->item);
+            if (rc == PC_OK) rc = json_raw(&buf, &len, &cap, "]");
+        } else if (rc == PC_OK) {
+            rc = json_put(&buf, &len, &cap, k->item);
+        }
+        (*count)++;
+    }
+    if (rc == PC_OK)
+        rc = json_raw(&buf, &len, &cap, "]");
+    if (rc != PC_OK) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static void first_line(char *err, size_t errlen, const char *what, const char *msg)
+{
+    snprintf(err, errlen, "%s: %.*s", what, (int)strcspn(msg, "\n"), msg);
+}
+
+/* Run one statement under the load's deadline and stop fd, cancelling it
+ * server-side when either fires. */
+static PGresult *exec_deadline(PGconn *conn, const char *sql, const char *param,
+                               const pcd_cancel *cx, int *rc, char *err, size_t errlen)
+{
+    const char *params[1] = { param };
+    if (!PQsendQueryParams(conn, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0)) {
+        first_line(err, errlen, "cannot send query", PQerrorMessage(conn));
+        *rc = PC_EDB;
+        return NULL;
+    }
+    while (PQisBusy(conn)) {
+        int64_t left = cx->deadline_ms - pc_mono_ms();
+        struct pollfd pf[2] = { { PQsocket(conn), POLLIN, 0 }, { cx->stop_fd, POLLIN, 0 } };
+        int np = left > 0 ? poll(pf, cx->stop_fd >= 0 ? 2 : 1, (int)(left > 1000 ? 1000 : left)) : 0;
+        int stop = np > 0 && cx->stop_fd >= 0 && (pf[1].revents & POLLIN);
+        if (stop || (np == 0 && pc_mono_ms() >= cx->deadline_ms)) {
+            PGcancel *cn = PQgetCancel(conn);
+            char cerr[256];
+            if (cn) {
+                PQcancel(cn, cerr, sizeof cerr);
+                PQfreeCancel(cn);
+            }
+            PGresult *r;
+            while ((r = PQgetResult(conn)) != NULL)
+                PQclear(r);
+            *rc = stop ? PC_ECANCELED : PC_ETIMEDOUT;
+            snprintf(err, errlen, stop ? "cancelled by shutdown" : "deadline exceeded; query "
+                     "cancelled on the server");
+            return NULL;
+        }
+        if (np < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            *rc = PC_EDB;
+            return NULL;
+        }
+        if (np > 0 && !PQconsumeInput(conn)) {
+            first_line(err, errlen, "connection lost", PQerrorMessage(conn));
+            *rc = PC_EDB;
+            return NULL;
+        }
+    }
+    PGresult *res = PQgetResult(conn), *extra;
+    while ((extra = PQgetResult(conn)) != NULL)
+        PQclear(extra);
+    if (!res || (PQresultStatus(res) != PGRES_TUPLES_OK &&
+                 PQresultStatus(res) != PGRES_COMMAND_OK)) {
+        first_line(err, errlen, "query failed", res ? PQresultErrorMessage(res)
+                                                    : PQerrorMessage(conn));
+        PQclear(res);
+        *rc = PC_EDB;
+        return NULL;
+    }
+    *rc = PC_OK;
+    return res;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Validate and add the rows of a fetch result. */
+static int add_rows(PGresult *res, int is_store, pcd_snapshot *found, char *err, size_t errlen)
+{
+    int want = is_store ? 4 : 3;
+    if (PQnfields(res) != want) {
+        snprintf(err, errlen, "%s query returned %d columns, expected %d", is_store ? "store"
+                 : "base", PQnfields(res), want);
+        return PC_EDB;
+    }
+    int off = is_store ? 1 : 0;
+    for (int r = 0; r < PQntuples(res); r++) {
+        pcd_field store = { NULL, 0 }, item;
+        if (is_store && !PQgetisnull(res, r, 0)) {
+            store.data = PQgetvalue(res, r, 0);
+            store.len = (size_t)PQgetlength(res, r, 0);
+        }
+        item.data = PQgetisnull(res, r, off) ? NULL : PQgetvalue(res, r, off);
+        item.len = item.data ? (size_t)PQgetlength(res, r, off) : 0;
+        int price_null = PQgetisnull(res, r, off + 1), ts_null = PQgetisnull(res, r, off + 2);
+        int64_t cents = 0, ts = 0;
+        if ((!price_null && parse_i64(PQgetvalue(res, r, off + 1), &cents)) ||
+            (!ts_null && parse_i64(PQgetvalue(res, r, off + 2), &ts))) {
+            snprintf(err, errlen, "unexpected number in the %s query's result",
+                     is_store ? "store" : "base");
+            return PC_EDB;
+        }
+        found->rows_seen++;
+        int why = pcd_validate_row(is_store, store, item, price_null, cents, ts_null);
+        if (why >= 0) {
+            char sample[128];
+            pcd_row_sample(sample, sizeof sample, is_store, store, item, price_null, cents);
+            pcd_snapshot_reject(found, why, sample);
+            continue;
+        }
+        int rc = pcd_snapshot_add(found, is_store ? store.data : NULL, store.len, item.data,
+                                  item.len, cents, ts);
+        if (rc != PC_OK) {
+            snprintf(err, errlen, "out of memory");
+            return rc;
+        }
+    }
+    return PC_OK;
+}
+
+int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
+                       const pcd_delta *d, const pcd_cancel *cx, pcd_snapshot *found,
+                       char *err, size_t errlen)
+{
+    PGconn *conn = (PGconn *)c;
+    char *lit = PQescapeLiteral(conn, chain, strlen(chain));
+    if (!lit) {
+        first_line(err, errlen, "cannot quote the chain", PQerrorMessage(conn));
+        return PC_EDB;
+    }
+    int rc = PC_OK;
+    PGresult *res = exec_deadline(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                                  NULL, cx, &rc, err, errlen);
+    PQclear(res);
+    for (int is_store = 0; is_store < 2 && rc == PC_OK; is_store++) {
+        size_t count;
+        char *json = keys_json(d, is_store, &count);
+        char *q = pcd_sql_subst_chain(is_store ? cfg->store_query : cfg->base_query, lit);
+        char *sql = NULL;
+        if (json && q && count > 0) {
+            int n = is_store
+                ? asprintf(&sql, "SELECT store_id::text, item_id::text, price_cents::bigint, "
+                           PCD_SQL_EPOCH " FROM (%s\n) q "
+                           "WHERE (store_id::text, item_id::text) IN "
+                           "(SELECT e->>0, e->>1 FROM jsonb_array_elements($1::jsonb) e) "
+                           "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
+                           "q.updated_at DESC", q)
+                : asprintf(&sql, "SELECT item_id::text, price_cents::bigint, "
+                           PCD_SQL_EPOCH " FROM (%s\n) q "
+                           "WHERE item_id::text IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+                           "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC", q);
+            if (n < 0)
+                sql = NULL;
+        }
+        if (count > 0 && (!json || !q || !sql)) {
+            snprintf(err, errlen, "out of memory");
+            rc = PC_ENOMEM;
+        } else if (count > 0) {
+            char what[512];
+            res = exec_deadline(conn, sql, json, cx, &rc, what, sizeof what);
+            if (res)
+                rc = add_rows(res, is_store, found, what, sizeof what);
+            if (rc != PC_OK)
+                snprintf(err, errlen, "chain %s: %s query for %zu changed keys: %s", chain,
+                         is_store ? "store" : "base", count, what);
+            PQclear(res);
+        }
+        free(sql);
+        free(q);
+        free(json);
+    }
+    if (rc == PC_OK) {
+        char what[256];
+        res = exec_deadline(conn, "COMMIT", NULL, cx, &rc, what, sizeof what);
+        PQclear(res);
+    } else if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+    }
+    PQfreemem(lit);
+    if (rc == PC_OK)
+        rc = pcd_snapshot_finish(found);
+    return rc;
+}

@@ -1,0 +1,20 @@
+/* pgdelta.h - reading the current source rows of a delta's keys from PostgreSQL. */
+#ifndef PCD_PGDELTA_H
+#define PCD_PGDELTA_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "delta.h"
+#include "pgsource.h"
+#include "snapshot.h"
+
+/* Read the current source rows of the delta's keys (through the configured
+ * base/store queries, filtered by key) into `found`, validated and in key
+ * order.  A key with no row in `found` is gone from the source.  PC_OK,
+ * PC_ETIMEDOUT, PC_ECANCELED or PC_EDB as pcd_pg_load_chain. */
+int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
+                       const pcd_delta *d, const pcd_cancel *cx, pcd_snapshot *found,
+                       char *err, size_t errlen);
+
+#endif

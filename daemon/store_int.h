@@ -1,0 +1,94 @@
+/* store_int.h - what the store's files share and nothing else includes: the handle, the transaction runners, the audit append. */
+#ifndef PCD_STORE_INT_H
+#define PCD_STORE_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pc_format.h"
+#include "store.h"
+
+struct pcd_store {
+    MDB_env        *env;
+    MDB_dbi         dbi;
+    int             lock_fd;
+    uint64_t        map_size;     /* bytes */
+    uint64_t        map_max;      /* bytes */
+    char           *path;
+    /* Every transaction of the daemon runs under this lock: LMDB allows one
+     * writer anyway, and mdb_env_set_mapsize (map growth) is only legal
+     * while no transaction is active in the process. */
+    pthread_mutex_t mu;
+    /* The meta records as last committed, so that reading one never waits
+     * for a publish holding `mu` (control status and /metrics read every
+     * chain's).  Written under `mu` right after each commit, so it follows
+     * commit order; read under memo_mu alone. */
+    pthread_mutex_t memo_mu;
+    struct pcd_memo *memo;
+    size_t          nmemo, capmemo;
+    /* A memo change staged inside a write transaction of pcd_st_write_txn,
+     * applied only once it commits (0 none, 1 put, 2 drop). */
+    int             staged;
+    char            staged_chain[PC_CHAIN_MAX + 1];
+    pc_meta_rec     staged_meta;
+};
+
+/* An LMDB failure as a PC_* code, with "what: LMDB's reason" in err
+ * (err may be NULL). */
+int  pcd_st_fail(int rc, const char *what, char *err, size_t errlen);
+
+/* Run `attempt` (one whole transaction, returning an LMDB code) under the
+ * store lock; when the map fills, grow it and run the attempt again.
+ * MDB_NOTFOUND becomes PC_NOTFOUND with "what: not found" in err. */
+int  pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), void *arg,
+                        const char *what, char *err, size_t errlen);
+
+/* Run `fn` in a write transaction of its own (pcd_st_run_growing). */
+int  pcd_st_write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), void *arg,
+                      char *err, size_t errlen);
+/* pcd_st_write_txn for callers that take only the code: the cause goes to
+ * the log, naming `what`; PC_NOTFOUND is an answer and is not logged. */
+int  pcd_st_write_logged(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), void *arg,
+                         const char *what);
+
+/* The meta memo (store_records.c).  put: `chain`'s record is now `m`;
+ * drop: the chain has none.  Caller holds st->mu, after the commit. */
+void pcd_st_memo_put(pcd_store *st, const char *chain, const pc_meta_rec *m);
+void pcd_st_memo_drop(pcd_store *st, const char *chain);
+/* Inside a pcd_st_write_txn function: what to memo once the transaction
+ * commits (m NULL: drop). */
+void pcd_st_memo_stage(pcd_store *st, const char *chain, const pc_meta_rec *m);
+/* Apply the staged change (pcd_st_write_txn's runner, after a commit). */
+void pcd_st_memo_apply(pcd_store *st);
+void pcd_st_memo_free(pcd_store *st);
+
+/* memcmp order of two keys, the shorter first on a tie. */
+int  pcd_st_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+static inline int pcd_st_has_prefix(const MDB_val *k, const uint8_t *p, size_t plen)
+{
+    return k->mv_size >= plen && memcmp(k->mv_data, p, plen) == 0;
+}
+
+
+/* What an append wrote: logged once committed, so that the journal holds
+ * every record's hash outside the cache (a truncated or rewritten log then
+ * disagrees with it). */
+typedef struct pcd_audit_mark {
+    uint64_t seq;
+    uint8_t  hash[PC_AUDIT_HASH];
+} pcd_audit_mark;
+
+/* Append an audit record in `txn`, chained to the last one; `version`, when
+ * not 0, is appended to the text.  An LMDB code; MDB_CORRUPTED when the
+ * last record cannot be read. */
+int  pcd_st_audit_append(pcd_store *st, MDB_txn *txn, const char *text, uint64_t version,
+                         pcd_audit_mark *mark);
+/* After the commit: journal the record's hash, hand its number to *seq
+ * (may be NULL). */
+void pcd_st_audit_done(const pcd_audit_mark *m, uint64_t *seq);
+
+#endif
