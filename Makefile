@@ -205,7 +205,7 @@ SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
-MAN_PAGES   := pricecache.1 pricecached.8 pricecached.conf.5 libpricecache.3 \
+MAN_PAGES   := pricecache.1 pricecached.8 pricecached.conf.5 libpricecache.3 pc_admin.3 \
                $(if $(TUI),pricecache-top.1)
 
 .PHONY: install-man install-service deps-packaging deb rpm check-packages
