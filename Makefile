@@ -26,7 +26,14 @@ SANFLAGS_tsan = -fsanitize=thread -fno-omit-frame-pointer
 SANFLAGS_fuzz = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANFLAGS := $(SANFLAGS_$(SAN))
 CFLAGS  ?=
-CPPFLAGS += -Iinclude -I$(B)/gen -DPC_VERSION=\"$(VERSION)\"
+CPPFLAGS += -Iinclude -DPC_VERSION=\"$(VERSION)\"
+# include/ holds only what is installed (pricecache.h).  The layouts the
+# daemon and the library share (on-disk records, bus messages, statistics
+# area) are private to them: private-layout/ is on their include path and
+# on nobody else's.  The CLI and the console see include/ alone, so they
+# can only use the public API (a scenario builds them against a staged
+# install to prove it).
+PRIV_CPPFLAGS = -Iprivate-layout
 ALL_CFLAGS = $(STD) $(WARN) $(OPT) $(SANFLAGS) -fPIC -fvisibility=hidden -pthread -MMD -MP $(CFLAGS)
 LDFLAGS ?=
 ALL_LDFLAGS = $(SANFLAGS) -pthread $(LDFLAGS)
@@ -71,16 +78,23 @@ GEN_MIG := $(B)/gen/migrations.c
 .PHONY: all check unit integration bench demo install clean deps
 all: $(LIB_A) $(LIB_SO) $(B)/libpricecache.so $(DAEMON) $(CLI) $(TUI) $(B)/pricecache.pc $(UNITS) $(BENCHES) $(ITESTS)
 
+# Per directory: what each part may include besides include/.
+$(B)/obj/client/%.o: XCPPFLAGS = $(PRIV_CPPFLAGS)
+$(B)/obj/daemon/%.o: XCPPFLAGS = $(PRIV_CPPFLAGS) -I$(B)/gen $(PG_CFLAGS)
+$(B)/obj/cli/%.o:    XCPPFLAGS =
+$(B)/obj/tui/%.o:    XCPPFLAGS =
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(PG_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(XCPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-# Tests and benchmarks reach the daemon's internal headers.
+# Tests and benchmarks reach the private layouts, the library's private
+# headers and the daemon's internal ones.
 $(B)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) -Idaemon $(PG_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(PRIV_CPPFLAGS) -Iclient -Idaemon -I$(B)/gen $(PG_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(GEN_MIG): scripts/embed-sql.sh $(SQL_SRC)
 	@mkdir -p $(dir $@)
@@ -88,7 +102,7 @@ $(GEN_MIG): scripts/embed-sql.sh $(SQL_SRC)
 
 $(B)/obj/gen/migrations.o: $(GEN_MIG)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Idaemon -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(PRIV_CPPFLAGS) $(ALL_CFLAGS) -Idaemon -c -o $@ $<
 
 $(LIB_A): $(call obj,$(CLIENT_SRC))
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -192,7 +206,7 @@ SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
-MAN_PAGES   := pricecache.1 pricecached.8 pricecached.conf.5 libpricecache.3 \
+MAN_PAGES   := pricecache.1 pricecached.8 pricecached.conf.5 libpricecache.3 pc_admin.3 \
                $(if $(TUI),pricecache-top.1)
 
 .PHONY: install-man install-service deps-packaging deb rpm check-packages

@@ -4,29 +4,16 @@
 #include <string.h>
 
 #include "cli.h"
-#include "pc_format.h"
-#include "pc_reader_internal.h"
 #include "pricecache.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 
 /* The control address: --control, else $PRICECACHE_CONTROL, else what the
- * daemon of the cache directory announced. */
+ * daemon of the cache directory announced; never a guessed default (a
+ * request must reach the daemon of this cache). */
 static int control_addr(const char *opt, char *addr, size_t cap)
 {
-    const char *env = getenv("PRICECACHE_CONTROL");
-    if (opt || (env && *env)) {
-        snprintf(addr, cap, "%s", opt ? opt : env);
-        return 0;
-    }
-    pc_reader *r = NULL;
-    int rc = pc_open(pc_cli_dir(), &r);
-    if (rc == PC_OK) {
-        rc = pc_bus_addrs(r, NULL, 0, addr, cap);
-        if (rc == PC_OK && !*addr)
-            rc = PC_NOTFOUND;
-    }
-    pc_close(r);
+    int rc = pc_bus_resolve(pc_cli_dir(), PC_BUS_CONTROL, opt, PC_BUS_NO_DEFAULT, addr, cap, NULL);
     if (rc == PC_NOTFOUND) {
         fprintf(stderr, "pricecache: %s: the daemon announced no control socket ([bus] control "
                 "off?); give --control ADDR or set PRICECACHE_CONTROL\n", pc_cli_dir());
@@ -63,7 +50,7 @@ static int send_request(const char *verb, int nfixed, int argc, char **argv)
     char req[512];
     size_t len = (size_t)snprintf(req, sizeof req, "%s", verb);
     for (; i < argc; i++) {
-        if (!pc_slug_valid(argv[i], strlen(argv[i])) &&
+        if (!pc_cli_slug_ok(argv[i]) &&
             !(strcmp(verb, "reload") == 0 && strcmp(argv[i], "all") == 0)) {
             fprintf(stderr, "pricecache: chain \"%s\": %s (expected [a-z0-9_-]{1,%d})\n",
                     argv[i], pc_strerror(PC_EINVAL), PC_CHAIN_MAX);
@@ -106,47 +93,38 @@ int pc_cli_breaker(int argc, char **argv)
 
 /* ---- audit ------------------------------------------------------------ */
 
-typedef struct walk {
-    int      verify;
-    uint64_t count;
-    uint8_t  prev[PC_AUDIT_HASH];
-    int      have_prev;
-    uint64_t bad_seq;
-    char     why[160];
-    pc_audit_rec rec;
-} walk;
-
 static void hex(const uint8_t *h, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
         sprintf(out + 2 * i, "%02x", h[i]);
 }
 
-static int on_audit(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+/* Every record, one line each: SEQ, the first 8 bytes of its hash, its
+ * text.  One record per read: a long log piped into a pager pins nothing. */
+static int audit_list(pc_reader *r, pc_audit_verdict *v)
 {
-    walk *w = ctx;
-    uint64_t seq = pc_audit_key_seq(key, klen);
-    uint64_t want = w->count + 1;
-    if (!seq || pc_audit_decode(seq, val, vlen, &w->rec) != PC_OK) {
-        w->bad_seq = seq ? seq : want;
-        snprintf(w->why, sizeof w->why, "not a well-formed audit record");
-        return 1;
-    }
-    if (w->verify) {
-        if (pc_audit_check(&w->rec, want, w->have_prev ? w->prev : NULL, w->why,
-                           sizeof w->why) != PC_OK) {
-            w->bad_seq = seq;
-            return 1;
-        }
-    } else {
+    pc_audit_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return PC_ENOMEM;
+    e->size = sizeof *e;
+    uint64_t after = 0;
+    int rc;
+    while ((rc = pc_audit_next(r, after, e)) == PC_OK) {
         char h[2 * PC_AUDIT_HASH + 1];
-        hex(w->rec.hash, 8, h);
-        printf("%llu\t%s\t%s\n", (unsigned long long)seq, h, w->rec.text);
+        hex(e->hash, 8, h);
+        printf("%llu\t%s\t%s\n", (unsigned long long)e->seq, h, e->text);
+        after = e->seq;
+        v->intact++;
     }
-    memcpy(w->prev, w->rec.hash, sizeof w->prev);
-    w->have_prev = 1;
-    w->count++;
-    return 0;
+    if (rc == PC_EFORMAT) {
+        v->bad_seq = e->seq;
+        snprintf(v->why, sizeof v->why, "not a well-formed audit record");
+        rc = PC_ETAMPERED;
+    } else if (rc == PC_NOTFOUND) {
+        rc = PC_OK;
+    }
+    free(e);
+    return rc;
 }
 
 int pc_cli_audit(int argc, char **argv)
@@ -162,34 +140,25 @@ int pc_cli_audit(int argc, char **argv)
         fprintf(stderr, "pricecache: %s: %s\n", pc_cli_dir(), pc_strerror(rc));
         return pc_cli_exit_for(rc);
     }
-    walk *w = calloc(1, sizeof *w);
-    if (!w) {
-        pc_close(r);
-        return pc_cli_exit_for(PC_ENOMEM);
-    }
-    w->verify = verify;
-    uint8_t kb[4];
-    rc = pc_reader_prefix_scan(r, kb, pc_key_audit_prefix(kb), on_audit, w);
+    pc_audit_verdict v = { .size = sizeof v };
+    rc = verify ? pc_audit_verify(r, &v) : audit_list(r, &v);
     pc_close(r);
-    int e;
-    if (rc != PC_OK && rc != 1) {
-        fprintf(stderr, "pricecache: audit: %s\n", pc_strerror(rc));
-        e = pc_cli_exit_for(rc);
-    } else if (w->bad_seq) {
+    if (rc == PC_ETAMPERED) {
         fprintf(stderr, "pricecache: audit: record #%llu is bad: %s (%llu records before it "
-                "are intact)\n", (unsigned long long)w->bad_seq, w->why,
-                (unsigned long long)w->count);
-        e = PC_CLI_EXIT_TAMPERED;
-    } else {
-        if (verify) {
-            char h[2 * PC_AUDIT_HASH + 1] = "-";
-            if (w->have_prev)
-                hex(w->prev, PC_AUDIT_HASH, h);
-            printf("audit: %llu records, hash chain intact; last hash %s\n",
-                   (unsigned long long)w->count, h);
-        }
-        e = 0;
+                "are intact)\n", (unsigned long long)v.bad_seq, v.why,
+                (unsigned long long)v.intact);
+        return PC_CLI_EXIT_TAMPERED;
     }
-    free(w);
-    return e;
+    if (rc != PC_OK) {
+        fprintf(stderr, "pricecache: audit: %s\n", pc_strerror(rc));
+        return pc_cli_exit_for(rc);
+    }
+    if (verify) {
+        char h[2 * PC_AUDIT_HASH + 1] = "-";
+        if (v.intact)
+            hex(v.last_hash, PC_AUDIT_HASH, h);
+        printf("audit: %llu records, hash chain intact; last hash %s\n",
+               (unsigned long long)v.intact, h);
+    }
+    return 0;
 }

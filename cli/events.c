@@ -8,9 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "pc_bus.h"
-
-#define DEFAULT_EVENTS "ipc:///run/pricecache/events.ipc"
+#include "pricecache.h"
 
 static volatile sig_atomic_t stop;
 
@@ -22,15 +20,13 @@ static void on_signal(int sig)
 
 int pc_cli_events(int argc, char **argv)
 {
-    const char *addr = getenv("PRICECACHE_EVENTS");
-    if (addr && !*addr)
-        addr = NULL;
+    const char *given = NULL;
     long count = -1, timeout_ms = -1;
     int beats = 0, i = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
         char *end;
         if (strcmp(argv[i], "-a") == 0 && i + 1 < argc) {
-            addr = argv[++i];
+            given = argv[++i];
         } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
             count = strtol(argv[++i], &end, 10);
             if (*end || count <= 0)
@@ -45,22 +41,17 @@ int pc_cli_events(int argc, char **argv)
             return -1;
         }
     }
-    char announced[512];
-    if (!addr) {
-        /* As status does: the address the daemon announced in the cache
-         * (a daemon with another [bus] events was otherwise never heard). */
-        pc_reader *r = NULL;
-        if (pc_open(pc_cli_dir(), &r) == PC_OK &&
-            pc_bus_addrs(r, announced, sizeof announced, NULL, 0) == PC_OK && *announced)
-            addr = announced;
-        pc_close(r);
-    }
-    if (!addr)
-        addr = DEFAULT_EVENTS;
+    /* -a, else $PRICECACHE_EVENTS, else the address the daemon announced
+     * in the cache (as status does), else the default.  An empty -a is
+     * passed on as given, for pc_sub_open to refuse. */
+    char addr[1024] = "";
+    if ((!given || *given) &&
+        pc_bus_resolve(pc_cli_dir(), PC_BUS_EVENTS, given, 0, addr, sizeof addr, NULL) != PC_OK)
+        snprintf(addr, sizeof addr, "%s", given ? given : "");
     /* A bad chain is named as such (pc_sub_open's PC_EINVAL was reported
      * against the address). */
     for (int k = i; k < argc; k++)
-        if (!pc_slug_valid(argv[k], strlen(argv[k]))) {
+        if (!pc_cli_slug_ok(argv[k])) {
             fprintf(stderr, "pricecache: events: chain \"%s\": %s (expected [a-z0-9_-]{1,%d})\n",
                     argv[k], pc_strerror(PC_EINVAL), PC_CHAIN_MAX);
             return 2;

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "pc_format.h"
-#include "pc_reader_internal.h"
+#include "reader_private.h"
 #include "pricecache.h"
 
 /* The cost of an item at a store that has no price for it.  Real costs

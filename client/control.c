@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "pc_format.h"
-#include "pc_reader_internal.h"
+#include "reader_private.h"
 
 /* nanomsg's REQ resends a request that got no answer; the daemon answers a
  * resent id from its stored replies.  A second is long enough for any

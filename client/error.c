@@ -18,6 +18,7 @@
     X(PC_EOVERFLOW,   "amount out of range (int64 cents)")                          \
     X(PC_EACCES,      "control socket not reachable: permission denied (not in the service group)") \
     X(PC_EREFUSED,    "refused (by the daemon, or by a load guard)")                \
+    X(PC_ETAMPERED,   "audit log tampered with (its hash chain is broken)")         \
     X(PC_ECANCELED,   "cancelled")                                                  \
     X(PC_EDB,         "database error")                                             \
     X(PC_ECONFIG,     "bad configuration")                                          \

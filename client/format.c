@@ -224,3 +224,13 @@ static int64_t clock_ms(clockid_t id)
 
 int64_t pc_now_ms(void)  { return clock_ms(CLOCK_REALTIME); }
 int64_t pc_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+
+const char *pc_db_state_name(int state)
+{
+    switch (state) {
+    case PC_DB_UNKNOWN: return "unknown";
+    case PC_DB_UP:      return "up";
+    case PC_DB_DOWN:    return "down";
+    default:            return "unknown";
+    }
+}

@@ -9,9 +9,9 @@
 #include <time.h>
 
 #include "pc_format.h"
-#include "pc_reader_internal.h"
-#include "pc_stats_internal.h"
 #include "pricecache.h"
+#include "reader_private.h"
+#include "stats.h"
 
 #ifndef PC_VERSION
 #error "PC_VERSION must be defined by the build (see the Makefile)"
@@ -43,8 +43,6 @@
 
 /* Not an LMDB code: "no transaction to renew yet, begin one". */
 #define RC_BEGIN (-1)
-
-#define WAIT_POLL_MS 5
 
 /* One per (thread, reader): the thread's reusable read transaction and a
  * mutex the thread holds during each call.  Only a map resize contends for
@@ -622,241 +620,33 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
     return PC_OK;
 }
 
-/* ---- metadata -------------------------------------------------------- */
+/* ---- for the library's other files (reader_private.h) ----------------- */
 
-/* A chain's metadata inside an open transaction. */
-static int read_meta(const pc_reader *r, MDB_txn *txn, const char *chain, size_t clen,
-                     pc_meta_rec *out)
+int pc_chain_arg(const char *chain, size_t *len)
 {
-    uint8_t kb[PC_KEY_MAX];
-    MDB_val k = { pc_key_meta(kb, chain, clen), kb }, v;
-    int rc = mdb_get(txn, r->dbi, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return PC_ENOCHAIN;
-    if (rc != MDB_SUCCESS)
-        return pc_err_from_mdb(rc);
-    return pc_meta_decode(v.mv_data, v.mv_size, out);
+    return chain_ok(chain, len);
 }
 
-int pc_reader_meta(pc_reader *r, const char *chain, pc_meta_rec *out)
-{
-    size_t clen;
-    if (READER_BAD(r) || !out || !chain_ok(chain, &clen))
-        return PC_EINVAL;
-    tslot *s;
-    int rc = begin_read(r, &s);
-    if (rc != PC_OK)
-        return rc;
-    rc = read_meta(r, s->txn, chain, clen, out);
-    end_read(s);
-    return rc;
-}
-
-int pc_chain_info(pc_reader *r, const char *chain, pc_chain_meta *out)
-{
-    if (!out)
-        return PC_EINVAL;
-    pc_meta_rec m;
-    int rc = pc_reader_meta(r, chain, &m);
-    if (rc != PC_OK)
-        return rc;
-    out->version = m.version;
-    out->loaded_at = m.loaded_at_ms;
-    out->base_rows = m.base_rows;
-    out->store_rows = m.store_rows;
-    out->avg_cents = m.avg_cents;
-    out->breaker = (int)m.breaker;
-    return PC_OK;
-}
-
-int pc_reader_daemon(pc_reader *r, pc_daemon_rec *out)
-{
-    if (READER_BAD(r) || !out)
-        return PC_EINVAL;
-    tslot *s;
-    int rc = begin_read(r, &s);
-    if (rc != PC_OK)
-        return rc;
-    uint8_t kb[PC_KEY_MAX];
-    MDB_val k = { pc_key_daemon(kb), kb }, v;
-    rc = mdb_get(s->txn, r->dbi, &k, &v);
-    rc = rc != MDB_SUCCESS ? pc_err_from_mdb(rc) : pc_daemon_decode(v.mv_data, v.mv_size, out);
-    end_read(s);
-    return rc;
-}
-
-int pc_chains(pc_reader *r, char ***out, size_t *count)
-{
-    if (READER_BAD(r) || !out)
-        return PC_EINVAL;
-    *out = NULL;
-    if (count)
-        *count = 0;
-    tslot *s;
-    int rc = begin_read(r, &s);
-    if (rc != PC_OK)
-        return rc;
-    MDB_cursor *cur;
-    rc = mdb_cursor_open(s->txn, r->dbi, &cur);
-    if (rc != MDB_SUCCESS) {
-        end_read(s);
-        return pc_err_from_mdb(rc);
-    }
-    uint8_t pb[PC_KEY_MAX];
-    size_t plen = pc_key_meta_prefix(pb);
-    /* Two passes in one transaction (so both see the same chains): count
-     * and size, then fill one allocation of pointers followed by strings. */
-    size_t n = 0, bytes = 0;
-    char **arr = NULL;
-    for (int pass = 0; pass < 2 && rc == MDB_SUCCESS; pass++) {
-        MDB_val k = { plen, pb }, v;
-        char *strs = arr ? (char *)(arr + n + 1) : NULL;
-        size_t i = 0;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        while (rc == MDB_SUCCESS && k.mv_size > plen && memcmp(k.mv_data, pb, plen) == 0) {
-            size_t len = k.mv_size - plen;
-            if (pass == 0) {
-                n++;
-                bytes += len + 1;
-            } else {
-                memcpy(strs, (const char *)k.mv_data + plen, len);
-                strs[len] = 0;
-                arr[i++] = strs;
-                strs += len + 1;
-            }
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-            break;
-        rc = MDB_SUCCESS;
-        if (pass == 0) {
-            arr = malloc((n + 1) * sizeof *arr + bytes);
-            if (!arr)
-                rc = ENOMEM;
-        } else {
-            arr[i] = NULL;
-        }
-    }
-    mdb_cursor_close(cur);
-    end_read(s);
-    if (rc != MDB_SUCCESS) {
-        free(arr);
-        return pc_err_from_mdb(rc);
-    }
-    *out = arr;
-    if (count)
-        *count = n;
-    return PC_OK;
-}
-
-void pc_free_chains(char **chains)
-{
-    free(chains);
-}
-
-int pc_wait_ready(pc_reader *r, int timeout_ms)
+int pc_rtxn_begin(pc_reader *r, pc_rtxn *t)
 {
     if (READER_BAD(r))
         return PC_EINVAL;
-    int64_t deadline = pc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    for (;;) {
-        pc_daemon_rec d;
-        int rc = pc_reader_daemon(r, &d);
-        if (rc == PC_OK && d.ready)
-            return PC_OK;
-        /* No record, or one we cannot decode: the daemon has not said it is
-         * ready, which is all this call answers. */
-        if (rc != PC_OK && rc != PC_NOTFOUND && rc != PC_EFORMAT)
-            return rc;
-        int64_t left = deadline - pc_mono_ms();
-        if (timeout_ms >= 0 && left <= 0)
-            return PC_ETIMEDOUT;
-        int64_t nap = timeout_ms >= 0 && left < WAIT_POLL_MS ? left : WAIT_POLL_MS;
-        struct timespec ts = { 0, (long)nap * 1000000L };
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
-    }
-}
-
-/* Every record whose key starts with prefix, in key order, inside txn:
- * cb's non-zero answer stops the scan and is returned. */
-typedef int (*raw_scan_cb)(void *ctx, const void *key, size_t klen, const void *val,
-                           size_t vlen);
-
-static int cursor_scan(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen,
-                       raw_scan_cb cb, void *ctx)
-{
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
-    if (rc != MDB_SUCCESS)
-        return pc_err_from_mdb(rc);
-    int ret = PC_OK;
-    MDB_val k = { plen, (void *)prefix }, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == MDB_SUCCESS && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
-        if ((ret = cb(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) != 0)
-            break;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    if (ret == PC_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-        ret = pc_err_from_mdb(rc);
-    mdb_cursor_close(cur);
-    return ret;
-}
-
-typedef struct price_scan {
-    int (*cb)(void *ctx, const pc_key_view *k, const pc_price_rec *v);
-    void *ctx;
-} price_scan;
-
-static int price_scan_one(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
-{
-    price_scan *ps = ctx;
-    pc_key_view kv;
-    pc_price_rec pr;
-    if (pc_key_parse(key, klen, &kv) != PC_OK || vlen != sizeof pr)
-        return PC_EFORMAT;
-    memcpy(&pr, val, sizeof pr);
-    return ps->cb(ps->ctx, &kv, &pr);
-}
-
-int pc_reader_scan(pc_reader *r, const char *chain,
-                   int (*cb)(void *ctx, const pc_key_view *k, const pc_price_rec *v), void *ctx)
-{
-    size_t clen;
-    if (READER_BAD(r) || !cb || !chain_ok(chain, &clen))
-        return PC_EINVAL;
     tslot *s;
     int rc = begin_read(r, &s);
     if (rc != PC_OK)
         return rc;
-    int ret = chain_code(r, s->txn, chain, clen, PC_OK);
-    if (ret == PC_OK) {
-        /* "chain\0" prefixes base keys ("chain\0B...") before store keys
-         * ("chain\0S..."), and no other chain: slugs hold no NUL. */
-        uint8_t kb[PC_KEY_MAX];
-        size_t plen = pc_key_chain_prefix(kb, chain, clen);
-        price_scan ps = { cb, ctx };
-        ret = cursor_scan(s->txn, r->dbi, kb, plen, price_scan_one, &ps);
-    }
-    end_read(s);
-    return ret;
+    t->txn = s->txn;
+    t->dbi = r->dbi;
+    t->env = r->env;
+    t->slot = s;
+    return PC_OK;
 }
 
-int pc_reader_prefix_scan(pc_reader *r, const void *prefix, size_t plen,
-                          int (*cb)(void *ctx, const void *key, size_t klen,
-                                    const void *val, size_t vlen),
-                          void *ctx)
+void pc_rtxn_end(pc_rtxn *t)
 {
-    if (READER_BAD(r) || !prefix || plen == 0 || !cb)
-        return PC_EINVAL;
-    tslot *s;
-    int rc = begin_read(r, &s);
-    if (rc != PC_OK)
-        return rc;
-    int ret = cursor_scan(s->txn, r->dbi, prefix, plen, cb, ctx);
-    end_read(s);
-    return ret;
+    end_read(t->slot);
+    t->txn = NULL;
+    t->slot = NULL;
 }
 
 /* ---- one transaction for a caller's many lookups ---------------------- */
@@ -903,54 +693,12 @@ int pc_reader_with_txn(pc_reader *r, const char *chain,
         return rc;
     txn_impl t = { r, s->txn, chain, clen };
     pc_txn_view view = { .lookup = view_lookup, .impl = &t };
-    rc = read_meta(r, s->txn, chain, clen, &view.meta);
+    pc_rtxn rt = { s->txn, r->dbi, r->env, s };
+    rc = pc_rtxn_meta(&rt, chain, clen, &view.meta);
     if (rc == PC_OK)
         rc = fn(ctx, &view);
     end_read(s);
     return rc;
-}
-
-static int count_reader(const char *msg, void *ctx)
-{
-    /* mdb_reader_list sends a header, then one line per live slot that
-     * starts with its pid; "(no active readers)" when there is none. */
-    msg += strspn(msg, " ");
-    if (*msg >= '0' && *msg <= '9')
-        ++*(unsigned *)ctx;
-    return 0;
-}
-
-int pc_reader_env_info(pc_reader *r, uint64_t *map_used, uint64_t *map_size,
-                       unsigned *readers_used, unsigned *readers_max)
-{
-    if (READER_BAD(r))
-        return PC_EINVAL;
-    /* Inside a call so that a concurrent resize cannot unmap the meta pages
-     * mdb_env_info reads. */
-    tslot *s;
-    int rc = begin_read(r, &s);
-    if (rc != PC_OK)
-        return rc;
-    MDB_envinfo info;
-    MDB_stat ms;
-    unsigned used = 0;
-    rc = mdb_env_info(r->env, &info);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_stat(r->env, &ms);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_reader_list(r->env, count_reader, &used) < 0 ? EIO : MDB_SUCCESS;
-    end_read(s);
-    if (rc != MDB_SUCCESS)
-        return pc_err_from_mdb(rc);
-    if (map_used)
-        *map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
-    if (map_size)
-        *map_size = info.me_mapsize;
-    if (readers_used)
-        *readers_used = used;
-    if (readers_max)
-        *readers_max = info.me_maxreaders;
-    return PC_OK;
 }
 
 const char *pc_version(void)

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pc_stats_internal.h"
+#include "stats.h"
 
 _Static_assert(sizeof(pc_stats_line) == 64, "one cache line per thread");
 _Static_assert(sizeof(pc_stats_header) == 64, "header is one line");

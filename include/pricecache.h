@@ -94,8 +94,10 @@ enum {
     PC_EOVERFLOW   = -7013, /* an amount does not fit in int64_t cents */
     PC_EACCES      = -7014, /* the control socket cannot be reached for
                                permissions: not in the service group */
-    PC_EREFUSED    = -7015  /* refused: the daemon answered a control request
+    PC_EREFUSED    = -7015, /* refused: the daemon answered a control request
                                with an error, or a load guard refused a load */
+    PC_ETAMPERED   = -7016  /* the audit log's hash chain is broken
+                               (pc_audit_verify) */
 };
 
 /* Longest chain slug, store id and item id, in bytes.  Longer arguments
@@ -668,6 +670,408 @@ typedef struct pc_stats {
  * Thread-safe.
  */
 int pc_stats_read(const char *path, pc_stats *out);
+
+/* ---- Administration: what the console and the CLI show ----------------
+ *
+ * The calls below read the records the daemon keeps in the cache beside
+ * the prices: its own record (state, pid, readiness, the database as it
+ * sees it), each chain's full load record, the environment's figures, the
+ * bus addresses it announced and the audit log of operators' actions.
+ * They are what pricecache-top and the pricecache CLI are built on, and
+ * what a monitoring script in any language can call: no field here needs
+ * the daemon to be running (a stopped daemon's last record stays in the
+ * cache).
+ *
+ * Rules shared by every call of this section:
+ *
+ *   - Each call reads in one short read transaction that ends before it
+ *     returns, like pc_get: nothing stays pinned between calls.
+ *     pc_scan_next and pc_audit_next hand out bounded pieces, one
+ *     transaction each.
+ *   - Thread-safe on a shared pc_reader, except a pc_scan (one thread at a
+ *     time, see pc_scan_open).
+ *   - Structures that the caller passes in start with a `size` member the
+ *     caller sets to sizeof the structure it was compiled with.  The library
+ *     fills what fits in `size` and never writes past it, so fields can be
+ *     appended in later versions without breaking programs built against
+ *     this header; a program built against a newer header than the library
+ *     sees the fields the library does not know zeroed.  A `size` smaller
+ *     than the first version of the structure is PC_EINVAL.
+ *   - Times are unix milliseconds (wall clock of the daemon's host); 0
+ *     means "never" or "not known".
+ *   - Strings in structures are NUL-terminated copies; nothing returned
+ *     points into the environment.
+ */
+
+/* Outcome of a chain's last load attempt, pc_chain_status.last_result:
+ * X(id, name), name from pc_load_result_name. */
+#define PC_LOAD_RESULTS(X)        \
+    X(PC_LOAD_NONE,    "none")    \
+    X(PC_LOAD_OK,      "ok")      \
+    X(PC_LOAD_FAILED,  "failed")  \
+    X(PC_LOAD_REFUSED, "refused") \
+    X(PC_LOAD_TIMEOUT, "timeout")
+
+enum pc_load_result {
+#define PC_X_ENUM(id, name) id,
+    PC_LOAD_RESULTS(PC_X_ENUM)
+#undef PC_X_ENUM
+    PC_LOAD__COUNT
+};
+
+/* Why a source row was rejected, the index into pc_chain_status.rejected:
+ * X(id, name), name from pc_reject_name (the /metrics label).  Reasons may
+ * be added at the end in later versions (pc_chain_status.nrejected says
+ * how many this library filled). */
+#define PC_REJECT_REASONS(X)                   \
+    X(PC_REJ_NEGATIVE_PRICE, "negative_price") \
+    X(PC_REJ_EMPTY_ID,       "empty_id")       \
+    X(PC_REJ_LONG_ID,        "long_id")        \
+    X(PC_REJ_NULL,           "null")           \
+    X(PC_REJ_DUPLICATE,      "duplicate")
+
+enum pc_reject_reason {
+#define PC_X_ENUM(id, name) id,
+    PC_REJECT_REASONS(PC_X_ENUM)
+#undef PC_X_ENUM
+    PC_REJ__COUNT
+};
+
+/* Room for reasons in pc_chain_status.rejected: fixed, whatever
+ * PC_REJ__COUNT grows to (at most this). */
+#define PC_REJECT_SLOTS 16
+
+/* What the daemon last recorded about itself, pc_daemon_status.state:
+ * X(id, name), name from pc_daemon_state_name. */
+#define PC_DAEMON_STATES(X)             \
+    X(PC_DAEMON_STARTING, "starting")   \
+    X(PC_DAEMON_READY,    "ready")      \
+    X(PC_DAEMON_DEGRADED, "degraded")   \
+    X(PC_DAEMON_STOPPED,  "stopped")
+
+enum pc_daemon_state {
+#define PC_X_ENUM(id, name) id,
+    PC_DAEMON_STATES(PC_X_ENUM)
+#undef PC_X_ENUM
+    PC_DAEMON__COUNT
+};
+
+/* The database as the daemon sees it, pc_daemon_status.db_state. */
+enum pc_db_state {
+    PC_DB_UNKNOWN = 0, /* "unknown": no load attempted yet, or the daemon is
+                          not running (what it last saw may be stale) */
+    PC_DB_UP      = 1, /* "up": the last talk with PostgreSQL succeeded (a
+                          load refused by a guard counts: its rows came) */
+    PC_DB_DOWN    = 2  /* "down": the last load failed or timed out */
+};
+
+/* Longest error text kept in a record, NUL included. */
+#define PC_ERROR_TEXT_MAX 160
+
+/* pc_load_result_name, pc_reject_name, pc_daemon_state_name,
+ * pc_breaker_name, pc_db_state_name - the name of a value of the lists
+ * above ("ok", "negative_price", "ready", "half-open", "down", ...), as
+ * pricecache info and /metrics print them; "unknown" for a value out of
+ * range.  Static strings; thread-safe. */
+const char *pc_load_result_name(int result);
+const char *pc_reject_name(int reason);
+const char *pc_daemon_state_name(int state);
+const char *pc_breaker_name(int state);
+const char *pc_db_state_name(int state);
+
+/* The daemon's record and what it says about the database. */
+typedef struct pc_daemon_status {
+    uint32_t size;         /* in: sizeof(pc_daemon_status) */
+    uint32_t state;        /* enum pc_daemon_state, as last written */
+    uint32_t running;      /* 1 when the state is not "stopped" and process
+                              `pid` exists (checked with kill(pid, 0), so a
+                              daemon killed with -9 reads 0); pids are of
+                              the caller's PID namespace */
+    uint32_t pid;          /* of the daemon that last wrote the record */
+    int64_t  started_ms;   /* when that daemon started */
+    uint32_t ready;        /* 1 once every chain had a snapshot or failed
+                              (what pc_wait_ready waits for) */
+    uint32_t db_derived;   /* 1: db_* below were derived from the chains'
+                              last load attempts (the daemon did not record
+                              them); 0: as the daemon recorded them */
+    int64_t  ready_ms;     /* since when ready; 0 if not yet */
+    int64_t  updated_ms;   /* last write of the record (each publish too) */
+    uint64_t map_size;     /* map size the daemon set, bytes */
+    uint32_t db_state;     /* enum pc_db_state */
+    uint32_t reserved;     /* 0 */
+    int64_t  db_since_ms;  /* since when in db_state; 0 when not known
+                              (always 0 when derived) */
+    char     db_error[PC_ERROR_TEXT_MAX]; /* the last error talking to the
+                                             database; "" none */
+} pc_daemon_status;
+
+/* pc_daemon_read - the daemon's record.
+ *
+ *   r    in   an open reader.
+ *   out  in   out->size set by the caller.
+ *        out  the record; on PC_NOTFOUND, zeroes with db_state
+ *             PC_DB_UNKNOWN (and size kept).
+ *
+ * The database state: a daemon that records it (db_derived 0) is believed
+ * while it runs; otherwise (older daemon) it is derived from the chains,
+ * as the console always did: the newest load attempt of any chain says
+ * whether PostgreSQL answered (failed or timed out: down, with that
+ * chain's last error; ok or refused: up; no attempt: unknown).  Whatever
+ * the source, a daemon that is not running answers PC_DB_UNKNOWN.
+ *
+ * Returns PC_OK; PC_NOTFOUND (no daemon ever wrote a record in this
+ * environment: not started yet); PC_EINVAL (NULL argument, size too
+ * small); PC_EFORMAT (a record this library cannot decode: upgrade it);
+ * PC_EOVERLOADED (no reader slot: retry later); PC_EIO.  Reads the
+ * daemon record and every chain record in one transaction: O(chains).
+ * Thread-safe.
+ */
+int pc_daemon_read(pc_reader *r, pc_daemon_status *out);
+
+/* A chain's full load record: pc_chain_meta plus what an operator sees. */
+typedef struct pc_chain_status {
+    uint32_t size;                  /* in: sizeof(pc_chain_status) */
+    uint32_t breaker;               /* PC_BREAKER_* */
+    uint64_t version;               /* of the snapshot served now */
+    int64_t  loaded_at_ms;          /* its publish; 0 before the first */
+    uint64_t base_rows, store_rows;
+    int64_t  avg_cents;             /* mean base price */
+    int64_t  breaker_since_ms;      /* the breaker's last transition */
+    int64_t  probe_at_ms;           /* when an open breaker lets its next
+                                       probe through (jitter included); 0
+                                       unless open, or not recorded */
+    int64_t  last_attempt_ms;       /* when the last load attempt ended */
+    uint32_t last_duration_ms;      /* how long it took */
+    uint32_t last_result;           /* enum pc_load_result */
+    uint32_t consecutive_failures;  /* failed, timed out or refused in a row */
+    uint32_t nrejected;             /* entries of rejected[] filled:
+                                       PC_REJ__COUNT of this library */
+    uint64_t loads_ok;
+    uint64_t loads_failed;          /* failed, timed out or refused */
+    uint64_t rows_written;          /* keys put or deleted by the last publish */
+    uint64_t rejected[PC_REJECT_SLOTS]; /* rows the last load rejected, per
+                                           enum pc_reject_reason */
+    char     last_error[PC_ERROR_TEXT_MAX]; /* of the last failed attempt */
+} pc_chain_status;
+
+/* pc_chain_read - a chain's full load record.
+ *
+ *   chain  in   slug, 1..PC_CHAIN_MAX bytes.
+ *   out    in   out->size set by the caller.
+ *          out  the record; left untouched unless PC_OK.
+ *
+ * Returns PC_OK; PC_ENOCHAIN (not in the cache); PC_EINVAL (NULL argument,
+ * bad slug, size too small); PC_EFORMAT (a record too short to decode);
+ * PC_EOVERLOADED; PC_EIO.  Thread-safe.
+ */
+int pc_chain_read(pc_reader *r, const char *chain, pc_chain_status *out);
+
+/* The environment's figures. */
+typedef struct pc_env_status {
+    uint32_t size;          /* in: sizeof(pc_env_status) */
+    uint32_t readers_used;  /* reader slots held now, by every process */
+    uint32_t readers_max;   /* slots in the table ([cache] max_readers) */
+    uint32_t reserved;      /* 0 */
+    uint64_t map_used;      /* bytes up to the last page of the newest
+                               snapshot: what the map must hold */
+    uint64_t map_size;      /* bytes mapped by this process */
+} pc_env_status;
+
+/* pc_env_read - the environment's map use and reader slots.
+ *
+ * Returns PC_OK; PC_EINVAL (NULL argument, size too small);
+ * PC_EOVERLOADED; PC_EIO.  readers_used counts every live slot, this
+ * process's idle ones included.  Thread-safe.
+ */
+int pc_env_read(pc_reader *r, pc_env_status *out);
+
+/* ---- Dump: pc_scan ---------------------------------------------------
+ *
+ * Every price of one chain, in batches: base prices first (by item), then
+ * store exceptions (by store, then item), in byte order.  Each
+ * pc_scan_next runs its own read transaction, fills at most `batch` rows,
+ * notes the last key and ENDS the transaction; the next call resumes after
+ * that key in a new transaction.  So however slowly the caller consumes
+ * the rows (a dump piped into a pager), no snapshot stays pinned and the
+ * writer keeps reusing pages.
+ *
+ * What a reader sees across a publish
+ *
+ *   Every row of one batch comes from one version of the chain, named by
+ *   pc_scan_next's `version`.  When the daemon publishes between two
+ *   batches, the later batches come from the new version: the rows already
+ *   handed out are not revisited, so the whole scan is then a mix (an item
+ *   deleted by the publish may have been listed, one added before the
+ *   resume point is missed, a price changed after it shows its new value).
+ *   Compare each batch's version with the first: equal versions mean the
+ *   scan so far is exactly one version.  A caller that needs one version
+ *   whole (pricecache dump) stops on a change and starts again, or takes
+ *   a batch large enough for the chain.
+ */
+typedef struct pc_scan pc_scan;
+
+/* One price of a scan.  Rows are handed out as an array of pointers, so
+ * this structure may grow at its end in later versions. */
+typedef struct pc_scan_row {
+    const char *store;     /* store id; "" for a base price */
+    const char *item;      /* item id */
+    pc_price    price;     /* flags PC_PRICE_STORE for a store exception */
+} pc_scan_row;
+
+/* Rows per batch when 0 is asked, and the most a batch may hold. */
+#define PC_SCAN_BATCH_DEFAULT 1024
+#define PC_SCAN_BATCH_MAX     65536
+
+/* pc_scan_open - start a dump of one chain.
+ *
+ *   r      in   an open reader; must stay open until pc_scan_close.
+ *   chain  in   slug (copied).
+ *   batch  in   rows per batch, 1..PC_SCAN_BATCH_MAX; 0 for
+ *               PC_SCAN_BATCH_DEFAULT.
+ *   out    out  the scan, NULL on failure; release with pc_scan_close.
+ *
+ * Checks that the chain exists (one short transaction); reads no price.
+ * Returns PC_OK; PC_ENOCHAIN; PC_EINVAL (NULL argument, bad slug, batch
+ * too large); PC_ENOMEM; PC_EOVERLOADED; PC_EIO.  Thread-safe; the scan
+ * itself is not: use it from one thread at a time.
+ */
+int pc_scan_open(pc_reader *r, const char *chain, size_t batch, pc_scan **out);
+
+/* pc_scan_next - the next batch.
+ *
+ *   rows     out  n pointers to rows, owned by the scan: valid until the
+ *                 next pc_scan_next or pc_scan_close.
+ *   n        out  rows in this batch, 1..batch; 0 at the end (and on every
+ *                 call after it).
+ *   version  out  the chain's version the batch was read from (may be
+ *                 NULL): see "What a reader sees across a publish".
+ *
+ * Returns PC_OK (n == 0: the end); PC_ENOCHAIN (the chain left the cache
+ * since the last batch); PC_EFORMAT (a price record of the wrong size:
+ * the environment is damaged or newer); PC_EINVAL (NULL scan, rows or n);
+ * PC_ENOMEM; PC_EOVERLOADED; PC_EIO.  After an error the scan may be
+ * called again (it resumes after the last row handed out) or closed.
+ * Not thread-safe for one scan.
+ */
+int pc_scan_next(pc_scan *s, const pc_scan_row *const **rows, size_t *n, uint64_t *version);
+
+/* pc_scan_close - free the scan and its rows.  Accepts NULL. */
+void pc_scan_close(pc_scan *s);
+
+/* ---- Audit log -------------------------------------------------------
+ *
+ * Control actions that change something are recorded by the daemon in the
+ * cache, one record per action, numbered from 1, each sealed with a
+ * SHA-256 hash over its number, its text and the previous record's hash:
+ * altering, removing or reordering a record breaks the chain at that
+ * record or the next.  (Removing the last record leaves a shorter chain
+ * that verifies: compare the count or the last hash with a copy kept
+ * elsewhere.)
+ */
+#define PC_AUDIT_TEXT_MAX 1024  /* longest record text, bytes */
+#define PC_AUDIT_HASH     32    /* SHA-256 */
+
+typedef struct pc_audit_entry {
+    uint32_t size;                     /* in: sizeof(pc_audit_entry) */
+    uint32_t reserved;                 /* 0 */
+    uint64_t seq;                      /* its number, from 1 */
+    uint8_t  prev[PC_AUDIT_HASH];      /* the previous record's hash as
+                                          recorded (zeroes for #1) */
+    uint8_t  hash[PC_AUDIT_HASH];      /* this record's hash as recorded */
+    char     text[PC_AUDIT_TEXT_MAX + 1]; /* what was done, by whom (stated
+                                             identity), the outcome */
+} pc_audit_entry;
+
+/* pc_audit_next - the first audit record numbered above `after`.
+ *
+ *   after  in   0 for the first record, else the seq last read.
+ *   out    in   out->size set by the caller.
+ *          out  the record.  On PC_EFORMAT, out->seq names the bad record.
+ *
+ * One transaction per record: walking a long log pins nothing.  The
+ * hashes are handed out as recorded, not checked (pc_audit_verify).
+ * Returns PC_OK; PC_NOTFOUND (no record after `after`: the end);
+ * PC_EFORMAT (the next record is not a well-formed audit record);
+ * PC_EINVAL (NULL argument, size too small); PC_EOVERLOADED; PC_EIO.
+ * Thread-safe.
+ */
+int pc_audit_next(pc_reader *r, uint64_t after, pc_audit_entry *out);
+
+typedef struct pc_audit_verdict {
+    uint32_t size;                  /* in: sizeof(pc_audit_verdict) */
+    uint32_t reserved;              /* 0 */
+    uint64_t intact;                /* records checked and found intact,
+                                       from #1 */
+    uint64_t bad_seq;               /* the first bad record; 0 when none */
+    uint8_t  last_hash[PC_AUDIT_HASH]; /* hash of the last intact record */
+    char     why[PC_ERROR_TEXT_MAX];   /* what is wrong with bad_seq */
+} pc_audit_verdict;
+
+/* pc_audit_verify - check the whole log's hash chain, from #1.
+ *
+ *   out  in   out->size set by the caller.
+ *        out  how far the chain holds, and what broke it.
+ *
+ * Returns PC_OK (the chain is intact: out->intact records, bad_seq 0);
+ * PC_ETAMPERED (out->bad_seq is the first record that is missing, out of
+ * order, malformed or whose hashes do not match; out->why says which);
+ * PC_EINVAL; PC_EOVERLOADED; PC_EIO.  Reads one record per transaction:
+ * records the daemon appends meanwhile are checked too.  Thread-safe.
+ */
+int pc_audit_verify(pc_reader *r, pc_audit_verdict *out);
+
+/* ---- Bus addresses -----------------------------------------------------
+ *
+ * Which events or control address a tool should use, in this order (the
+ * first that gives one wins):
+ *
+ *   1. the address the caller was given (a command-line flag);
+ *   2. the environment: PRICECACHE_EVENTS or PRICECACHE_CONTROL;
+ *   3. the address the daemon of the cache announced (pc_bus_addrs);
+ *   4. the default: PC_BUS_DEFAULT_EVENTS or PC_BUS_DEFAULT_CONTROL
+ *      (what the packaged configuration uses).
+ *
+ * An empty string counts as not given at every step.
+ */
+#define PC_BUS_DEFAULT_EVENTS  "ipc:///run/pricecache/events.ipc"
+#define PC_BUS_DEFAULT_CONTROL "ipc:///run/pricecache/control.ipc"
+
+enum pc_bus_which { PC_BUS_EVENTS = 0, PC_BUS_CONTROL = 1 };
+
+/* Where pc_bus_resolve found the address. */
+enum pc_addr_source {
+    PC_ADDR_GIVEN     = 0,
+    PC_ADDR_ENV       = 1,
+    PC_ADDR_ANNOUNCED = 2,
+    PC_ADDR_DEFAULT   = 3
+};
+
+/* pc_bus_resolve flags: step 4 is skipped; the call answers why step 3
+ * gave nothing instead (a tool that must not talk to a guessed daemon). */
+#define PC_BUS_NO_DEFAULT 0x1u
+
+/* pc_bus_resolve - the events or control address, by the order above.
+ *
+ *   path    in   the cache directory for step 3 (opened read-only only
+ *                when steps 1 and 2 give nothing); NULL skips step 3.
+ *   which   in   PC_BUS_EVENTS or PC_BUS_CONTROL.
+ *   given   in   the caller's address, or NULL / "".
+ *   flags   in   0 or PC_BUS_NO_DEFAULT.
+ *   out     out  the address, NUL-terminated.
+ *   cap     in   size of out.
+ *   source  out  enum pc_addr_source (may be NULL).
+ *
+ * Returns PC_OK; PC_EINVAL (NULL out, cap 0, bad `which` or flags, or
+ * the address does not fit in cap).  With PC_BUS_NO_DEFAULT, when steps 1
+ * to 3 give nothing: PC_NOTFOUND (the daemon announced no such address:
+ * that part of its bus is off, or it has not started), or the code
+ * pc_open or pc_bus_addrs answered for `path` (PC_ENOTREADY, PC_EIO,
+ * PC_EFORMAT, PC_EOVERLOADED ...); out is "" then.  Without the flag the
+ * cache's errors are not reported: the default answers.  Thread-safe
+ * (reads the environment variables with getenv).
+ */
+int pc_bus_resolve(const char *path, int which, const char *given, unsigned flags,
+                   char *out, size_t cap, int *source);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

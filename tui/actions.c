@@ -1,4 +1,4 @@
-/* actions.c - reload, breaker reset and accept, as control requests, and the bus addresses to use. */
+/* actions.c - reload, breaker reset and accept, as control requests. */
 #include <stdio.h>
 #include <string.h>
 
@@ -69,17 +69,4 @@ int tui_action_run(const char *addr, int action, const char *chain, char *msg, s
                  reply);
     }
     return rc;
-}
-
-void tui_action_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t ccap)
-{
-    if (!r || (events[0] && control[0]))
-        return;
-    char ev[512], ctl[512];
-    if (pc_bus_addrs(r, ev, sizeof ev, ctl, sizeof ctl) != PC_OK)
-        return;
-    if (!events[0])
-        snprintf(events, ecap, "%s", ev);
-    if (!control[0])
-        snprintf(control, ccap, "%s", ctl);
 }

@@ -18,8 +18,4 @@ void tui_action_question(int action, const char *chain, char *buf, size_t cap);
  * PC_EINVAL for an action that is not one of reload, breaker, accept. */
 int tui_action_run(const char *addr, int action, const char *chain, char *msg, size_t cap);
 
-/* Fill the addresses not given (empty) from what the daemon announced in
- * the environment; leaves them empty when it announced none. */
-void tui_action_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t ccap);
-
 #endif

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pc_bus.h"
+#include "pricecache.h"
 
 #define TUI_EVENTS_KEPT 200
 #define TUI_EVENT_LINE  256

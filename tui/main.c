@@ -17,8 +17,8 @@
 #include "view.h"
 
 #define DEFAULT_DIR     "/var/lib/pricecache"
-#define DEFAULT_EVENTS  "ipc:///run/pricecache/events.ipc"
-#define DEFAULT_CONTROL "ipc:///run/pricecache/control.ipc"
+#define DEFAULT_EVENTS  PC_BUS_DEFAULT_EVENTS
+#define DEFAULT_CONTROL PC_BUS_DEFAULT_CONTROL
 #define STATUS_MS       15000
 /* Events trigger a re-read of the metadata, but not more often than this. */
 #define RESYNC_MIN_MS   200
@@ -76,7 +76,7 @@ static int parse_sort(tui_model *m, const char *arg)
 static void wait_until(tui_eventlog *l, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - pc_mono_ms();
+        int64_t left = deadline - tui_mono_ms();
         if (left <= 0 || stop)
             return;
         struct pollfd p = { tui_events_fd(l), POLLIN, 0 };
@@ -92,13 +92,13 @@ static void wait_until(tui_eventlog *l, int64_t deadline)
 static int batch(tui_model *m, tui_eventlog *l, int interval_ms, long count)
 {
     uint64_t seen = 0;
-    int64_t next = pc_mono_ms();
+    int64_t next = tui_mono_ms();
     for (long f = 1; !stop && (count <= 0 || f <= count); f++) {
         if (f > 1)
             wait_until(l, next);
         if (stop)
             break;
-        next = pc_mono_ms() + interval_ms;
+        next = tui_mono_ms() + interval_ms;
         tui_events_drain(l);
         tui_model_sample(m);
         if (tui_batch_frame(stdout, m, l, (unsigned long)f, &seen) != 0) {
@@ -154,7 +154,7 @@ static void status(console *c, int err, const char *msg)
 {
     snprintf(c->ui.status, sizeof c->ui.status, "%s", msg);
     c->ui.status_err = err;
-    c->ui.status_until = pc_mono_ms() + STATUS_MS;
+    c->ui.status_until = tui_mono_ms() + STATUS_MS;
 }
 
 static void act(console *c, int action)
@@ -224,13 +224,13 @@ static int interactive(tui_model *m, tui_eventlog *l, const char *control, int i
     c.ui.interval_ms = interval_ms;
     c.ui.can_act = control[0] != '\0';
     keep_selection(&c);
-    int64_t next = pc_mono_ms() + interval_ms, last_resync = 0;
+    int64_t next = tui_mono_ms() + interval_ms, last_resync = 0;
     int dirty = 1;
     while (!stop && !c.quit) {
         if (dirty)
             tui_view_draw(m, l, &c.ui);
         dirty = 0;
-        int64_t now = pc_mono_ms();
+        int64_t now = tui_mono_ms();
         struct pollfd p[2] = { { STDIN_FILENO, POLLIN, 0 }, { tui_events_fd(l), POLLIN, 0 } };
         /* A SIGWINCH ends the poll (EINTR) and curses then hands out KEY_RESIZE. */
         poll(p, p[1].fd >= 0 ? 2 : 1, next > now ? (int)(next - now) : 0);
@@ -241,7 +241,7 @@ static int interactive(tui_model *m, tui_eventlog *l, const char *control, int i
         }
         if (tui_events_drain(l) > 0 && !c.ui.paused)
             dirty = 1;
-        now = pc_mono_ms();
+        now = tui_mono_ms();
         if (l->resync && !c.ui.paused && now - last_resync >= RESYNC_MIN_MS) {
             l->resync = 0;
             last_resync = now;
@@ -266,10 +266,8 @@ int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
     const char *dir = getenv("PRICECACHE_PATH");
-    const char *ev_env = getenv("PRICECACHE_EVENTS"), *ctl_env = getenv("PRICECACHE_CONTROL");
+    const char *ev_opt = NULL, *ctl_opt = NULL;
     char events[512] = "", control[512] = "";
-    snprintf(events, sizeof events, "%s", ev_env ? ev_env : "");
-    snprintf(control, sizeof control, "%s", ctl_env ? ctl_env : "");
     double interval = 1.0;
     long count = 0, reset_s = 30;
     int batch_mode = 0;
@@ -302,8 +300,8 @@ int main(int argc, char **argv)
             }
             break;
         case 'D': dir = optarg; break;
-        case 'E': snprintf(events, sizeof events, "%s", optarg); break;
-        case 'C': snprintf(control, sizeof control, "%s", optarg); break;
+        case 'E': ev_opt = optarg; break;
+        case 'C': ctl_opt = optarg; break;
         case 'R':
             reset_s = strtol(optarg, &end, 10);
             if (*end || reset_s < 1 || reset_s > 86400) {
@@ -339,11 +337,13 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     tui_model_sample(&m);
-    tui_action_addrs(m.r, events, sizeof events, control, sizeof control);
-    if (!events[0])
-        snprintf(events, sizeof events, "%s", DEFAULT_EVENTS);
-    if (!control[0])
-        snprintf(control, sizeof control, "%s", DEFAULT_CONTROL);
+    /* -E / -C, else the environment, else what the daemon announced in
+     * the cache, else the default (an address too long for the buffer
+     * gets the bus's own refusal, as before). */
+    if (pc_bus_resolve(m.path, PC_BUS_EVENTS, ev_opt, 0, events, sizeof events, NULL) != PC_OK)
+        snprintf(events, sizeof events, "%s", ev_opt ? ev_opt : DEFAULT_EVENTS);
+    if (pc_bus_resolve(m.path, PC_BUS_CONTROL, ctl_opt, 0, control, sizeof control, NULL) != PC_OK)
+        snprintf(control, sizeof control, "%s", ctl_opt ? ctl_opt : DEFAULT_CONTROL);
     tui_eventlog *l = calloc(1, sizeof *l);
     if (!l) {
         fprintf(stderr, "pricecache-top: out of memory\n");

@@ -1,14 +1,11 @@
 /* model.c - the console's data: daemon record, chains, environment and lookup statistics, sorted and filtered. */
-#include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
+#include <time.h>
 
 #include "model.h"
-#include "pc_reader_internal.h"
 
 const tui_column_def tui_columns[TUI_COL__COUNT] = {
 #define TUI_X_DEF(id, label, blabel, width, right) { label, blabel, width, right },
@@ -63,13 +60,21 @@ static void problem(tui_model *m, const char *what, int rc)
         snprintf(m->problem, sizeof m->problem, "%.150s: %s", what, pc_strerror(rc));
 }
 
-/* A record that says running is not enough: a daemon killed with -9 never
- * wrote "stopped".  EPERM means the pid exists under another user. */
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t tui_now_ms(void)  { return clock_ms(CLOCK_REALTIME); }
+int64_t tui_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+
+/* "down" covers a stopped daemon, one whose pid is gone (killed with -9:
+ * it never wrote "stopped") and one that never wrote its record. */
 static int daemon_state(const tui_model *m)
 {
-    if (!m->have_daemon || m->d.state == PC_DAEMON_STOPPED)
-        return TUI_D_DOWN;
-    if (m->d.pid == 0 || (kill((pid_t)m->d.pid, 0) != 0 && errno == ESRCH))
+    if (!m->have_daemon || !m->d.running)
         return TUI_D_DOWN;
     switch (m->d.state) {
     case PC_DAEMON_STARTING: return TUI_D_STARTING;
@@ -78,22 +83,17 @@ static int daemon_state(const tui_model *m)
     }
 }
 
-/* The newest load attempt of any chain says whether PostgreSQL answered; a
- * load refused by a guard got its rows, so the database was fine. */
+/* The library says what the daemon recorded, or derives it from the
+ * chains' last load attempts when it did not; unknown for a daemon that
+ * is not running. */
 static void db_state(tui_model *m)
 {
-    const pc_meta_rec *newest = NULL;
-    for (size_t i = 0; i < m->nchains; i++) {
-        const pc_meta_rec *r = &m->chains[i].m;
-        if (r->last_attempt_ms > 0 && (!newest || r->last_attempt_ms > newest->last_attempt_ms))
-            newest = r;
-    }
     m->db_error[0] = '\0';
-    if (!newest || m->daemon == TUI_D_DOWN) {
+    if (!m->have_daemon || m->daemon == TUI_D_DOWN || m->d.db_state == PC_DB_UNKNOWN) {
         m->db = TUI_DB_UNKNOWN;
-    } else if (newest->last_result == PC_LOAD_FAILED || newest->last_result == PC_LOAD_TIMEOUT) {
+    } else if (m->d.db_state == PC_DB_DOWN) {
         m->db = TUI_DB_FAILING;
-        snprintf(m->db_error, sizeof m->db_error, "%s", newest->last_error);
+        snprintf(m->db_error, sizeof m->db_error, "%s", m->d.db_error);
     } else {
         m->db = TUI_DB_OK;
     }
@@ -122,14 +122,15 @@ static int read_chains(tui_model *m)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         tui_chain *c = &m->chains[k];
-        rc = pc_reader_meta(m->r, names[i], &c->m);
+        c->m.size = sizeof c->m;
+        rc = pc_chain_read(m->r, names[i], &c->m);
         if (rc == PC_ENOCHAIN)
             continue; /* removed between the listing and now */
         if (rc != PC_OK)
             break;
         snprintf(c->name, sizeof c->name, "%s", names[i]);
         c->rejected = 0;
-        for (int j = 0; j < PC_REJ__COUNT; j++)
+        for (uint32_t j = 0; j < c->m.nrejected; j++)
             c->rejected += c->m.rejected[j];
         k++;
     }
@@ -187,8 +188,8 @@ static void read_stats(tui_model *m)
 
 void tui_model_sample(tui_model *m)
 {
-    m->now_ms = pc_now_ms();
-    m->mono_ms = pc_mono_ms();
+    m->now_ms = tui_now_ms();
+    m->mono_ms = tui_mono_ms();
     m->problem[0] = '\0';
     int rc;
     if (!m->r && (rc = pc_open(m->path, &m->r)) != PC_OK) {
@@ -200,7 +201,8 @@ void tui_model_sample(tui_model *m)
     m->have_daemon = 0;
     m->have_env = 0;
     if (m->r) {
-        rc = pc_reader_daemon(m->r, &m->d);
+        m->d.size = sizeof m->d;
+        rc = pc_daemon_read(m->r, &m->d);
         if (rc == PC_OK)
             m->have_daemon = 1;
         else if (rc != PC_NOTFOUND)
@@ -208,10 +210,15 @@ void tui_model_sample(tui_model *m)
         rc = read_chains(m);
         if (rc != PC_OK)
             problem(m, "chains", rc);
-        rc = pc_reader_env_info(m->r, &m->map_used, &m->map_size, &m->readers_used,
-                                &m->readers_max);
-        if (rc == PC_OK)
+        pc_env_status env = { .size = sizeof env };
+        rc = pc_env_read(m->r, &env);
+        if (rc == PC_OK) {
             m->have_env = 1;
+            m->map_used = env.map_used;
+            m->map_size = env.map_size;
+            m->readers_used = env.readers_used;
+            m->readers_max = env.readers_max;
+        }
         else
             problem(m, "environment", rc);
     }
@@ -350,7 +357,7 @@ void tui_fmt_bytes(char *buf, size_t len, uint64_t bytes)
 /* Time until an open breaker lets the next probe through: the daemon
  * stores when; a record without it gets an estimate from the transition
  * time and the reset period, without the daemon's ±20% jitter. */
-static int64_t probe_in_ms(const tui_model *m, const pc_meta_rec *r)
+static int64_t probe_in_ms(const tui_model *m, const pc_chain_status *r)
 {
     if (r->probe_at_ms > 0)
         return r->probe_at_ms - m->now_ms;
@@ -359,7 +366,7 @@ static int64_t probe_in_ms(const tui_model *m, const pc_meta_rec *r)
 
 void tui_cell(const tui_model *m, const tui_chain *c, int col, int exact, char *buf, size_t len)
 {
-    const pc_meta_rec *r = &c->m;
+    const pc_chain_status *r = &c->m;
     switch (col) {
     case TUI_COL_CHAIN:
         snprintf(buf, len, "%s", c->name);

@@ -5,7 +5,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pc_format.h"
 #include "pricecache.h"
 
 /* Lookups per second kept for the sparkline, one per sample. */
@@ -27,8 +26,8 @@ enum tui_daemon_state {
 };
 const char *tui_daemon_state_name(int state);
 
-/* The database as the loads saw it: the newest load attempt of any chain
- * tells whether PostgreSQL answered. */
+/* The database as pc_daemon_read reports it (up, down, unknown), under
+ * the console's names (ok, failing, unknown). */
 enum tui_db_state { TUI_DB_UNKNOWN, TUI_DB_OK, TUI_DB_FAILING };
 const char *tui_db_state_name(int state);
 
@@ -61,7 +60,7 @@ extern const tui_column_def tui_columns[TUI_COL__COUNT];
 
 typedef struct tui_chain {
     char        name[PC_CHAIN_MAX + 1];
-    pc_meta_rec m;
+    pc_chain_status m;
     uint64_t    rejected; /* every reason of the last load */
 } tui_chain;
 
@@ -75,7 +74,7 @@ typedef struct tui_model {
 
     int         daemon;        /* enum tui_daemon_state */
     int         have_daemon;   /* d holds a record */
-    pc_daemon_rec d;
+    pc_daemon_status d;
     int         db;            /* enum tui_db_state */
     char        db_error[160];
 
@@ -125,6 +124,10 @@ void tui_model_count(tui_model *m, uint64_t hits, uint64_t misses, uint64_t erro
 /* One cell of the table; `exact` (batch mode) prints full numbers and
  * seconds instead of the screen's compact units. */
 void tui_cell(const tui_model *m, const tui_chain *c, int col, int exact, char *buf, size_t len);
+
+/* Milliseconds: wall clock (unix) and monotonic. */
+int64_t tui_now_ms(void);
+int64_t tui_mono_ms(void);
 
 /* Compact figures that fit a narrow column: 999, 12.3k, 4.5M, 1.2G. */
 void tui_fmt_count(char *buf, size_t len, double n);

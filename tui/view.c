@@ -260,7 +260,7 @@ static void draw_message(const tui_model *m, const tui_eventlog *l, const tui_ui
                      m->sort_desc ? " desc" : "");
     char msg[512] = "";
     attr_t a = A_NORMAL;
-    if (ui->status[0] && pc_mono_ms() < ui->status_until) {
+    if (ui->status[0] && tui_mono_ms() < ui->status_until) {
         snprintf(msg, sizeof msg, " %s", ui->status);
         a = ui->status_err ? look(P_BAD, A_BOLD) | A_BOLD : look(P_OK, A_BOLD);
     } else if (!m->r && m->problem[0]) {

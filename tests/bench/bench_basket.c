@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "pc_format.h"
-#include "pc_reader_internal.h"
+#include "reader_private.h"
 #include "pricecache.h"
 
 #define SINGLE_ITEMS 30

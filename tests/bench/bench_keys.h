@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "pc_format.h"
-#include "pc_reader_internal.h"
+#include "reader_private.h"
 #include "pricecache.h"
 
 /* xorshift64, one fixed seed: every benchmark draws the same sequence. */

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "pc_format.h"
-#include "pc_reader_internal.h"
+#include "reader_private.h"
 #include "pricecache.h"
 
 static double now_us(void)

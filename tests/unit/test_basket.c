@@ -14,7 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "pc_format.h"
-#include "pc_reader_internal.h"
+#include "reader_private.h"
 #include "pricecache.h"
 #include "snapshot.h"
 #include "store.h"

@@ -12,7 +12,7 @@
 #include "control.h"
 #include "log.h"
 #include "pc_format.h"
-#include "pc_reader_internal.h"
+#include "reader_private.h"
 #include "snapshot.h"
 #include "store.h"
 

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "pc_format.h"
-#include "pc_reader_internal.h"
+#include "reader_private.h"
 #include "pricecache.h"
 
 extern char **environ;

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "pc_format.h"
-#include "pc_stats_internal.h"
+#include "stats.h"
 #include "pricecache.h"
 
 typedef struct fixture {

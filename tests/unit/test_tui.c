@@ -307,8 +307,8 @@ static void test_eventlog_ring(void **state)
     assert_non_null(strstr(tui_events_line(l, TUI_EVENTS_KEPT - 1, NULL), " c204 n204"));
     assert_string_equal(tui_events_line(l, TUI_EVENTS_KEPT, NULL), "");
     /* An over-long text is cut, never overflows the line. */
-    memset(e.text, 'x', PC_BUS_TEXT_MAX);
-    e.text[PC_BUS_TEXT_MAX] = '\0';
+    memset(e.text, 'x', PC_EVENT_TEXT_MAX);
+    e.text[PC_EVENT_TEXT_MAX] = '\0';
     tui_events_add(l, &e);
     assert_true(strlen(tui_events_line(l, TUI_EVENTS_KEPT - 1, NULL)) < TUI_EVENT_LINE);
     free(l);

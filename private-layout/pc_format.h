@@ -1,6 +1,7 @@
 /* pc_format.h - the on-disk layout of the LMDB environment, shared by the
- * daemon (writer), libpricecache (reader), the CLI and the console.
- * Internal: not installed, symbols not exported from the shared library.
+ * daemon (writer) and libpricecache (reader).  Private: not installed,
+ * symbols not exported from the shared library; programs (the CLI, the
+ * console, the bindings) read these records through pricecache.h.
  *
  * One unnamed LMDB database holds everything; keys carry a prefix.  (Named
  * DBIs are looked up again in the main DB after every mdb_txn_renew, which
@@ -49,53 +50,9 @@ enum {
     PC_EBREAKER  = -7055  /* refused at once: the chain's circuit breaker is open */
 };
 
-/* Why a source row was rejected.  X(id, name) - name is the metric label. */
-#define PC_REJECT_REASONS(X)          \
-    X(PC_REJ_NEGATIVE_PRICE, "negative_price") \
-    X(PC_REJ_EMPTY_ID,       "empty_id")       \
-    X(PC_REJ_LONG_ID,        "long_id")        \
-    X(PC_REJ_NULL,           "null")           \
-    X(PC_REJ_DUPLICATE,      "duplicate")
-
-enum pc_reject_reason {
-#define PC_X_ENUM(id, name) id,
-    PC_REJECT_REASONS(PC_X_ENUM)
-#undef PC_X_ENUM
-    PC_REJ__COUNT
-};
-const char *pc_reject_name(int reason);
-
-/* Outcome of the last load attempt of a chain, in pc_meta_rec.last_result. */
-#define PC_LOAD_RESULTS(X)        \
-    X(PC_LOAD_NONE,    "none")    \
-    X(PC_LOAD_OK,      "ok")      \
-    X(PC_LOAD_FAILED,  "failed")  \
-    X(PC_LOAD_REFUSED, "refused") \
-    X(PC_LOAD_TIMEOUT, "timeout")
-
-enum pc_load_result {
-#define PC_X_ENUM(id, name) id,
-    PC_LOAD_RESULTS(PC_X_ENUM)
-#undef PC_X_ENUM
-    PC_LOAD__COUNT
-};
-const char *pc_load_result_name(int result);
-
-/* Daemon states, in pc_daemon_rec.state. */
-#define PC_DAEMON_STATES(X)             \
-    X(PC_DAEMON_STARTING, "starting")   \
-    X(PC_DAEMON_READY,    "ready")      \
-    X(PC_DAEMON_DEGRADED, "degraded")   \
-    X(PC_DAEMON_STOPPED,  "stopped")
-
-enum pc_daemon_state {
-#define PC_X_ENUM(id, name) id,
-    PC_DAEMON_STATES(PC_X_ENUM)
-#undef PC_X_ENUM
-    PC_DAEMON__COUNT
-};
-const char *pc_daemon_state_name(int state);
-const char *pc_breaker_name(int state);
+/* The load results, reject reasons and daemon states recorded below, and
+ * their names, are public (pricecache.h, "Administration"): the records
+ * store their values. */
 
 typedef struct pc_fmt_rec {
     char     magic[8];      /* PC_FORMAT_MAGIC, not NUL-terminated */
@@ -113,7 +70,15 @@ typedef struct pc_daemon_rec {
     int64_t  updated_ms;    /* unix ms of this record's last write */
     uint64_t seq;           /* global publish sequence; chain versions come from it */
     uint64_t map_size;      /* bytes, as set by the daemon */
+    /* Appended for the database state (issue 13 makes the daemon write
+     * them).  A record without them, or with db_state 0, has not said:
+     * readers derive the state from the chains' last load attempts. */
+    uint32_t db_state;      /* enum pc_db_state; PC_DB_UNKNOWN: not recorded */
+    uint32_t db_reserved;
+    int64_t  db_since_ms;   /* unix ms of the last change of db_state */
+    char     db_error[PC_ERROR_TEXT_MAX]; /* last error from the database */
 } pc_daemon_rec;
+
 
 typedef struct pc_meta_rec {
     uint32_t size;          /* sizeof(pc_meta_rec) as written */
@@ -196,8 +161,7 @@ size_t pc_key_endpoints(uint8_t *buf);
  * hash = SHA-256(seq as 8 big-endian bytes || prev || text); prev is the
  * previous record's hash (32 zero bytes for seq 1).  Changing, removing or
  * reordering a record breaks the chain at that record or the next. */
-#define PC_AUDIT_TEXT_MAX 1024
-#define PC_AUDIT_HASH 32
+/* PC_AUDIT_TEXT_MAX and PC_AUDIT_HASH: pricecache.h. */
 typedef struct pc_audit_rec {
     uint64_t seq;
     uint8_t  prev[PC_AUDIT_HASH];

@@ -1,4 +1,4 @@
-/* pc_bus.h - the bus message codec shared by the daemon, the CLI and the console.
+/* pc_bus.h - the bus message codec shared by the daemon (publisher) and libpricecache (subscriber); private, not installed.
  *
  * Wire format, version 1 (all integers little-endian):
  *
