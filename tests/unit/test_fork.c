@@ -309,6 +309,9 @@ static void test_child_opens_own(void **state)
 
 int main(void)
 {
+    /* A fork-time deadlock would hang the suite: fail it instead (SIGALRM
+     * ends the process and every child is waited for by then). */
+    alarm(300);
     pthread_rwlockattr_t ga;
     pthread_rwlockattr_init(&ga);
     pthread_rwlockattr_setkind_np(&ga, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
