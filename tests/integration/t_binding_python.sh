@@ -15,7 +15,7 @@ PY=/usr/bin/python3
 stage_lib "$W/stage"
 cp -R "$ROOT/bindings/python" "$W/src"
 rm -rf "$W/src/build" "$W/src/src/pricecache.egg-info"
-(cd "$W/src" && PKG_CONFIG_PATH="$W/stage/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$W/stage" \
+(cd "$W/src" && PC_WERROR=1 PKG_CONFIG_PATH="$W/stage/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$W/stage" \
     "$PY" -m pip install --no-build-isolation --no-index --no-cache-dir --target "$W/site" . \
     >"$W/pip.log" 2>&1) || fail "pip install failed: $(tail -20 "$W/pip.log")"
 
