@@ -323,8 +323,7 @@ static inline void end_read(tslot *s)
 
 /* ---- open / close ---------------------------------------------------- */
 
-/* Find or open the shared handle of the environment whose data file is
- * `st`.  Called with g_mu held. */
+/* A new read-only handle on the environment in `path`. */
 static int env_open_at(const char *path, MDB_env **out)
 {
     MDB_env *env = NULL;
@@ -394,6 +393,8 @@ static int env_current(penv *pe)
     return rc;
 }
 
+/* Find or open the shared handle of the environment whose data file is
+ * `st`.  Called with g_mu held. */
 static int env_acquire(const char *path, const struct stat *st, penv **out)
 {
     for (penv *pe = g_envs; pe; pe = pe->next) {
