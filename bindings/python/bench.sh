@@ -43,28 +43,29 @@ export LD_LIBRARY_PATH="$T/stage/usr/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 pyb() { PYTHONPATH="$1" "$PY" "$HERE/bench.py" "$CACHE" "$CHAIN" "$KEYS" "$DUMP" "$SOCK" "$2"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-: >"$T/c_get"; : >"$T/c_basket"
-for what in get nogil get4 nogil4 dict redis basket; do : >"$T/$what"; done
+: >"$T/r_c_get"; : >"$T/r_c_basket"
+# Figures in $T/r_*: one line per round.
+for what in get nogil get4 nogil4 dict redis basket; do : >"$T/r_$what"; done
 for _ in $(seq "$ROUNDS"); do
     "$BIN/bench/bench_keyfile" "$CACHE" "$CHAIN" "$KEYS" 1 >"$T/c.out"
-    sed -n 's/^C pc_get: \([0-9.]*\) ns.*/\1/p' "$T/c.out" >>"$T/c_get"
-    sed -n 's/^C basket30: \([0-9.]*\) ns.*/\1/p' "$T/c.out" >>"$T/c_basket"
-    pyb "$T/gil" get >>"$T/get"
-    pyb "$T/nogil" get >>"$T/nogil"
-    pyb "$T/gil" get4 >>"$T/get4"
-    pyb "$T/nogil" get4 >>"$T/nogil4"
-    pyb "$T/gil" dict >>"$T/dict"
-    if [ -S "$SOCK" ]; then pyb "$T/gil" redis >>"$T/redis"; fi
-    pyb "$T/gil" basket >>"$T/basket"
+    sed -n 's/^C pc_get: \([0-9.]*\) ns.*/\1/p' "$T/c.out" >>"$T/r_c_get"
+    sed -n 's/^C basket30: \([0-9.]*\) ns.*/\1/p' "$T/c.out" >>"$T/r_c_basket"
+    pyb "$T/gil" get >>"$T/r_get"
+    pyb "$T/nogil" get >>"$T/r_nogil"
+    pyb "$T/gil" get4 >>"$T/r_get4"
+    pyb "$T/nogil" get4 >>"$T/r_nogil4"
+    pyb "$T/gil" dict >>"$T/r_dict"
+    if [ -S "$SOCK" ]; then pyb "$T/gil" redis >>"$T/r_redis"; fi
+    pyb "$T/gil" basket >>"$T/r_basket"
 done
-m() { median <"$T/$1"; }
+m() { median <"$T/r_$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 C=$(m c_get) G=$(m get) N=$(m nogil) G4=$(m get4) N4=$(m nogil4) D=$(m dict) CB=$(m c_basket) PB=$(m basket)
 echo "python get: $G ns/call; C pc_get: $C ns/call; ratio $(ratio "$G" "$C")"
 echo "python get, GIL released around pc_get: $N ns/call; ratio $(ratio "$N" "$C") (vs GIL held: $(ratio "$N" "$G"))"
 echo "python get, 4 threads: GIL held $G4 ns/call, GIL released $N4 ns/call (wall time / all calls)"
 echo "python dict (same data, exception then base): $D ns/call; python get / dict: $(ratio "$G" "$D")"
-if [ -s "$T/redis" ]; then
+if [ -s "$T/r_redis" ]; then
     R=$(m redis)
     echo "python redis-py MGET (unix socket): $R ns/call; redis / python get: $(ratio "$R" "$G")"
 else
