@@ -76,8 +76,17 @@ def restart_daemon():
     with open(pidfile) as f:
         pid = int(f.read())
     os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
-             open(f"/proc/{pid}/stat").read().split()[2] == "Z", what="daemon exit")
+
+    def gone():
+        # A zombie until the harness's shell reaps it, which it may do at
+        # any moment (bash reaps background jobs on SIGCHLD).
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split()[2] == "Z"
+        except FileNotFoundError:
+            return True
+
+    wait_for(gone, what="daemon exit")
     with open(os.path.join(w, "daemon.log"), "ab") as log:
         p = subprocess.Popen([os.path.join(env("PC_TEST_BIN"), "pricecached"), "-c",
                               env("PC_TEST_CONF")], stderr=log)
