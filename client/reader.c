@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "pc_fork.h"
 #include "pc_format.h"
 #include "pricecache.h"
 #include "reader_private.h"
@@ -54,6 +55,9 @@ typedef struct tslot {
     MDB_txn           *txn;   /* reset between calls; NULL until first use */
     int                dead;  /* a remap failed: the map is gone */
     struct pc_reader  *r;     /* whose pthread key points here */
+    unsigned           gen;   /* pc_fork_gen when made: another value means
+                                 this is a forked child's copy of a parent's
+                                 slot, never to be touched (pc_fork.h) */
     pthread_t          owner;
     struct tslot      *next, *prev; /* in penv.slots, under g_mu */
     pc_stats_tl        st;    /* this thread's lookup counters (stats.c) */
@@ -66,7 +70,9 @@ typedef struct tslot {
  * clears the other's slots and drops its fcntl locks.  So readers of the
  * same files share one MDB_env. */
 typedef struct penv {
-    MDB_env     *env;
+    MDB_env     *env;         /* NULL: abandoned after a fork, reopen */
+    char        *path;        /* to reopen it in a forked child */
+    unsigned     gen;         /* pc_fork_gen of env */
     dev_t        dev;
     ino_t        ino;
     unsigned     refs;
@@ -90,6 +96,21 @@ struct pc_reader {
  * never on the hot path. */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static penv *g_envs;
+
+/* What a forked child inherited and must neither use nor close: closing the
+ * MDB_env would clear the parent's reader slots (they carry the pid the
+ * handle was opened by), aborting a slot's transaction would free the
+ * parent's slot, and detaching the statistics would give the parent's slot
+ * away.  Kept on a list (under g_mu) rather than dropped, so that the
+ * child's one-off leak stays reachable: a handle, its maps and descriptors,
+ * and the slots, per environment and per fork generation. */
+typedef struct orphan {
+    MDB_env       *env;
+    tslot         *slots;
+    pc_stats_proc *stats;
+    struct orphan *next;
+} orphan;
+static orphan *g_orphans;
 
 /* ---- per-thread slots ------------------------------------------------ */
 
@@ -134,20 +155,37 @@ static void slot_destructor(void *arg)
     pthread_mutex_unlock(&g_mu);
 }
 
-static tslot *slot_new(pc_reader *r)
+static int env_current(penv *pe);
+
+/* This thread's first call on r, or its first in a forked child (the slot
+ * it finds then is the parent's copy: left alone, replaced). */
+static int slot_new(pc_reader *r, tslot **out)
 {
     tslot *s = aligned_alloc(_Alignof(tslot), sizeof *s);
     if (!s)
-        return NULL;
+        return PC_ENOMEM;
     memset(s, 0, sizeof *s);
     if (pthread_mutex_init(&s->mu, NULL) != 0) {
         free(s);
-        return NULL;
+        return PC_ENOMEM;
     }
     s->r = r;
     s->owner = pthread_self();
     pthread_mutex_lock(&g_mu);
     penv *pe = r->pe;
+    int rc = env_current(pe);
+    if (rc != PC_OK) {
+        pthread_mutex_unlock(&g_mu);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return rc;
+    }
+    /* Written once per fork generation, by the child's first thread to get
+     * here; the others read it after taking g_mu below this write.  r->dbi
+     * stays valid: the unnamed database is MAIN_DBI in every handle. */
+    if (r->env != pe->env)
+        r->env = pe->env;
+    s->gen = pe->gen;
     s->dead = pe->broken;
     pc_stats_tl_init(&s->st, r->count ? pe->stats : NULL);
     s->next = pe->slots;
@@ -160,9 +198,10 @@ static tslot *slot_new(pc_reader *r)
         slot_unlink(pe, s);
         pthread_mutex_unlock(&g_mu);
         slot_free(s);
-        return NULL;
+        return PC_ENOMEM;
     }
-    return s;
+    *out = s;
+    return PC_OK;
 }
 
 /* Adopt a map the daemon grew.  Every thread of every reader on this env is
@@ -242,8 +281,12 @@ static int begin_slow(pc_reader *r, tslot *s, int rc)
 static inline int begin_read_t(pc_reader *r, tslot **out, uint64_t *t0)
 {
     tslot *s = pthread_getspecific(r->key);
-    if (UNLIKELY(!s) && !(s = slot_new(r)))
-        return PC_ENOMEM;
+    /* One load and compare detects a fork (pc_fork.h): no getpid here. */
+    if (UNLIKELY(!s || s->gen != pc_fork_gen)) {
+        int rc = slot_new(r, &s);
+        if (rc != PC_OK)
+            return rc;
+    }
     *out = s;
     if (t0)
         *t0 = pc_stats_begin(&s->st);
@@ -264,7 +307,7 @@ static inline int begin_read(pc_reader *r, tslot **out)
 static void count_refused(pc_reader *r, uint64_t n)
 {
     tslot *s = pthread_getspecific(r->key);
-    if (s)
+    if (s && s->gen == pc_fork_gen)
         pc_stats_add(&s->st, 0, 0, n, 0, 0);
 }
 
@@ -278,6 +321,76 @@ static inline void end_read(tslot *s)
 
 /* ---- open / close ---------------------------------------------------- */
 
+/* A new read-only handle on the environment in `path`. */
+static int env_open_at(const char *path, MDB_env **out)
+{
+    MDB_env *env = NULL;
+    int rc = mdb_env_create(&env);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxreaders(env, CLIENT_MAX_READERS);
+    /* Mode 0660: if no other process has the environment open, LMDB creates
+     * lock.mdb with this mode, and the daemon and the group's other readers
+     * must still be able to open it. */
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0660);
+    if (rc != MDB_SUCCESS) {
+        if (env)
+            mdb_env_close(env);
+        return pc_err_from_mdb(rc);
+    }
+    *out = env;
+    return PC_OK;
+}
+
+/* In a forked child, put the parent's handle, slots and statistics slot
+ * of pe on the orphan list, untouched.  Called with g_mu held. */
+static void env_abandon(penv *pe)
+{
+    if (pe->gen == pc_fork_gen)
+        return;
+    orphan *o = malloc(sizeof *o);
+    if (o) { /* else leaked outright: the child is short of memory anyway */
+        *o = (orphan){ pe->env, pe->slots, pe->stats, g_orphans };
+        g_orphans = o;
+    }
+    pe->env = NULL;
+    pe->slots = NULL;
+    pe->stats = NULL;
+    pe->broken = 0;
+    pe->gen = pc_fork_gen;
+}
+
+/* The handle of pe for this process: after a fork, a fresh one (the
+ * child's first call pays one mdb_env_open).  Called with g_mu held. */
+static int env_current(penv *pe)
+{
+    int had_stats = pe->stats != NULL;
+    env_abandon(pe);
+    if (pe->env)
+        return PC_OK;
+    int rc = env_open_at(pe->path, &pe->env);
+    if (rc == PC_OK) {
+        /* A new handle knows no comparator for the unnamed database until
+         * mdb_dbi_open names it (pc_open's check_format did that for the
+         * parent's); the handle number it answers is r->dbi's. */
+        MDB_txn *t;
+        MDB_dbi dbi;
+        int mrc = mdb_txn_begin(pe->env, NULL, MDB_RDONLY, &t);
+        if (mrc == MDB_SUCCESS) {
+            mrc = mdb_dbi_open(t, NULL, 0, &dbi);
+            mdb_txn_abort(t);
+        }
+        rc = pc_err_from_mdb(mrc);
+        if (rc != PC_OK) { /* our own handle: closing it is safe */
+            mdb_env_close(pe->env);
+            pe->env = NULL;
+        }
+    }
+    if (rc == PC_OK && had_stats)
+        pe->stats = pc_stats_attach(pe->path);
+    return rc;
+}
+
 /* Find or open the shared handle of the environment whose data file is
  * `st`.  Called with g_mu held. */
 static int env_acquire(const char *path, const struct stat *st, penv **out)
@@ -286,28 +399,26 @@ static int env_acquire(const char *path, const struct stat *st, penv **out)
         /* Shared even when broken: a second handle on the same files is
          * exactly what LMDB forbids; callers get PC_EIO until all close. */
         if (pe->dev == st->st_dev && pe->ino == st->st_ino) {
+            int rc = env_current(pe);
+            if (rc != PC_OK)
+                return rc;
             pe->refs++;
             *out = pe;
             return PC_OK;
         }
     }
     penv *pe = calloc(1, sizeof *pe);
-    if (!pe)
-        return PC_ENOMEM;
-    int rc = mdb_env_create(&pe->env);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_set_maxreaders(pe->env, CLIENT_MAX_READERS);
-    /* Mode 0660: if no other process has the environment open, LMDB creates
-     * lock.mdb with this mode, and the daemon and the group's other readers
-     * must still be able to open it. */
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_open(pe->env, path, MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0660);
-    if (rc != MDB_SUCCESS) {
-        if (pe->env)
-            mdb_env_close(pe->env);
+    if (!pe || !(pe->path = strdup(path))) {
         free(pe);
-        return pc_err_from_mdb(rc);
+        return PC_ENOMEM;
     }
+    int rc = env_open_at(path, &pe->env);
+    if (rc != PC_OK) {
+        free(pe->path);
+        free(pe);
+        return rc;
+    }
+    pe->gen = pc_fork_gen;
     pe->dev = st->st_dev;
     pe->ino = st->st_ino;
     pe->refs = 1;
@@ -328,8 +439,10 @@ static void env_release(penv *pe)
             break;
         }
     }
-    mdb_env_close(pe->env);
+    if (pe->env) /* NULL: abandoned in a forked child, never reopened */
+        mdb_env_close(pe->env);
     pc_stats_detach(pe->stats);
+    free(pe->path);
     free(pe);
 }
 
@@ -342,6 +455,9 @@ static void reader_destroy(pc_reader *r)
      * running finds its slot gone from the list below and leaves it. */
     pthread_key_delete(r->key);
     if (r->pe) {
+        /* Closed in a forked child: the inherited slots and handle are the
+         * parent's; leave them (pc_fork.h). */
+        env_abandon(r->pe);
         tslot *s = r->pe->slots;
         while (s) {
             tslot *next = s->next;
@@ -420,7 +536,7 @@ int pc_open(const char *path, pc_reader **out)
         return PC_ENOMEM;
     }
     pthread_mutex_lock(&g_mu);
-    int rc = env_acquire(path, &st, &r->pe);
+    int rc = pc_fork_watch(&g_mu) == 0 ? env_acquire(path, &st, &r->pe) : PC_ENOMEM;
     pthread_mutex_unlock(&g_mu);
     if (rc != PC_OK) {
         reader_destroy(r);

@@ -36,7 +36,19 @@
  *
  * Caveats (read these)
  *
- *   - Do not use a pc_reader in a child after fork(): open a new one there.
+ *   - fork(): a child may keep using a pc_reader opened in the parent
+ *     (pre-fork servers, multiprocessing).  LMDB itself forbids using an
+ *     environment after fork, so the library notices the fork (a
+ *     pthread_atfork handler bumps a counter that each call compares, no
+ *     system call) and on the child's first call opens a fresh handle on
+ *     the same directory, transparently.  The inherited handle is left
+ *     untouched, never closed (closing it would clear the parent's reader
+ *     slots): the child keeps it, a few KiB, two mappings and three
+ *     descriptors per environment, until it exits or execs.  The parent's
+ *     reads are not disturbed.  pc_close in the child is fine.  Forking
+ *     while another thread is inside pc_open waits for it (the library
+ *     holds its one lock across fork).  A pc_sub is not covered: open a
+ *     new subscriber in the child.
  *   - The environment must be on a local filesystem; LMDB does not work over
  *     NFS or other network filesystems.
  *   - The reader table has a fixed number of slots, set by the daemon when it

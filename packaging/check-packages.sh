@@ -31,7 +31,7 @@ LISTENER_PID=""
 
 purge_debs() {
     local p installed=()
-    for p in pricecache-top libpricecache-dev pricecache libpricecache1; do
+    for p in python3-pricecache pricecache-top libpricecache-dev pricecache libpricecache1; do
         dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | has '^[ir]' && installed+=("$p")
     done
     [ ${#installed[@]} -eq 0 ] || apt-get purge -y -qq "${installed[@]}" >"$WORK/purge.log" 2>&1
@@ -92,7 +92,8 @@ DPKG_GENSYMBOLS_CHECK_LEVEL=4 sh packaging/deb/build.sh >"$WORK/deb.log" 2>&1 ||
     fail "make deb"
 }
 DEBS=(build/deb/pricecache_"$VERSION"-1_"$ARCH".deb build/deb/libpricecache1_"$VERSION"-1_"$ARCH".deb
-      build/deb/libpricecache-dev_"$VERSION"-1_"$ARCH".deb)
+      build/deb/libpricecache-dev_"$VERSION"-1_"$ARCH".deb
+      build/deb/python3-pricecache_"$VERSION"-1_"$ARCH".deb)
 WITH_TOP=0
 if ls tui/*.c >/dev/null 2>&1; then
     WITH_TOP=1
@@ -228,6 +229,13 @@ got=$(setpriv --reuid=nobody --regid=pricecache --clear-groups -- /usr/bin/price
     fail "pricecache get acme s1 item7: '$got'"
 got=$(setpriv --reuid=nobody --regid=pricecache --clear-groups -- /usr/bin/pricecache get acme '' item9)
 [ "$got" = "$(printf '109\t1700000000\tbase')" ] || fail "pricecache get acme '' item9: '$got'"
+# ...and with the installed Python module (python3-pricecache).
+got=$(cd / && setpriv --reuid=nobody --regid=pricecache --clear-groups -- /usr/bin/python3 -c '
+import pricecache
+with pricecache.open() as r:
+    print(r.get("acme", "s1", "item7"), r.get("acme", None, "item9").cents)')
+[ "$got" = "Price(cents=5, updated_at=1700000100, is_store_exception=True) 109" ] ||
+    fail "python3 -c pricecache: '$got'"
 # ...and not as someone outside the group.
 rc=0
 setpriv --reuid=nobody --regid=nogroup --clear-groups -- /usr/bin/pricecache get acme '' item9 >/dev/null 2>&1 || rc=$?
@@ -413,7 +421,9 @@ RARCH=$(rpm --eval '%{_arch}')
 RPMS=(build/rpm/RPMS/"$RARCH"/pricecache{,-libs,-devel}-"$VERSION"-1."$RARCH".rpm)
 [ $WITH_TOP = 0 ] || RPMS+=(build/rpm/RPMS/"$RARCH"/pricecache-top-"$VERSION"-1."$RARCH".rpm)
 for r in "${RPMS[@]}"; do [ -f "$r" ] || fail "$r was not built"; done
-echo "built: ${RPMS[*]##*/}"
+PYRPM=build/rpm/RPMS/"$RARCH"/python3-pricecache-"$VERSION"-1."$RARCH".rpm
+[ -f "$PYRPM" ] || fail "$PYRPM was not built"
+echo "built: ${RPMS[*]##*/} ${PYRPM##*/}"
 
 step "rpmlint (no error, no warning; filters in packaging/rpm/rpmlint.toml say why)"
 rpmlint -c packaging/rpm/rpmlint.toml "${RPMS[@]}" >"$WORK/rpmlint.log" 2>&1 || { cat "$WORK/rpmlint.log"; fail "rpmlint"; }
@@ -449,6 +459,9 @@ req "${RPMS[2]}" "pricecache-libs$(rpm --eval '%{?_isa}') = $VERSION-1"
 rpm -qp --provides "${RPMS[1]}" | has -x 'libpricecache.so.1()(64bit)' || fail "pricecache-libs does not provide libpricecache.so.1()(64bit)"
 rpm -qp --provides "${RPMS[2]}" | has -x "pkgconfig(pricecache) = $VERSION" || fail "pricecache-devel does not provide pkgconfig(pricecache)"
 [ "$(rpm -qp --qf '%{VERSION}' "${RPMS[0]}")" = "$VERSION" ] || fail "RPM version is not $VERSION"
+rpm -qlp "$PYRPM" | grep -q '/pricecache/_pricecache\.cpython-.*\.so$' || fail "python3-pricecache has no extension module"
+rpm -qlp "$PYRPM" | grep -q '/pricecache/py\.typed$' || fail "python3-pricecache has no py.typed"
+req "$PYRPM" "pricecache-libs$(rpm --eval '%{?_isa}') = $VERSION-1"
 echo "file lists and requirements as expected"
 
 step "install the RPMs into an alternate root"
@@ -457,7 +470,7 @@ mkdir -p "$R"
 # Without scripts there is no user pricecache in the root: rpm warns and
 # uses root, hence --nouser/--nogroup when verifying.
 rpm --root "$R" --dbpath /var/lib/rpm --initdb >"$WORK/rpmroot.log" 2>&1
-rpm --root "$R" --dbpath /var/lib/rpm -i --nodeps --noscripts "${RPMS[@]}" >>"$WORK/rpmroot.log" 2>&1 ||
+rpm --root "$R" --dbpath /var/lib/rpm -i --nodeps --noscripts "${RPMS[@]}" "$PYRPM" >>"$WORK/rpmroot.log" 2>&1 ||
     { cat "$WORK/rpmroot.log"; fail "rpm -i into $R"; }
 [ "$(rpm --root "$R" --dbpath /var/lib/rpm -qa | grep -c '^pricecache')" = "${#RPMS[@]}" ] || fail "not every RPM is installed in $R"
 for f in usr/sbin/pricecached usr/bin/pricecache "${LIB64#/}"/libpricecache.so.1 usr/include/pricecache.h \
