@@ -142,7 +142,16 @@ func TestSubscribeErrors(t *testing.T) {
 
 // A restarted daemon starts a new run: a subscriber that followed the old
 // one hands out a resync for each chain before trusting new events.
+//
+// It runs in a go test process of its own (the scenario's second
+// invocation, PC_TEST_RESTART=1): it restarts the daemon under the other
+// tests' feet, and in a process that had opened and closed other
+// subscribers before, the subscriber was seen not to reconnect to the
+// restarted daemon (no event in 30 s; not yet explained, see the README).
 func TestResyncAfterDaemonRestart(t *testing.T) {
+	if os.Getenv("PC_TEST_RESTART") == "" {
+		t.Skip("run on its own by the scenario, with PC_TEST_RESTART=1")
+	}
 	s, err := pricecache.Subscribe(os.Getenv("PC_TEST_EVENTS"))
 	if err != nil {
 		t.Fatal(err)

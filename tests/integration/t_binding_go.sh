@@ -36,6 +36,13 @@ PRICECACHE_PATH="$CACHE" PC_TEST_BIN="$B" PC_TEST_CONF="$CONF" PC_TEST_DSN="$DSN
     go test -count=1 -v -timeout 600s ${PC_TEST_RUN:+-run "$PC_TEST_RUN"} ./... 2>&1 | tee "$W/gotest.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|slots|goroutine' || true
 grep -q '^ok ' "$W/gotest.log" && ! grep -q -- '^--- FAIL\|^FAIL' "$W/gotest.log" \
     || fail "go test: $(grep -B5 -A20 -- '--- FAIL\|^FAIL\|panic' "$W/gotest.log" | head -80)"
+# The resync after a daemon restart, in a process of its own (it restarts
+# the daemon; see the test's comment).
+PRICECACHE_PATH="$CACHE" PC_TEST_BIN="$B" PC_TEST_CONF="$CONF" PC_TEST_DSN="$DSN" \
+    PC_TEST_EVENTS="$EV" PC_TEST_DAEMON_PID="$DAEMON_PID" PC_TEST_WORK="$W" PC_TEST_RESTART=1 \
+    go test -count=1 -v -run '^TestResyncAfterDaemonRestart$' . >"$W/gorestart.log" 2>&1 \
+    || fail "go test (restart): $(tail -30 "$W/gorestart.log")"
+grep -q -- '--- PASS: TestResyncAfterDaemonRestart' "$W/gorestart.log" || fail "restart test did not run: $(tail "$W/gorestart.log")"
 
 # pcanswer: the cross-language answer tool.
 go build -o "$W/pcanswer" ./cmd/pcanswer
