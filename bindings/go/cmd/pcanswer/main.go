@@ -32,7 +32,7 @@ func main() {
 		f := strings.Split(in.Text(), "\t")
 		if len(f) != 3 {
 			c, _ := pricecache.CodeOf(pricecache.ErrInvalid)
-			fmt.Fprintf(out, "error\t%s\n", c)
+			fmt.Fprintf(out, "error\t%s\n", c.String())
 			continue
 		}
 		p, err := r.Get(f[0], f[1], f[2])
@@ -45,7 +45,7 @@ func main() {
 			fmt.Fprintln(out, "nochain")
 		default:
 			if c, ok := pricecache.CodeOf(err); ok {
-				fmt.Fprintf(out, "error\t%s\n", c)
+				fmt.Fprintf(out, "error\t%s\n", c.String())
 			} else {
 				fmt.Fprintf(out, "error\t%v\n", err)
 			}
