@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR - the benchmarks: generate a realistic chain (1,000,000 base
 # prices, 200,000 store exceptions over 500 stores) in a throwaway PostgreSQL,
-# then measure lookups and reloads beside their baselines, in one run.
+# then measure lookups and reloads beside their baselines, in one run; the
+# bindings (bindings/*/bench.sh) beside C over the same lookups.
+# NBASE, NSTORE: the chain's size; NKEYS: lookups for the bindings.
 # Results are printed and kept in BUILD_DIR/bench/results.txt.
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
@@ -81,6 +83,18 @@ out="$B/bench/results.txt"
     echo "-- pc_get vs one round trip to Redis and to PostgreSQL, unix sockets (bench_rtt)"
     "$B/bench/bench_rtt" "$W/cache" bench "host=$PG_DIR port=$PGPORT user=postgres dbname=bench" \
         "$W/redis/sock"
+    echo
+    echo "-- bindings beside C over the same ${NKEYS:-200000} lookups, Redis loaded above (bindings/*/bench.sh)"
+    # The lookups bench_get and bench_rtt time (bench_keys.h), and the
+    # chain's prices for the languages' own maps.
+    "$B/bench/bench_keyfile" --write-keys "$W/cache" bench "${NKEYS:-200000}" "$W/keys.tsv"
+    "$B/bench/bench_keyfile" --write-dump "$W/cache" bench "$W/dump.tsv"
+    for lang in go python node; do
+        [ -f "$ROOT/bindings/$lang/bench.sh" ] || continue
+        echo "- $lang"
+        PC_BENCH_BIN="$B" bash "$ROOT/bindings/$lang/bench.sh" "$W/cache" bench "$W/keys.tsv" \
+            "$W/dump.tsv" "$W/redis/sock" || echo "$lang: bench.sh failed (exit $?)"
+    done
     redis-cli -s "$W/redis/sock" shutdown nosave >/dev/null 2>&1 || true
     echo
     echo "-- event latency, publish commit to subscriber (bench_events)"

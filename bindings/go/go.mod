@@ -1,0 +1,3 @@
+module pricecache.dev/pricecache
+
+go 1.19
