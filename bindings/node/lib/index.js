@@ -40,6 +40,62 @@ function resolveDir(dir) {
   return dir;
 }
 
+// Basket lines [{item, qty}] as two arrays for the addon (which checks them).
+function splitItems(items) {
+  if (!Array.isArray(items)) {
+    throw pcError(TypeError, 'PC_EINVAL', 'items must be an array of {item, qty}');
+  }
+  const n = items.length;
+  const ids = new Array(n);
+  const qtys = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const line = items[i];
+    if (typeof line !== 'object' || line === null || Array.isArray(line)) {
+      throw pcError(TypeError, 'PC_EINVAL', `items[${i}] must be an object {item, qty}`);
+    }
+    ids[i] = line.item;
+    qtys[i] = line.qty;
+  }
+  return [ids, qtys];
+}
+
+const SOURCES = ['base', 'store', 'penalty'];
+
+// The addon's flat basket answer (layout: src/reader.cc, basket_result) as objects.
+function basketResult([buf, stores, algorithm], ids, bigint) {
+  const len = buf.byteLength / 16;
+  const f = new Float64Array(buf, 0, len);
+  const x = new BigInt64Array(buf, len * 8, len);
+  const int64 = (k) => (bigint || !Number.isSafeInteger(f[k]) ? x[k] : f[k]);
+  const lines = new Array(ids.length);
+  for (let i = 0, k = 9; i < ids.length; i++, k += 6) {
+    const at = f[k + 2];
+    lines[i] = {
+      item: ids[i],
+      qty: int64(k),
+      source: SOURCES[f[k + 1]],
+      store: at >= 0 ? stores[at] : null,
+      unitCents: int64(k + 3),
+      lineCents: int64(k + 4),
+      updatedAt: at >= 0 ? int64(k + 5) : null,
+    };
+  }
+  return {
+    version: int64(0),
+    algorithm,
+    stores,
+    totalCents: int64(1),
+    found: f[5],
+    missing: f[6],
+    coverage: f[7],
+    penaltyTotalCents: int64(2),
+    penaltyCents: int64(3),
+    penaltyFallback: f[8] !== 0,
+    avgCents: int64(4),
+    lines,
+  };
+}
+
 class Reader {
   #native;
   #bigint;
@@ -111,11 +167,13 @@ class Reader {
   }
 
   basket(chain, store, items, options) {
-    return this.#native.basket(chain, store, items, options);
+    const [ids, qtys] = splitItems(items);
+    return basketResult(this.#native.basket(chain, store, ids, qtys, options), ids, this.#bigint);
   }
 
   basketMulti(chain, stores, items, options) {
-    return this.#native.basketMulti(chain, stores, items, options);
+    const [ids, qtys] = splitItems(items);
+    return basketResult(this.#native.basketMulti(chain, stores, ids, qtys, options), ids, this.#bigint);
   }
 
   /** Follow the daemon's events: every chain, or those given. */

@@ -62,10 +62,11 @@ void throw_closed(Napi::Env env, const char *what)
                std::string("pricecache: ") + what + " is closed", 0);
 }
 
-bool get_id(Napi::Env env, napi_value v, const char *what, size_t max, bool optional, Id *out)
+bool get_id(Napi::Env env, napi_value v, const Label &label, size_t max, bool optional, Id *out)
 {
     out->null = false;
     size_t len = 0;
+    auto what = [&label]() { return label.str(); };
     // One call on the hot path; the type is only looked at when it fails.
     if (napi_get_value_string_utf8(env, v, out->buf, sizeof out->buf, &len) != napi_ok) {
         napi_valuetype t = napi_undefined;
@@ -74,7 +75,7 @@ bool get_id(Napi::Env env, napi_value v, const char *what, size_t max, bool opti
             out->null = true;
             return true;
         }
-        throw_type(env, std::string(what) + " must be a string" + (optional ? " or null" : ""));
+        throw_type(env, what() + " must be a string" + (optional ? " or null" : ""));
         return false;
     }
     out->len = len;
@@ -83,18 +84,18 @@ bool get_id(Napi::Env env, napi_value v, const char *what, size_t max, bool opti
             out->null = true;
             return true;
         }
-        throw_range(env, std::string(what) + " is empty");
+        throw_range(env, what() + " is empty");
         return false;
     }
     // A string cut by the buffer still reads longer than max: the buffer
     // holds more than max bytes whatever the cut.
     if (len > max) {
-        throw_range(env, std::string(what) + " is longer than " + std::to_string(max) +
+        throw_range(env, what() + " is longer than " + std::to_string(max) +
                              " bytes in UTF-8");
         return false;
     }
     if (std::memchr(out->buf, 0, len) != nullptr) {
-        throw_range(env, std::string(what) + " holds a NUL character");
+        throw_range(env, what() + " holds a NUL character");
         return false;
     }
     return true;
@@ -116,29 +117,30 @@ Napi::Value uint64_value(Napi::Env env, uint64_t v, bool bigint)
     return Napi::BigInt::New(env, v);
 }
 
-bool get_int64(Napi::Env env, Napi::Value v, const std::string &what, int64_t *out)
+bool get_int64(Napi::Env env, napi_value value, const Label &what, int64_t *out)
 {
+    Napi::Value v(env, value);
     if (v.IsBigInt()) {
         bool lossless = false;
         int64_t x = v.As<Napi::BigInt>().Int64Value(&lossless);
         if (!lossless) {
-            throw_range(env, what + " does not fit in int64");
+            throw_range(env, what.str() + " does not fit in int64");
             return false;
         }
         *out = x;
         return true;
     }
     if (!v.IsNumber()) {
-        throw_type(env, what + " must be an integer (number or bigint)");
+        throw_type(env, what.str() + " must be an integer (number or bigint)");
         return false;
     }
     double d = v.As<Napi::Number>().DoubleValue();
     if (!std::isfinite(d) || std::trunc(d) != d) {
-        throw_range(env, what + " must be an integer, got " + v.ToString().Utf8Value());
+        throw_range(env, what.str() + " must be an integer, got " + v.ToString().Utf8Value());
         return false;
     }
     if (d > kMaxSafe || d < -kMaxSafe) {
-        throw_range(env, what + " is beyond Number.MAX_SAFE_INTEGER: pass a bigint");
+        throw_range(env, what.str() + " is beyond Number.MAX_SAFE_INTEGER: pass a bigint");
         return false;
     }
     *out = (int64_t)d;

@@ -46,10 +46,24 @@ struct Id {
     const char *c_str() const { return null ? nullptr : buf; }
 };
 
+// The name of an argument in messages ("items[3].qty"), made into a string
+// only when an error is thrown: loops over many arguments stay cheap.
+struct Label {
+    const char *base;
+    long index = -1;
+    const char *suffix = "";
+    Label(const char *b) : base(b) {}  // NOLINT: implicit from a literal
+    Label(const char *b, long i, const char *s = "") : base(b), index(i), suffix(s) {}
+    std::string str() const
+    {
+        return index < 0 ? std::string(base) : std::string(base) + "[" + std::to_string(index) + "]" + suffix;
+    }
+};
+
 // Read argument v as an id of at most max bytes.  optional: null,
 // undefined and "" mean "none" (the store).  Throws TypeError (not a
 // string) or RangeError (empty, NUL inside, too long) and returns false.
-bool get_id(Napi::Env env, napi_value v, const char *what, size_t max, bool optional, Id *out);
+bool get_id(Napi::Env env, napi_value v, const Label &what, size_t max, bool optional, Id *out);
 
 // An int64 as a JavaScript value: a BigInt when bigint is set or when it
 // lies beyond Number.MAX_SAFE_INTEGER, else a number (never rounded).
@@ -58,7 +72,7 @@ Napi::Value uint64_value(Napi::Env env, uint64_t v, bool bigint);
 
 // A non-negative integer (number or BigInt) that fits int64; throws and
 // returns false otherwise.  what names the argument in the message.
-bool get_int64(Napi::Env env, Napi::Value v, const std::string &what, int64_t *out);
+bool get_int64(Napi::Env env, napi_value v, const Label &what, int64_t *out);
 
 void init_reader(Napi::Env env, Napi::Object exports, Instance *inst);
 void init_subscriber(Napi::Env env, Napi::Object exports, Instance *inst);

@@ -28,7 +28,6 @@ private:
     Napi::Value BasketMulti(const Napi::CallbackInfo &info);
     Napi::Value Close(const Napi::CallbackInfo &info);
     Napi::Value price(Napi::Env env, const pc_price &p);
-    Napi::Value basket_result(Napi::Env env, const pc_basket_result *res);
 
     pc_reader *r_ = nullptr;
     bool bigint_ = false;
@@ -122,19 +121,21 @@ Napi::Value Reader::price(Napi::Env env, const pc_price &p)
 }
 
 // The arguments as owned C strings; throws and returns false on a bad one.
-static bool get_ids(Napi::Env env, Napi::Value v, const char *what, std::vector<std::string> *out)
+static bool get_ids(Napi::Env env, Napi::Value v, const char *what, const char *suffix,
+                    std::vector<std::string> *out)
 {
     if (!v.IsArray()) {
-        throw_type(env, std::string(what) + " must be an array of strings");
+        throw_type(env, std::string(what) + " must be an array");
         return false;
     }
     Napi::Array a = v.As<Napi::Array>();
     uint32_t n = a.Length();
     out->reserve(n);
+    Id id;
     for (uint32_t i = 0; i < n; i++) {
-        Id id;
-        std::string name = std::string(what) + "[" + std::to_string(i) + "]";
-        if (!get_id(env, a.Get(i), name.c_str(), PC_ID_MAX, false, &id))
+        napi_value e;
+        napi_get_element(env, a, i, &e);
+        if (!get_id(env, e, Label(what, i, suffix), PC_ID_MAX, false, &id))
             return false;
         out->emplace_back(id.buf, id.len);
     }
@@ -154,7 +155,7 @@ Napi::Value Reader::GetMany(const Napi::CallbackInfo &info)
     Id chain, store;
     std::vector<std::string> items;
     if (!get_id(env, info[0], "chain", PC_CHAIN_MAX, false, &chain) ||
-        !get_id(env, info[1], "store", PC_ID_MAX, true, &store) || !get_ids(env, info[2], "items", &items))
+        !get_id(env, info[1], "store", PC_ID_MAX, true, &store) || !get_ids(env, info[2], "items", "", &items))
         return env.Undefined();
     size_t n = items.size();
     std::vector<const char *> ptrs(n);
@@ -257,7 +258,7 @@ Napi::Value Reader::WaitReady(const Napi::CallbackInfo &info)
     if (!live(env))
         return env.Undefined();
     int64_t ms;
-    if (!get_int64(env, info[0], "timeoutMs", &ms))
+    if (!get_int64(env, info[0], Label("timeoutMs"), &ms))
         return env.Undefined();
     int rc = pc_wait_ready(r_, ms < 0 ? -1 : ms > INT32_MAX ? INT32_MAX : (int)ms);
     if (rc == PC_OK || rc == PC_ETIMEDOUT)
@@ -285,56 +286,48 @@ Napi::Value Reader::BusAddrs(const Napi::CallbackInfo &info)
     return o;
 }
 
-// Basket lines [{item, qty}] as C lines; the strings live in *ids.
-static bool get_lines(Napi::Env env, Napi::Value v, std::vector<std::string> *ids,
+// Basket lines as C lines: ids and quantities come in two arrays (lib/index.js
+// takes them out of the {item, qty} objects); the strings live in *ids.
+static bool get_lines(Napi::Env env, Napi::Value idv, Napi::Value qtyv, std::vector<std::string> *ids,
                       std::vector<pc_basket_item> *lines)
 {
-    if (!v.IsArray()) {
-        throw_type(env, "items must be an array of {item, qty}");
+    if (!get_ids(env, idv, "items", ".item", ids))
+        return false;
+    if (!qtyv.IsArray() || qtyv.As<Napi::Array>().Length() != ids->size()) {
+        throw_type(env, "basket: quantities do not match the items");
         return false;
     }
-    Napi::Array a = v.As<Napi::Array>();
-    uint32_t n = a.Length();
-    ids->reserve(n);
-    lines->reserve(n);
-    for (uint32_t i = 0; i < n; i++) {
-        std::string at = "items[" + std::to_string(i) + "]";
-        Napi::Value e = a.Get(i);
-        if (!e.IsObject() || e.IsArray()) {
-            throw_type(env, at + " must be an object {item, qty}");
-            return false;
-        }
-        Napi::Object o = e.As<Napi::Object>();
-        Id id;
+    Napi::Array qa = qtyv.As<Napi::Array>();
+    size_t n = ids->size();
+    lines->resize(n);
+    for (size_t i = 0; i < n; i++) {
+        napi_value q;
         int64_t qty;
-        if (!get_id(env, o.Get("item"), (at + ".item").c_str(), PC_ID_MAX, false, &id) ||
-            !get_int64(env, o.Get("qty"), at + ".qty", &qty))
+        napi_get_element(env, qa, (uint32_t)i, &q);
+        if (!get_int64(env, q, Label("items", (long)i, ".qty"), &qty))
             return false;
         if (qty <= 0) {
             napi_value c = Napi::String::New(env, "PC_EQUANTITY");
-            napi_value m = Napi::String::New(env, "pricecache: " + at + ".qty must be positive, got " +
-                                                      std::to_string(qty));
+            napi_value m = Napi::String::New(env, "pricecache: " + Label("items", (long)i, ".qty").str() +
+                                                      " must be positive, got " + std::to_string(qty));
             napi_value err;
             napi_create_range_error(env, c, m, &err);
             Napi::Object(env, err).Set("errno", Napi::Number::New(env, PC_EQUANTITY));
             napi_throw(env, err);
             return false;
         }
-        ids->emplace_back(id.buf, id.len);
-        lines->push_back(pc_basket_item{ nullptr, qty });
+        (*lines)[i] = pc_basket_item{ (*ids)[i].c_str(), qty };
     }
-    for (uint32_t i = 0; i < n; i++)
-        (*lines)[i].item = (*ids)[i].c_str();
     return true;
 }
 
-static bool get_uint(Napi::Env env, Napi::Value v, const std::string &what, unsigned *out)
+static bool get_uint(Napi::Env env, Napi::Value v, const char *what, unsigned *out)
 {
     int64_t x;
-    if (!get_int64(env, v, what, &x))
+    if (!get_int64(env, v, Label(what), &x))
         return false;
     if (x < 0 || x > UINT32_MAX) {
-        throw_range(env, what + " must be between 0 and 4294967295");
+        throw_range(env, std::string(what) + " must be between 0 and 4294967295");
         return false;
     }
     *out = (unsigned)x;
@@ -373,7 +366,7 @@ static bool get_opts(Napi::Env env, Napi::Value v, pc_basket_opts *o)
             }
             o->penalty_mult = x.As<Napi::Number>().DoubleValue();
         } else if (k == "fallbackCents") {
-            if (!get_int64(env, x, "options.fallbackCents", &o->fallback_cents))
+            if (!get_int64(env, x, Label("options.fallbackCents"), &o->fallback_cents))
                 return false;
         } else if (k == "maxStores") {
             ok = get_uint(env, x, "options.maxStores", &o->max_stores);
@@ -396,47 +389,55 @@ static bool get_opts(Napi::Env env, Napi::Value v, pc_basket_opts *o)
     return true;
 }
 
-static const char *source_name(int s)
+// A basket result for lib/index.js, which makes the objects (cheaper in
+// JavaScript than property by property through Node-API): [buffer, stores,
+// algorithm].  The buffer holds N doubles, then the same N slots as exact
+// int64 (for amounts beyond 2^53): [0] version, [1] total_cents,
+// [2] penalty_total_cents, [3] penalty_cents, [4] avg_cents, [5] nfound,
+// [6] nmissing, [7] coverage, [8] penalty_fallback, then six per line:
+// qty, source, store index (-1: penalised), unit_cents, line_cents,
+// updated_at.  Line items are those asked, in order.
+static Napi::Value basket_result(Napi::Env env, const pc_basket_result *res)
 {
-    return s == PC_LINE_BASE ? "base" : s == PC_LINE_STORE ? "store" : "penalty";
-}
-
-Napi::Value Reader::basket_result(Napi::Env env, const pc_basket_result *res)
-{
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("version", uint64_value(env, res->version, bigint_));
-    o.Set("algorithm", Napi::String::New(env, res->algorithm_name));
+    const size_t head = 9, per = 6, n = head + per * res->nlines;
+    Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, 2 * n * sizeof(double));
+    double *f = static_cast<double *>(buf.Data());
+    int64_t *x = reinterpret_cast<int64_t *>(f + n);
+    std::memset(x, 0, n * sizeof *x);
+    auto put = [f, x](size_t k, int64_t v) {
+        f[k] = (double)v;
+        x[k] = v;
+    };
+    put(0, (int64_t)res->version);
+    put(1, res->total_cents);
+    put(2, res->penalty_total_cents);
+    put(3, res->penalty_cents);
+    put(4, res->avg_cents);
+    f[5] = (double)res->nfound;
+    f[6] = (double)res->nmissing;
+    f[7] = res->coverage;
+    f[8] = res->penalty_fallback ? 1 : 0;
+    for (size_t i = 0; i < res->nlines; i++) {
+        const pc_basket_line *l = &res->lines[i];
+        size_t k = head + per * i;
+        put(k, l->qty);
+        f[k + 1] = l->source;
+        f[k + 2] = l->store;
+        put(k + 3, l->unit_cents);
+        put(k + 4, l->line_cents);
+        put(k + 5, l->updated_at);
+    }
     Napi::Array stores = Napi::Array::New(env, res->nstores);
     for (size_t s = 0; s < res->nstores; s++)
         stores.Set(s, Napi::String::New(env, res->stores[s]));
-    o.Set("stores", stores);
-    o.Set("totalCents", int64_value(env, res->total_cents, bigint_));
-    o.Set("found", Napi::Number::New(env, (double)res->nfound));
-    o.Set("missing", Napi::Number::New(env, (double)res->nmissing));
-    o.Set("coverage", Napi::Number::New(env, res->coverage));
-    o.Set("penaltyTotalCents", int64_value(env, res->penalty_total_cents, bigint_));
-    o.Set("penaltyCents", int64_value(env, res->penalty_cents, bigint_));
-    o.Set("penaltyFallback", Napi::Boolean::New(env, res->penalty_fallback != 0));
-    o.Set("avgCents", int64_value(env, res->avg_cents, bigint_));
-    Napi::Array lines = Napi::Array::New(env, res->nlines);
-    for (size_t i = 0; i < res->nlines; i++) {
-        const pc_basket_line *l = &res->lines[i];
-        Napi::Object x = Napi::Object::New(env);
-        x.Set("item", Napi::String::New(env, l->item));
-        x.Set("qty", int64_value(env, l->qty, bigint_));
-        x.Set("source", Napi::String::New(env, source_name(l->source)));
-        x.Set("store", l->store >= 0 ? Napi::Value(Napi::String::New(env, res->stores[l->store]))
-                                     : Napi::Value(env.Null()));
-        x.Set("unitCents", int64_value(env, l->unit_cents, bigint_));
-        x.Set("lineCents", int64_value(env, l->line_cents, bigint_));
-        x.Set("updatedAt", l->store >= 0 ? int64_value(env, l->updated_at, bigint_) : env.Null());
-        lines.Set(i, x);
-    }
-    o.Set("lines", lines);
-    return o;
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, buf);
+    out.Set(1u, stores);
+    out.Set(2u, Napi::String::New(env, res->algorithm_name));
+    return out;
 }
 
-// basket(chain, store, items, opts)
+// basket(chain, store, ids, qtys, opts)
 Napi::Value Reader::Basket(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
@@ -447,8 +448,8 @@ Napi::Value Reader::Basket(const Napi::CallbackInfo &info)
     std::vector<pc_basket_item> lines;
     pc_basket_opts opts;
     if (!get_id(env, info[0], "chain", PC_CHAIN_MAX, false, &chain) ||
-        !get_id(env, info[1], "store", PC_ID_MAX, true, &store) || !get_lines(env, info[2], &ids, &lines) ||
-        !get_opts(env, info[3], &opts))
+        !get_id(env, info[1], "store", PC_ID_MAX, true, &store) || !get_lines(env, info[2], info[3], &ids, &lines) ||
+        !get_opts(env, info[4], &opts))
         return env.Undefined();
     pc_basket_result *res = nullptr;
     int rc = pc_basket_single(r_, chain.buf, store.c_str(), lines.data(), lines.size(), &opts, &res);
@@ -461,7 +462,7 @@ Napi::Value Reader::Basket(const Napi::CallbackInfo &info)
     return v;
 }
 
-// basketMulti(chain, stores, items, opts)
+// basketMulti(chain, stores, ids, qtys, opts)
 Napi::Value Reader::BasketMulti(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
@@ -471,8 +472,8 @@ Napi::Value Reader::BasketMulti(const Napi::CallbackInfo &info)
     std::vector<std::string> stores, ids;
     std::vector<pc_basket_item> lines;
     pc_basket_opts opts;
-    if (!get_id(env, info[0], "chain", PC_CHAIN_MAX, false, &chain) || !get_ids(env, info[1], "stores", &stores) ||
-        !get_lines(env, info[2], &ids, &lines) || !get_opts(env, info[3], &opts))
+    if (!get_id(env, info[0], "chain", PC_CHAIN_MAX, false, &chain) || !get_ids(env, info[1], "stores", "", &stores) ||
+        !get_lines(env, info[2], info[3], &ids, &lines) || !get_opts(env, info[4], &opts))
         return env.Undefined();
     std::vector<const char *> sp(stores.size());
     for (size_t i = 0; i < stores.size(); i++)

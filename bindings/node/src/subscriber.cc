@@ -94,8 +94,7 @@ Subscriber::Subscriber(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Subscr
     Napi::Array a = info[1].As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); i++) {
         Id id;
-        std::string what = "chains[" + std::to_string(i) + "]";
-        if (!get_id(env, a.Get(i), what.c_str(), PC_CHAIN_MAX, false, &id))
+        if (!get_id(env, a.Get(i), Label("chains", i), PC_CHAIN_MAX, false, &id))
             return;
         chains.emplace_back(id.buf, id.len);
     }
