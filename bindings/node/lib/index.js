@@ -236,10 +236,15 @@ class Subscription extends EventEmitter {
 
   #receive(err, events) {
     if (err) {
+      // The bus failed (PC_EIO): the subscription ends; subscribe again.
       this.#error = err;
       const waiters = this.#waiters.splice(0);
       for (const w of waiters) w.reject(err);
-      if (waiters.length === 0 || this.listenerCount('error') > 0) this.emit('error', err);
+      try {
+        if (waiters.length === 0 || this.listenerCount('error') > 0) this.emit('error', err);
+      } finally {
+        this.close();
+      }
       return;
     }
     for (const ev of events) {

@@ -191,6 +191,7 @@ void Subscriber::on_poll(uv_poll_t *h, int status, int)
     if (s == nullptr || s->sub_ == nullptr)
         return;
     if (status < 0) {
+        uv_poll_stop(h);  // JavaScript closes the subscription on the error
         Napi::HandleScope scope(s->env_);
         Napi::Error e = Napi::Error::New(s->env_, std::string("pricecache: events: poll failed: ") + uv_strerror(status));
         e.Set("code", Napi::String::New(s->env_, "PC_EIO"));
