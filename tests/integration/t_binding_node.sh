@@ -32,11 +32,13 @@ mkdir "$W/consumer"
 [ -f "$W/consumer/node_modules/pricecache/index.d.ts" ] || fail "the tarball lacks index.d.ts"
 
 # A sanitizer build of the library (make SAN=asan check) needs its runtime
-# loaded first into node, whose own allocations are not ours to check.
+# loaded first into node, whose own allocations are not ours to check (the
+# tests start psql, the CLI and the daemon without it: psql hangs with it).
 asan=$(ldd "$W/stage/usr/lib/libpricecache.so.1" | awk '/libasan/ {print $3}')
 pcnode() {
     if [ -n "$asan" ]; then
-        LD_PRELOAD="$asan" ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}" node "$@"
+        PC_TEST_ASAN_OPTIONS="${ASAN_OPTIONS:-}" LD_PRELOAD="$asan" \
+            ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}" node "$@"
     else
         node "$@"
     fi

@@ -19,9 +19,21 @@ for (const [k, v] of Object.entries(env)) {
 
 const run = promisify(execFile);
 
+// The environment of the programs the tests start: without the ASan
+// runtime the scenario preloads into node for a sanitizer build of the
+// library (psql hangs with it), with the sanitizer options it had.
+function childEnv() {
+  const e = { ...process.env };
+  delete e.LD_PRELOAD;
+  if (e.PC_TEST_ASAN_OPTIONS !== undefined) e.ASAN_OPTIONS = e.PC_TEST_ASAN_OPTIONS;
+  return e;
+}
+
 /** Run SQL without blocking the event loop. */
 async function sql(text) {
-  const { stdout } = await run('psql', ['-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', env.dsn, '-c', text]);
+  const { stdout } = await run('psql', ['-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', env.dsn, '-c', text], {
+    env: childEnv(),
+  });
   return stdout.trim();
 }
 
@@ -30,6 +42,7 @@ function cli(args, input) {
   return execFileSync(path.join(env.bin, 'pricecache'), ['-d', env.cache, ...args], {
     input,
     encoding: 'utf8',
+    env: childEnv(),
   });
 }
 
@@ -63,6 +76,7 @@ async function restartDaemon() {
   const child = spawn(path.join(env.bin, 'pricecached'), ['-c', env.conf], {
     stdio: ['ignore', 'ignore', log],
     detached: true,
+    env: childEnv(),
   });
   fs.closeSync(log);
   child.unref();
