@@ -2,6 +2,8 @@
 # deps.sh - install the Debian packages that build, test, bench and demo need,
 # only when some are missing (quiet otherwise).
 set -eu
+# The npm packages of the Node.js binding, into npm's cache (deps-node.sh).
+sh "$(dirname "$0")/deps-node.sh"
 PKGS="build-essential clang pkg-config liblmdb-dev lmdb-utils libpq-dev libinih-dev
 libnanomsg-dev nettle-dev libncurses-dev libmicrohttpd-dev libsystemd-dev libcmocka-dev
 postgresql-15 postgresql-client-15 valgrind tmux python3-pyte libclang-rt-14-dev bc curl prometheus
