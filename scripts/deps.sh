@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential clang pkg-config liblmdb-dev lmdb-utils libpq-dev libinih-dev
 libnanomsg-dev nettle-dev libncurses-dev libmicrohttpd-dev libsystemd-dev libcmocka-dev
-postgresql-15 postgresql-client-15 valgrind tmux python3-pyte libclang-rt-14-dev bc curl prometheus
+postgresql-15 postgresql-client-15 valgrind tmux python3-pyte python3-yaml libclang-rt-14-dev bc curl prometheus
 redis-server libhiredis-dev"
 # `deps.sh packaging`: also what make deb/rpm/check-packages need.
 if [ "${1:-}" = packaging ]; then
