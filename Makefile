@@ -198,10 +198,15 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/demo.sh $(B)
 
-# make install: programs, library, header, pkg-config file, man pages.
+# make install: programs, library, header, pkg-config file, man pages, the
+# Prometheus rules and the Grafana dashboard.
 # make install-service: the systemd unit, sysusers.d and tmpfiles.d entries
 # and the configuration file (kept if present), for packages and by hand.
 MANDIR      ?= $(PREFIX)/share/man
+DATADIR     ?= $(PREFIX)/share
+# The Prometheus rules and the Grafana dashboard (contrib/), for operators to
+# load into their monitoring: see README, "Alerts and dashboard".
+PCDATADIR   ?= $(DATADIR)/pricecache
 SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
@@ -220,6 +225,9 @@ install: $(LIB_A) $(LIB_SO) $(DAEMON) $(CLI) $(TUI) $(B)/pricecache.pc install-m
 	ln -sf libpricecache.so.1 "$(DESTDIR)$(LIBDIR)/libpricecache.so"
 	install -m 0644 include/pricecache.h "$(DESTDIR)$(INCDIR)/pricecache.h"
 	install -m 0644 $(B)/pricecache.pc "$(DESTDIR)$(PCDIR)/pricecache.pc"
+	install -d "$(DESTDIR)$(PCDATADIR)"
+	install -m 0644 contrib/prometheus/pricecache-alerts.yml "$(DESTDIR)$(PCDATADIR)/pricecache-alerts.yml"
+	install -m 0644 contrib/grafana/pricecache.json "$(DESTDIR)$(PCDATADIR)/pricecache-dashboard.json"
 
 # make stage STAGE=DIR: the library, header, pkg-config file and programs
 # installed under DIR with PREFIX=/usr, as a package would lay them out.

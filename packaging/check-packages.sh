@@ -128,16 +128,22 @@ for f in /usr/lib/"$MA"/libpricecache.so.1 /usr/lib/"$MA"/libpricecache.so /usr/
          /usr/include/pricecache.h /usr/lib/"$MA"/pkgconfig/pricecache.pc /usr/lib/sysusers.d/pricecache.conf \
          /usr/lib/tmpfiles.d/pricecache.conf /lib/systemd/system/pricecached.service \
          /usr/share/man/man8/pricecached.8.gz /usr/share/man/man5/pricecached.conf.5.gz \
-         /usr/share/man/man1/pricecache.1.gz /usr/share/man/man3/libpricecache.3.gz; do
+         /usr/share/man/man1/pricecache.1.gz /usr/share/man/man3/libpricecache.3.gz \
+         /usr/share/pricecache/pricecache-alerts.yml /usr/share/pricecache/pricecache-dashboard.json; do
     [ -e "$f" ] || fail "$f is not installed"
 done
+# The installed rules load as they are (the path prometheus.yml names).
+if command -v promtool >/dev/null 2>&1; then
+    promtool check rules /usr/share/pricecache/pricecache-alerts.yml >/dev/null ||
+        fail "promtool check rules /usr/share/pricecache/pricecache-alerts.yml"
+fi
 [ $WITH_TOP = 0 ] || [ -x /usr/bin/pricecache-top ] || fail "pricecache-top is not installed"
 [ $WITH_TOP = 0 ] || [ -e /usr/share/man/man1/pricecache-top.1.gz ] || fail "pricecache-top.1 is not installed"
 # The daemon's dependencies come from its shlibs, the -dev's from the symbols.
 dpkg-query -W -f='${Depends}\n' pricecache | has 'libsystemd0' || fail "pricecache does not depend on libsystemd0"
 grep -q "^libpricecache.so.1 libpricecache1 #MINVER#" /var/lib/dpkg/info/libpricecache1:"$ARCH".symbols ||
     fail "libpricecache1 ships no symbols file"
-echo "binaries, library, header, pkg-config, unit, sysusers, tmpfiles, man pages: in place"
+echo "binaries, library, header, pkg-config, unit, sysusers, tmpfiles, man pages, alerts, dashboard: in place"
 
 step "systemd-analyze verify (any output is a failure)"
 out=$(systemd-analyze verify /lib/systemd/system/pricecached.service 2>&1) || fail "systemd-analyze verify: $out"
@@ -443,7 +449,9 @@ expect_files "${RPMS[0]}" /etc/pricecache /etc/pricecache/pricecached.conf /run/
     /usr/bin/pricecache /usr/lib/systemd/system/pricecached.service /usr/lib/sysusers.d/pricecache.conf \
     /usr/lib/tmpfiles.d/pricecache.conf /usr/sbin/pricecached /usr/share/doc/pricecache-"$VERSION" \
     /usr/share/doc/pricecache-"$VERSION"/README.md /usr/share/man/man1/pricecache.1.gz \
-    /usr/share/man/man5/pricecached.conf.5.gz /usr/share/man/man8/pricecached.8.gz /var/lib/pricecache
+    /usr/share/man/man5/pricecached.conf.5.gz /usr/share/man/man8/pricecached.8.gz /var/lib/pricecache \
+    /usr/share/pricecache /usr/share/pricecache/pricecache-alerts.yml \
+    /usr/share/pricecache/pricecache-dashboard.json
 expect_files "${RPMS[1]}" "$LIB64"/libpricecache.so.1
 expect_files "${RPMS[2]}" /usr/include/pricecache.h "$LIB64"/libpricecache.a "$LIB64"/libpricecache.so \
     "$LIB64"/pkgconfig/pricecache.pc /usr/share/man/man3/libpricecache.3.gz

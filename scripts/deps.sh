@@ -6,7 +6,7 @@ set -eu
 sh "$(dirname "$0")/deps-node.sh"
 PKGS="build-essential clang pkg-config liblmdb-dev lmdb-utils libpq-dev libinih-dev
 libnanomsg-dev nettle-dev libncurses-dev libmicrohttpd-dev libsystemd-dev libcmocka-dev
-postgresql-15 postgresql-client-15 valgrind tmux python3-pyte libclang-rt-14-dev bc curl prometheus
+postgresql-15 postgresql-client-15 valgrind tmux python3-pyte python3-yaml libclang-rt-14-dev bc curl prometheus
 redis-server libhiredis-dev python3 python3-dev python3-pytest python3-pip python3-setuptools python3-cffi python3-redis
 golang-go golang-github-gomodule-redigo-dev"
 # `deps.sh packaging`: also what make deb/rpm/check-packages need.
