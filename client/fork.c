@@ -1,7 +1,7 @@
 /* fork.c - fork detection: pthread_atfork handlers that bump a generation counter in the child. */
 #include <pthread.h>
 
-#include "pc_fork.h"
+#include "fork.h"
 
 unsigned pc_fork_gen;
 
@@ -34,7 +34,7 @@ static void watch_once(void)
 
 int pc_fork_watch(pthread_mutex_t *mu)
 {
-    /* Called with mu held (see pc_fork.h), which orders the store; every
+    /* Called with mu held (see fork.h), which orders the store; every
      * caller passes the same lock, reader.c's g_mu. */
     held = mu;
     pthread_once(&once, watch_once);

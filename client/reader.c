@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "pc_fork.h"
+#include "fork.h"
 #include "pc_format.h"
 #include "pricecache.h"
 #include "reader_private.h"
@@ -57,7 +57,7 @@ typedef struct tslot {
     struct pc_reader  *r;     /* whose pthread key points here */
     unsigned           gen;   /* pc_fork_gen when made: another value means
                                  this is a forked child's copy of a parent's
-                                 slot, never to be touched (pc_fork.h) */
+                                 slot, never to be touched (fork.h) */
     pthread_t          owner;
     struct tslot      *next, *prev; /* in penv.slots, under g_mu */
     pc_stats_tl        st;    /* this thread's lookup counters (stats.c) */
@@ -281,7 +281,7 @@ static int begin_slow(pc_reader *r, tslot *s, int rc)
 static inline int begin_read_t(pc_reader *r, tslot **out, uint64_t *t0)
 {
     tslot *s = pthread_getspecific(r->key);
-    /* One load and compare detects a fork (pc_fork.h): no getpid here. */
+    /* One load and compare detects a fork (fork.h): no getpid here. */
     if (UNLIKELY(!s || s->gen != pc_fork_gen)) {
         int rc = slot_new(r, &s);
         if (rc != PC_OK)
@@ -456,7 +456,7 @@ static void reader_destroy(pc_reader *r)
     pthread_key_delete(r->key);
     if (r->pe) {
         /* Closed in a forked child: the inherited slots and handle are the
-         * parent's; leave them (pc_fork.h). */
+         * parent's; leave them (fork.h). */
         env_abandon(r->pe);
         tslot *s = r->pe->slots;
         while (s) {

@@ -233,14 +233,24 @@ static int child_grow(const char *path)
 }
 
 /* churn DIR MS: republish chain "gen" over and over, every item priced with
- * the generation number, one transaction per generation. */
+ * the generation number, one transaction per generation, until stdin
+ * closes (the reader has seen enough) or MS milliseconds pass (a
+ * reader that never stops it).  Stopping on the reader's word, not after a
+ * fixed time, keeps the test's point under valgrind, where a slow reader
+ * used to see one generation before a fixed-time writer was done. */
 static int child_churn(const char *path, long ms)
 {
     writer w;
     CHECK(w_open(&w, path, 0, 0));
+    int fl = fcntl(0, F_GETFL);
+    if (fl < 0 || fcntl(0, F_SETFL, fl | O_NONBLOCK) < 0)
+        return 1;
     say_ready();
     int64_t end = mono_ms() + ms;
     for (int gen = 1; mono_ms() < end; gen++) {
+        char c;
+        if (read(0, &c, 1) == 0)
+            break; /* EOF: the reader is done */
         CHECK(w_begin(&w));
         char id[16];
         for (int i = 0; i < GEN_ITEMS; i++) {
@@ -716,11 +726,14 @@ static void test_get_many_one_version(void **state)
     pc_price out[GEN_ITEMS];
     int st[GEN_ITEMS];
     child c;
-    spawn_child(&c, "churn", f->dir, "400");
+    spawn_child(&c, "churn", f->dir, "600000");
     child_wait_ready(&c);
     int64_t first = -1, last = -1;
     long calls = 0;
-    while (child_running(&c)) {
+    /* Read until 50 calls have run and the writer has moved on at least 3
+     * generations meanwhile; then tell it to stop (close its stdin). */
+    while (calls < 50 || last - first < 3) {
+        assert_true(child_running(&c));
         assert_int_equal(pc_get_many(r, "gen", NULL, GEN_ITEMS, items, out, st), PC_OK);
         for (int i = 0; i < GEN_ITEMS; i++) {
             assert_int_equal(st[i], PC_OK);
@@ -737,11 +750,7 @@ static void test_get_many_one_version(void **state)
         assert_int_equal(seen[1], GEN_ITEMS);
         calls++;
     }
-    close(c.to);
-    close(c.from);
-    /* The writer really did publish while we read. */
-    assert_true(calls > 0);
-    assert_true(last > first);
+    child_finish(&c);
     pc_close(r);
 }
 

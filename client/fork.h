@@ -1,4 +1,4 @@
-/* pc_fork.h - fork detection for libpricecache: a generation counter bumped in every forked child; not installed, not exported.
+/* fork.h - fork detection for libpricecache: a generation counter bumped in every forked child; not installed, not exported.
  *
  * LMDB forbids using an environment in a child after fork (lmdb.h,
  * Caveats): the child's copies of the parent's read transactions point at
@@ -14,8 +14,8 @@
  * hot path).  It is written only by the child-side fork handler, while the
  * child has a single thread, so plain loads never race with the write.
  */
-#ifndef PC_FORK_H
-#define PC_FORK_H
+#ifndef PC_CLIENT_FORK_H
+#define PC_CLIENT_FORK_H
 
 #include <pthread.h>
 
@@ -32,4 +32,4 @@ extern unsigned pc_fork_gen;
  * pthread_atfork (the reader then reports PC_ENOMEM). */
 int pc_fork_watch(pthread_mutex_t *mu);
 
-#endif /* PC_FORK_H */
+#endif /* PC_CLIENT_FORK_H */
