@@ -17,37 +17,7 @@
 #include "snapshot.h"
 #include "store.h"
 
-typedef struct fixture {
-    char dir[64];
-    pcd_config cfg;
-    pcd_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/pcstoreXXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(pcd_config_defaults(&f->cfg), PC_OK);
-    f->cfg.path = strdup(f->dir);
-    f->cfg.dsn = strdup("dbname=unused");
-    char err[256];
-    assert_int_equal(pcd_store_open(&f->cfg, &f->st, err, sizeof err), PC_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    pcd_store_close(f->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    pcd_config_free(&f->cfg);
-    free(f);
-    return 0;
-}
+#include "store_fixture.h"
 
 /* n base items "i<k>" priced base+k, and store exceptions for every 10th
  * item at store "s1". */
@@ -354,12 +324,12 @@ int main(void)
 {
     pcd_log_level = PCD_LOG_ERROR;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_publish_and_noop_republish, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_diff_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_chains_side_by_side, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_versions_grow_across_chains, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_put_meta_only_for_existing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_single_writer_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_publish_and_noop_republish, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_diff_changes, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_chains_side_by_side, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_versions_grow_across_chains, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_put_meta_only_for_existing, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_single_writer_lock, store_setup, store_teardown),
         cmocka_unit_test(test_map_growth_and_limit),
         cmocka_unit_test(test_foreign_format_refused),
     };

@@ -18,37 +18,7 @@
 #include "store.h"
 #include "store_int.h"
 
-typedef struct fixture {
-    char dir[64];
-    pcd_config cfg;
-    pcd_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/pcrecsXXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(pcd_config_defaults(&f->cfg), PC_OK);
-    f->cfg.path = strdup(f->dir);
-    f->cfg.dsn = strdup("dbname=unused");
-    char err[256];
-    assert_int_equal(pcd_store_open(&f->cfg, &f->st, err, sizeof err), PC_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    pcd_store_close(f->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    pcd_config_free(&f->cfg);
-    free(f);
-    return 0;
-}
+#include "store_fixture.h"
 
 static uint64_t publish(fixture *f, const char *chain, int n)
 {
@@ -159,8 +129,8 @@ int main(void)
 {
     pcd_log_level = PCD_LOG_ERROR;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_memo_follows_commits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_never_waits_for_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_follows_commits, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_read_never_waits_for_writer, store_setup, store_teardown),
     };
     return cmocka_run_group_tests_name("store_records", tests, NULL, NULL);
 }
