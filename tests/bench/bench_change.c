@@ -213,6 +213,8 @@ static void one_row(const char *chain, char **it, int n, int updates, int with_e
 
 static void sustained(const char *chain, char **it, int n)
 {
+    if (n < 1)
+        return;
     int k = n < 2000 ? n : 2000;
     double t0 = now_ms();
     for (int i = 0; i < k; i++)
