@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ func cBasket(t *testing.T, chain string, stores []string, items []pricecache.Bas
 		fmt.Fprintf(&in, "%s %d\n", it.Item, it.Qty)
 	}
 	args := append([]string{"-d", os.Getenv("PRICECACHE_PATH"), "basket", "--json", chain}, stores...)
-	cmd := exec.Command(bin("pricecache"), args...)
+	cmd := command(bin("pricecache"), args...)
 	cmd.Stdin = strings.NewReader(in.String())
 	out, err := cmd.Output()
 	if err != nil {

@@ -51,10 +51,33 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// command is exec.Command for the programs the tests start (psql, the CLI,
+// the daemon): under a sanitizer build of the library (make SAN=asan
+// check) this test binary runs with the sanitizer's runtime preloaded
+// (tests/lib/scenario.sh, san_exec); the programs it starts must not
+// inherit that (psql hangs with it), and get the scenario's ASAN_OPTIONS
+// back (PC_TEST_ASAN_OPTIONS).
+func command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	env := make([]string, 0, len(os.Environ()))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LD_PRELOAD=") && !strings.HasPrefix(kv, "ASAN_OPTIONS=") {
+			env = append(env, kv)
+		}
+	}
+	if o, ok := os.LookupEnv("PC_TEST_ASAN_OPTIONS"); ok {
+		env = append(env, "ASAN_OPTIONS="+o)
+	} else if o, ok := os.LookupEnv("ASAN_OPTIONS"); ok {
+		env = append(env, "ASAN_OPTIONS="+o)
+	}
+	cmd.Env = env
+	return cmd
+}
+
 // sql runs statements through psql against the scenario's database.
 func sql(t testing.TB, stmt string) string {
 	t.Helper()
-	out, err := exec.Command("psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", os.Getenv("PC_TEST_DSN"), "-c", stmt).CombinedOutput()
+	out, err := command("psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", os.Getenv("PC_TEST_DSN"), "-c", stmt).CombinedOutput()
 	if err != nil {
 		t.Fatalf("psql %q: %v: %s", stmt, err, out)
 	}
@@ -114,7 +137,7 @@ func restartDaemon(t testing.TB) {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	cmd := exec.Command(bin("pricecached"), "-c", os.Getenv("PC_TEST_CONF"))
+	cmd := command(bin("pricecached"), "-c", os.Getenv("PC_TEST_CONF"))
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -133,7 +156,7 @@ func restartDaemon(t testing.TB) {
 	}
 	want := fmt.Sprintf(" pid=%d ", pid)
 	waitFor(t, "the new daemon to be ready", 30*time.Second, func() bool {
-		out, err := exec.Command(bin("pricecache"), "-d", os.Getenv("PRICECACHE_PATH"), "status", "-t", "1000").Output()
+		out, err := command(bin("pricecache"), "-d", os.Getenv("PRICECACHE_PATH"), "status", "-t", "1000").Output()
 		return err == nil && strings.Contains(string(out), want) && strings.Contains(string(out), " ready=1 ")
 	})
 }
@@ -147,7 +170,7 @@ func readerSlots(t testing.TB) []string {
 	// mdb_stat exits 1 after the table when it cannot go on to the
 	// statistics (the environment is another process's): the table is what
 	// counts.
-	out, err := exec.Command("mdb_stat", "-r", os.Getenv("PRICECACHE_PATH")).CombinedOutput()
+	out, err := command("mdb_stat", "-r", os.Getenv("PRICECACHE_PATH")).CombinedOutput()
 	if err != nil && !strings.Contains(string(out), "Reader Table Status") {
 		t.Fatalf("mdb_stat -r: %v: %s", err, out)
 	}
@@ -184,5 +207,5 @@ func ctxTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 }
 
 func sqlErr(stmt string) ([]byte, error) {
-	return exec.Command("psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", os.Getenv("PC_TEST_DSN"), "-c", stmt).CombinedOutput()
+	return command("psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", os.Getenv("PC_TEST_DSN"), "-c", stmt).CombinedOutput()
 }

@@ -22,15 +22,9 @@ stage_lib "$W/stage"
 export PKG_CONFIG_PATH="$W/stage/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$W/stage" \
     LD_LIBRARY_PATH="$W/stage/usr/lib"
 # A sanitizer build of the library needs its runtime loaded first into the
-# interpreters (make SAN=asan check); their own leaks are not ours to check.
-asan=$(ldd "$W/stage/usr/lib/libpricecache.so.1" | awk '/libasan/ {print $3}')
-interp() {
-    if [ -n "$asan" ]; then
-        LD_PRELOAD="$asan" ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}" "$@"
-    else
-        "$@"
-    fi
-}
+# Go programs and the interpreters (make SAN=asan check).
+SANX=$(san_exec "$W")
+interp() { $SANX "$@"; }
 
 cp -R "$ROOT/bindings/go" "$W/gomod"
 (cd "$W/gomod" && GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on GOCACHE="$W/gocache" \
@@ -110,7 +104,7 @@ assert_eq "$NKEYS" "$(wc -l <"$W/lookups.tsv")" "lookups drawn"
 # --- four answers -------------------------------------------------------------
 export PRICECACHE_PATH="$CACHE"
 "$B/itest/pcanswer" <"$W/lookups.tsv" >"$W/c.out" || fail "pcanswer (C) exited $?"
-"$W/goanswer" <"$W/lookups.tsv" >"$W/go.out" || fail "pcanswer (Go) exited $?"
+interp "$W/goanswer" <"$W/lookups.tsv" >"$W/go.out" || fail "pcanswer (Go) exited $?"
 interp env PYTHONPATH="$W/site" PYTHONDONTWRITEBYTECODE=1 "$PY" "$W/pysrc/tests/answer.py" \
     <"$W/lookups.tsv" >"$W/py.out" || fail "answer.py exited $?"
 (cd "$W/node" && interp node test/answer.js) <"$W/lookups.tsv" >"$W/node.out" || fail "answer.js exited $?"
@@ -133,7 +127,7 @@ done
 
 # --- README's examples, run as written (and README holds them verbatim) ------
 (cd "$W/gomod" && GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on GOCACHE="$W/gocache" \
-    GOPATH="$W/gopath" CGO_ENABLED=1 go run ./cmd/example) >"$W/ex-go.out" 2>&1 || fail "Go example: $(cat "$W/ex-go.out")"
+    GOPATH="$W/gopath" CGO_ENABLED=1 go run ${SANX:+-exec "$SANX"} ./cmd/example) >"$W/ex-go.out" 2>&1 || fail "Go example: $(cat "$W/ex-go.out")"
 interp env PYTHONPATH="$W/site" PYTHONDONTWRITEBYTECODE=1 "$PY" "$W/pysrc/examples/example.py" \
     >"$W/ex-py.out" 2>&1 || fail "Python example: $(cat "$W/ex-py.out")"
 mkdir -p "$W/nodepath" && ln -s "$W/node" "$W/nodepath/pricecache"

@@ -27,27 +27,28 @@ cp -R "$ROOT/bindings/go" "$W/gomod"
 export PKG_CONFIG_PATH="$W/stage/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$W/stage" \
     LD_LIBRARY_PATH="$W/stage/usr/lib" GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on \
     GOCACHE="$W/gocache" GOPATH="$W/gopath" CGO_ENABLED=1
+SANX=$(san_exec "$W")  # empty unless the library is a sanitizer build
 cd "$W/gomod"
 [ -z "$(gofmt -l .)" ] || fail "gofmt: $(gofmt -l .)"
 go vet ./... || fail "go vet"
 PRICECACHE_PATH="$CACHE" PC_TEST_BIN="$B" PC_TEST_CONF="$CONF" PC_TEST_DSN="$DSN" \
     PC_TEST_EVENTS="$EV" PC_TEST_DAEMON_PID="$DAEMON_PID" PC_TEST_WORK="$W" \
     PC_TEST_GOROUTINE_SECONDS="${PC_TEST_GOROUTINE_SECONDS:-10}" \
-    go test -count=1 -v -timeout 600s ${PC_TEST_RUN:+-run "$PC_TEST_RUN"} ./... 2>&1 | tee "$W/gotest.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|slots|goroutine' || true
+    go test ${SANX:+-exec "$SANX"} -count=1 -v -timeout 600s ${PC_TEST_RUN:+-run "$PC_TEST_RUN"} ./... 2>&1 | tee "$W/gotest.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|slots|goroutine' || true
 grep -q '^ok ' "$W/gotest.log" && ! grep -q -- '^--- FAIL\|^FAIL' "$W/gotest.log" \
     || fail "go test: $(grep -B5 -A20 -- '--- FAIL\|^FAIL\|panic' "$W/gotest.log" | head -80)"
 # The resync after a daemon restart, in a process of its own (it restarts
 # the daemon; see the test's comment).
 PRICECACHE_PATH="$CACHE" PC_TEST_BIN="$B" PC_TEST_CONF="$CONF" PC_TEST_DSN="$DSN" \
     PC_TEST_EVENTS="$EV" PC_TEST_DAEMON_PID="$DAEMON_PID" PC_TEST_WORK="$W" PC_TEST_RESTART=1 \
-    go test -count=1 -v -run '^TestResyncAfterDaemonRestart$' . >"$W/gorestart.log" 2>&1 \
+    go test ${SANX:+-exec "$SANX"} -count=1 -v -run '^TestResyncAfterDaemonRestart$' . >"$W/gorestart.log" 2>&1 \
     || fail "go test (restart): $(tail -30 "$W/gorestart.log")"
 grep -q -- '--- PASS: TestResyncAfterDaemonRestart' "$W/gorestart.log" || fail "restart test did not run: $(tail "$W/gorestart.log")"
 
 # pcanswer: the cross-language answer tool.
 go build -o "$W/pcanswer" ./cmd/pcanswer
 printf 'acme\ts1\titem10\nacme\t\titem10\nacme\ts1\tnope\nnosuch\ts1\titem1\nBad\ts1\titem1\n' \
-    | PRICECACHE_PATH="$CACHE" "$W/pcanswer" >"$W/answers.out"
+    | PRICECACHE_PATH="$CACHE" $SANX "$W/pcanswer" >"$W/answers.out"
 assert_eq "$(printf 'ok\t1\t1700000000\t1\nok\t110\t1700000010\t0\nnotfound\nnochain\nerror\tPC_EINVAL')" \
     "$(cat "$W/answers.out")" "pcanswer"
 cd /

@@ -30,10 +30,11 @@ printf '[bus]\nevents = %s\n' "$EV" >>"$CONF"
 start_daemon
 echo "$DAEMON_PID" >"$W/daemon.pid"
 
+SANX=$(san_exec "$W")  # empty unless the library is a sanitizer build
 rc=0
 (cd "$W" && PYTHONPATH="$W/site:$W/src/tests" LD_LIBRARY_PATH="$W/stage/usr/lib" \
     PRICECACHE_PATH="$CACHE" PC_TEST_DSN="$DSN" PC_TEST_BIN="$B" PC_TEST_CONF="$CONF" PC_TEST_W="$W" \
-    PYTHONDONTWRITEBYTECODE=1 "$PY" -m pytest -v -p no:cacheprovider "$W/src/tests") || rc=$?
+    PYTHONDONTWRITEBYTECODE=1 $SANX "$PY" -m pytest -v -p no:cacheprovider "$W/src/tests") || rc=$?
 # 0: all passed; 1: some failed; 5: none collected; others: pytest broke.
 [ "$rc" = 0 ] || fail "pytest exited $rc"
 

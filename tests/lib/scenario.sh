@@ -155,3 +155,27 @@ stage_lib() {
         -e "s|@VERSION@|$(cat "$ROOT/VERSION")|g" "$ROOT/packaging/common/pricecache.pc.in" \
         >"$d/usr/lib/pkgconfig/pricecache.pc"
 }
+
+# san_exec DIR: under a sanitizer build of the library (make SAN=asan
+# check), a program that is not itself instrumented (Go, Python, Node.js
+# and what they build) must load the sanitizer's runtime first; their own
+# leaks are not ours to check.  Writes DIR/san-exec, a wrapper that runs
+# its arguments so (keeping the scenario's ASAN_OPTIONS in
+# PC_TEST_ASAN_OPTIONS for the programs the tests start, which must not
+# inherit the preload: psql hangs with it), and prints its path; prints
+# nothing for a plain build.  DIR must be free of spaces (`go test -exec`
+# splits its argument).
+san_exec() {
+    local rt
+    rt=$(ldd "$B/libpricecache.so.1" 2>/dev/null | awk '/libasan/ {print $3}')
+    [ -n "$rt" ] || return 0
+    cat >"$1/san-exec" <<EOS
+#!/bin/sh
+export PC_TEST_ASAN_OPTIONS="\${ASAN_OPTIONS-}"
+export LD_PRELOAD="$rt\${LD_PRELOAD:+ \$LD_PRELOAD}"
+export ASAN_OPTIONS="detect_leaks=0\${ASAN_OPTIONS:+:\$ASAN_OPTIONS}"
+exec "\$@"
+EOS
+    chmod +x "$1/san-exec"
+    echo "$1/san-exec"
+}

@@ -13,6 +13,14 @@ import pytest
 
 import pricecache
 
+# Under a sanitizer build of the library the interpreter runs with the
+# sanitizer's runtime preloaded (tests/lib/scenario.sh, san_exec); the
+# programs the tests start (psql, the CLI, the daemon) must not inherit the
+# preload (psql hangs with it) and get the scenario's ASAN_OPTIONS back.
+os.environ.pop("LD_PRELOAD", None)
+if "PC_TEST_ASAN_OPTIONS" in os.environ:
+    os.environ["ASAN_OPTIONS"] = os.environ.pop("PC_TEST_ASAN_OPTIONS")
+
 
 def env(name):
     v = os.environ.get(name)
