@@ -454,7 +454,7 @@ expect_files "${RPMS[0]}" /etc/pricecache /etc/pricecache/pricecached.conf /run/
     /usr/share/pricecache/pricecache-dashboard.json
 expect_files "${RPMS[1]}" "$LIB64"/libpricecache.so.1
 expect_files "${RPMS[2]}" /usr/include/pricecache.h "$LIB64"/libpricecache.a "$LIB64"/libpricecache.so \
-    "$LIB64"/pkgconfig/pricecache.pc /usr/share/man/man3/libpricecache.3.gz
+    "$LIB64"/pkgconfig/pricecache.pc /usr/share/man/man3/libpricecache.3.gz /usr/share/man/man3/pc_admin.3.gz
 [ $WITH_TOP = 0 ] || expect_files "${RPMS[3]}" /usr/bin/pricecache-top /usr/share/man/man1/pricecache-top.1.gz
 rpm -qp --configfiles "${RPMS[0]}" | has -x /etc/pricecache/pricecached.conf || fail "pricecached.conf is not %config"
 req() { rpm -qp --requires "$1" | has -x -- "$2" || fail "${1##*/} does not require '$2': $(rpm -qp --requires "$1" | tr '\n' ' ')"; }
