@@ -10,13 +10,29 @@
 
 #include "pc_bus.h"
 
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 typedef struct seen {
     char     topic[PC_CHAIN_MAX + 1];
     uint64_t run, seq;
 } seen;
 
+/* The daemon sends a heartbeat on "*", which every subscriber takes, each
+ * second.  Hearing nothing for this long, the subscriber dials again (the
+ * same socket, so pc_sub_fd's descriptor stays): nanomsg's own redial was
+ * seen to stall after a daemon restart in a process with many threads. */
+#define REDIAL_MS 3000
+
 struct pc_sub {
     int      sock, fd;
+    int      eid;          /* nanomsg endpoint of the connection */
+    char    *addr;         /* to dial again */
+    int64_t  heard_ms;     /* monotonic: last message, open or redial */
     seen    *topics;
     size_t   ntopics, cap;
     pc_event pending;      /* an event held back behind its RESYNC */
@@ -55,18 +71,34 @@ int pc_sub_open(const char *addr, const char *const chains[], size_t n, pc_sub *
                 rc = PC_EIO;
     }
     size_t fdlen = sizeof s->fd;
-    if (rc == PC_OK && (nn_connect(s->sock, addr) < 0 ||
+    if (rc == PC_OK && !(s->addr = strdup(addr)))
+        rc = PC_ENOMEM;
+    if (rc == PC_OK && ((s->eid = nn_connect(s->sock, addr)) < 0 ||
                         nn_getsockopt(s->sock, NN_SOL_SOCKET, NN_RCVFD, &s->fd, &fdlen) < 0))
         /* An unknown scheme is EPROTONOSUPPORT: a bad address, as documented
          * (it was PC_EIO, "cache could not be read"). */
         rc = nn_errno() == EINVAL || nn_errno() == EPROTONOSUPPORT ? PC_EINVAL : PC_EIO;
     if (rc != PC_OK) {
         nn_close(s->sock);
+        free(s->addr);
         free(s);
         return rc;
     }
+    s->heard_ms = mono_ms();
     *out = s;
     return PC_OK;
+}
+
+/* Drop the connection and dial the address again on the same socket.  A
+ * failure keeps the old endpoint (nanomsg goes on redialling it). */
+static void redial(pc_sub *s, int64_t now)
+{
+    s->heard_ms = now;
+    if (nn_shutdown(s->sock, s->eid) < 0)
+        return;
+    int eid = nn_connect(s->sock, s->addr);
+    if (eid >= 0)
+        s->eid = eid;
 }
 
 void pc_sub_close(pc_sub *s)
@@ -74,6 +106,7 @@ void pc_sub_close(pc_sub *s)
     if (!s)
         return;
     nn_close(s->sock);
+    free(s->addr);
     free(s->topics);
     free(s);
 }
@@ -136,6 +169,9 @@ int pc_sub_next(pc_sub *s, int timeout_ms, pc_event *out)
         if (nn_errno() != EAGAIN)
             return PC_EIO;
         clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        if (now_ms - s->heard_ms >= REDIAL_MS)
+            redial(s, now_ms);
         long el = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
         if (timeout_ms >= 0 && el >= timeout_ms)
             return PC_ETIMEDOUT;
@@ -146,6 +182,7 @@ int pc_sub_next(pc_sub *s, int timeout_ms, pc_event *out)
         if (poll(&pf, 1, (int)slice) < 0 && errno != EINTR)
             return PC_EIO;
     }
+    s->heard_ms = mono_ms();
     pc_event ev;
     int rc = pc_bus_decode(msg, (size_t)len, &ev);
     nn_freemsg(msg);
