@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-/* A round trip (SELECT 1) every second while the connection is up, and at
+/* A round trip (LISTEN again, see listen.c) every second while the connection is up, and at
  * most 3 s for its answer: a server frozen with SIGSTOP or a network that
  * drops packets without a reset (where TCP gives no sign for minutes, and
  * a unix socket none at all) is declared unreachable at most

@@ -286,16 +286,22 @@ static void conn_why(PGconn *conn, const char *dflt, char *why, size_t len)
     snprintf(why, len, "%.*s", (int)strcspn(m, "\n"), m);
 }
 
+/* The statement of every round trip.  LISTEN again on a channel the
+ * session already listens on does nothing but answer; unlike SELECT 1 it
+ * leaves pg_stat_activity.query naming the connection for what it is, so
+ * an operator (and a scenario) still finds the listener there. */
+#define ROUND_TRIP "LISTEN " PCD_NOTIFY_CHANNEL
+
 /* One connection's life, all of it without blocking: LISTEN, then the
- * notices as they come and a round trip (SELECT 1) every second, each
- * with its deadline (dbwatch.h).  `listening` is called once LISTEN is
- * in force.  Returns END_* with the cause in why. */
+ * notices as they come and a round trip every second, each with its
+ * deadline (dbwatch.h).  `listening` is called once LISTEN is in force.
+ * Returns END_* with the cause in why. */
 static int serve(pcd_listen *l, PGconn *conn, void (*listening)(pcd_listen *, void *),
                  void *arg, char *why, size_t len)
 {
     pcd_dbwatch w;
     int listen_ok = 0;
-    if (PQsetnonblocking(conn, 1) != 0 || !PQsendQuery(conn, "LISTEN " PCD_NOTIFY_CHANNEL)) {
+    if (PQsetnonblocking(conn, 1) != 0 || !PQsendQuery(conn, ROUND_TRIP)) {
         conn_why(conn, "cannot send LISTEN", why, len);
         return END_LOST;
     }
@@ -309,7 +315,7 @@ static int serve(pcd_listen *l, PGconn *conn, void (*listening)(pcd_listen *, vo
             return END_SILENT;
         }
         if (listen_ok && pcd_dbwatch_due(&w, now)) {
-            if (!PQsendQuery(conn, "SELECT 1")) {
+            if (!PQsendQuery(conn, ROUND_TRIP)) {
                 conn_why(conn, "cannot send a round trip", why, len);
                 return END_LOST;
             }
@@ -346,9 +352,7 @@ static int serve(pcd_listen *l, PGconn *conn, void (*listening)(pcd_listen *, vo
                 }
                 break;
             }
-            ExecStatusType st = PQresultStatus(res);
-            int good = listen_ok ? st == PGRES_TUPLES_OK : st == PGRES_COMMAND_OK;
-            if (!good) {
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
                 const char *m = PQresultErrorMessage(res);
                 snprintf(why, len, "%s failed: %.*s", listen_ok ? "round trip" : "LISTEN",
                          (int)strcspn(m, "\n"), m);
