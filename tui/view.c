@@ -379,7 +379,7 @@ static void draw_events(const tui_eventlog *l, int y, int rows)
         const char *line = tui_events_line(l, first + (size_t)i, &kind);
         at(y + 1 + i, 0);
         attr_t a = kind == PC_EV_FAILED || kind == PC_EV_REFUSED ? look(P_BAD, A_NORMAL)
-                 : kind == PC_EV_BREAKER ? look(P_WARN, A_BOLD) : A_NORMAL;
+                 : kind == PC_EV_BREAKER || kind == PC_EV_DATABASE ? look(P_WARN, A_BOLD) : A_NORMAL;
         outf(a, " %s", line);
     }
 }
