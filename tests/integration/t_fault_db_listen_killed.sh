@@ -16,8 +16,8 @@ r="" g="" deadline=$(($(now_ms) + 20000))
 while :; do
     t=$(now_ms)
     [ "$(dbf_metric pricecache_database_up)" = 1 ] || fail "database_up went to 0 for a killed LISTEN backend"
-    [ -n "$r" ] || { [ "$(dbf_metric 'pricecache_invalidations_total{reason="resync"}')" -gt "$resync0" ] && r=$((t - t0)); }
-    [ -n "$g" ] || { [ "$(dbf_gen)" = 5 ] && g=$((t - t0)); }
+    [ -n "$r" ] || { [ "$(dbf_metric 'pricecache_invalidations_total{reason="resync"}')" -gt "$resync0" ] && r=$(($(now_ms) - t0)); }
+    [ -n "$g" ] || { [ "$(dbf_gen)" = 5 ] && g=$(($(now_ms) - t0)); }
     [ -n "$r" ] && [ -n "$g" ] && break
     [ "$t" -lt "$deadline" ] || fail "no resync after 20 s (resync '$r' change '$g')"
     sleep 0.05

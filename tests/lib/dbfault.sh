@@ -63,19 +63,20 @@ dbf_silent_change() {
 }
 
 # dbf_watch_down T0 WHAT: poll every side until each says the database is
-# down; print the time each took from T0 (unix ms), and the daemon's own
-# detection time (db_since_ms of its record), which must be within 5 s.
+# down; print the time each took from T0 (unix ms; taken when the check
+# that saw it returned, so an upper bound by one poll), and the daemon's
+# own detection time (db_since_ms of its record), which must be within 5 s.
 dbf_watch_down() {
     local t0=$1 what=$2 t m="" s="" r="" p="" c="" e="" deadline
     deadline=$(($(now_ms) + 20000))
     while :; do
         t=$(now_ms)
-        [ -n "$m" ] || { [ "$(dbf_metric pricecache_database_up)" = 0 ] && m=$((t - t0)); }
-        [ -n "$s" ] || { dbf_status | grep -q ' db=down db_since=[1-9][0-9]* db_error="[^"]' && s=$((t - t0)); }
-        [ -n "$r" ] || { [ "$(dbf_readyz)" = 503 ] && grep -q '^{"status":"degraded","reason":"database unreachable","serving":"stale snapshots","since":[1-9]' "$W/readyz.body" && r=$((t - t0)); }
-        [ -n "$p" ] || { [ "$(dbf_probe db)" = down ] && p=$((t - t0)); }
-        [ -n "$c" ] || { [ "$(dbf_top db)" = failing ] && c=$((t - t0)); }
-        [ -n "$e" ] || { [ "$(dbf_events 2)" -ge 1 ] && e=$((t - t0)); }
+        [ -n "$m" ] || { [ "$(dbf_metric pricecache_database_up)" = 0 ] && m=$(($(now_ms) - t0)); }
+        [ -n "$s" ] || { dbf_status | grep -q ' db=down db_since=[1-9][0-9]* db_error="[^"]' && s=$(($(now_ms) - t0)); }
+        [ -n "$r" ] || { [ "$(dbf_readyz)" = 503 ] && grep -q '^{"status":"degraded","reason":"database unreachable","serving":"stale snapshots","since":[1-9]' "$W/readyz.body" && r=$(($(now_ms) - t0)); }
+        [ -n "$p" ] || { [ "$(dbf_probe db)" = down ] && p=$(($(now_ms) - t0)); }
+        [ -n "$c" ] || { [ "$(dbf_top db)" = failing ] && c=$(($(now_ms) - t0)); }
+        [ -n "$e" ] || { [ "$(dbf_events 2)" -ge 1 ] && e=$(($(now_ms) - t0)); }
         [ -n "$m" ] && [ -n "$s" ] && [ -n "$r" ] && [ -n "$p" ] && [ -n "$c" ] && [ -n "$e" ] && break
         [ "$t" -lt "$deadline" ] || fail "$what: not every side says the database is down after 20 s (metric '$m' status '$s' readyz '$r' record '$p' console '$c' event '$e'): $(dbf_status)"
         sleep 0.05
@@ -104,13 +105,13 @@ dbf_watch_up() {
     deadline=$(($(now_ms) + 30000))
     while :; do
         t=$(now_ms)
-        [ -n "$m" ] || { [ "$(dbf_metric pricecache_database_up)" = 1 ] && [ "$(dbf_metric pricecache_database_down_since_seconds)" = 0 ] && m=$((t - t1)); }
-        [ -n "$s" ] || { dbf_status | grep -q ' db=ok db_since=[1-9][0-9]* db_error="" ' && s=$((t - t1)); }
-        [ -n "$r" ] || { [ "$(dbf_readyz)" = 200 ] && r=$((t - t1)); }
-        [ -n "$p" ] || { [ "$(dbf_probe db)" = up ] && p=$((t - t1)); }
-        [ -n "$c" ] || { [ "$(dbf_top db)" = ok ] && c=$((t - t1)); }
-        [ -n "$e" ] || { [ "$(dbf_events 1)" -ge 1 ] && e=$((t - t1)); }
-        [ -n "$g" ] || { [ "$(dbf_gen)" = "$gen" ] && g=$((t - t1)); }
+        [ -n "$m" ] || { [ "$(dbf_metric pricecache_database_up)" = 1 ] && [ "$(dbf_metric pricecache_database_down_since_seconds)" = 0 ] && m=$(($(now_ms) - t1)); }
+        [ -n "$s" ] || { dbf_status | grep -q ' db=ok db_since=[1-9][0-9]* db_error="" ' && s=$(($(now_ms) - t1)); }
+        [ -n "$r" ] || { [ "$(dbf_readyz)" = 200 ] && r=$(($(now_ms) - t1)); }
+        [ -n "$p" ] || { [ "$(dbf_probe db)" = up ] && p=$(($(now_ms) - t1)); }
+        [ -n "$c" ] || { [ "$(dbf_top db)" = ok ] && c=$(($(now_ms) - t1)); }
+        [ -n "$e" ] || { [ "$(dbf_events 1)" -ge 1 ] && e=$(($(now_ms) - t1)); }
+        [ -n "$g" ] || { [ "$(dbf_gen)" = "$gen" ] && g=$(($(now_ms) - t1)); }
         [ -n "$m" ] && [ -n "$s" ] && [ -n "$r" ] && [ -n "$p" ] && [ -n "$c" ] && [ -n "$e" ] && [ -n "$g" ] && break
         [ "$t" -lt "$deadline" ] || fail "$what: not back everywhere after 30 s (metric '$m' status '$s' readyz '$r' record '$p' console '$c' event '$e' change '$g'): $(dbf_status)"
         sleep 0.05
