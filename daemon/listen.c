@@ -376,12 +376,14 @@ static void on_listening(pcd_listen *l, void *arg)
     lf->listened = 1;
     LOG_INFO("listen", "listen connection: listening on \"%s\"%s", PCD_NOTIFY_CHANNEL,
              lf->resync ? " again; resynchronising every chain" : "");
-    /* NOTIFYs sent while we were not listening are lost for good: every
-     * reconnect is followed by a full resync. */
+    /* Up first: coming back from an outage makes the engine renew its
+     * connections, and the resync below must not list chains on one of
+     * before.  NOTIFYs sent while we were not listening are lost for
+     * good: every reconnect is followed by a full resync. */
+    l->on_db(l->ctx, 1, "");
     if (lf->resync)
         l->fn(l->ctx, NULL);
     lf->resync = 0;
-    l->on_db(l->ctx, 1, "");
 }
 
 static void *listen_main(void *arg)
