@@ -98,6 +98,9 @@ void pcd_engine_view_locked(engine *d, pcd_view *v)
     }
     v->started = d->ready;
     v->db_ok = d->db_ok;
+    v->db_state = d->db_state;
+    v->db_since_ms = d->db_since_ms;
+    memcpy(v->db_error, d->db_error, sizeof v->db_error);
     v->max_age_s = cur_cfg(d)->health_max_age_s;
     v->drec = d->drec;
     v->counters = d->agg;
@@ -157,6 +160,7 @@ void pcd_engine_note_state(engine *d)
     pcd_view v;
     pcd_engine_view_locked(d, &v);
     uint32_t state = (uint32_t)pcd_view_state(&v);
+    int write = 0;
     if (state != d->drec.state || (uint32_t)d->ready != d->drec.ready) {
         LOG_INFO("daemon", "daemon: %s -> %s", pc_daemon_state_name((int)d->drec.state),
                  pc_daemon_state_name((int)state));
@@ -164,8 +168,57 @@ void pcd_engine_note_state(engine *d)
         d->drec.ready = (uint32_t)d->ready;
         if (d->ready && !d->drec.ready_ms)
             d->drec.ready_ms = pc_now_ms();
-        pcd_engine_write_daemon(d);
+        write = 1;
     }
+    /* The database as observed: recorded for pc_daemon_read (so readers
+     * need not derive it from the chains), then told on the bus. */
+    int db_before = (int)d->drec.db_state;
+    int64_t db_before_ms = d->drec.db_since_ms;
+    if (d->drec.db_state != (uint32_t)d->db_state || d->drec.db_since_ms != d->db_since_ms ||
+        strcmp(d->drec.db_error, d->db_error) != 0) {
+        d->drec.db_state = (uint32_t)d->db_state;
+        d->drec.db_since_ms = d->db_since_ms;
+        memcpy(d->drec.db_error, d->db_error, sizeof d->drec.db_error);
+        write = 1;
+    }
+    if (write)
+        pcd_engine_write_daemon(d);
+    if (db_before == d->db_state)
+        return;
+    /* After the record: a subscriber that reads pc_daemon_read on this
+     * event sees the state it announces.  From unknown to up (the first
+     * check of a run) is not news. */
+    if (d->db_state == PC_DB_DOWN)
+        pcd_events_send(d->events, PC_EV_DATABASE, NULL, 0, PC_DB_DOWN,
+                        "database unreachable: %s", d->db_error);
+    else if (d->db_state == PC_DB_UP && db_before == PC_DB_DOWN)
+        pcd_events_send(d->events, PC_EV_DATABASE, NULL, 0, PC_DB_UP,
+                        "database reachable again after %.1f s; resynchronising every chain",
+                        (double)(d->db_since_ms - db_before_ms) / 1000.0);
+}
+
+void pcd_engine_db_seen(void *ctx, int up, const char *error)
+{
+    engine *d = ctx;
+    int want = up ? PC_DB_UP : PC_DB_DOWN;
+    int64_t now = pc_now_ms();
+    pthread_mutex_lock(&d->mu);
+    int before = d->db_state;
+    if (want != before) {
+        if (want == PC_DB_DOWN)
+            LOG_WARN("db", "database: unreachable (%s); serving the snapshots on disk", error);
+        else if (before == PC_DB_DOWN)
+            LOG_INFO("db", "database: reachable again after %.1f s",
+                     (double)(now - d->db_since_ms) / 1000.0);
+        if (before == PC_DB_DOWN)
+            d->conn_gen++; /* loads and listings must not meet connections of before */
+        d->db_state = want;
+        d->db_since_ms = now;
+    }
+    snprintf(d->db_error, sizeof d->db_error, "%s", up ? "" : error);
+    pthread_mutex_unlock(&d->mu);
+    if (want != before)
+        pcd_engine_wake(d);
 }
 
 void pcd_strv_free(char **v, size_t n)

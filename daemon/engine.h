@@ -101,6 +101,13 @@ typedef struct engine {
     int             warm_total; /* chains of the first listing */
     int             ready;      /* warm-up done */
     int             db_ok;      /* the last listing succeeded */
+    /* The database as the listener's continuous check sees it (listen.c,
+     * pcd_engine_db_seen); note_state copies it into the daemon record. */
+    int             db_state;   /* PC_DB_UNKNOWN until the first check, then UP or DOWN */
+    int64_t         db_since_ms; /* unix ms of its last change */
+    char            db_error[PC_ERROR_TEXT_MAX]; /* why it is down; "" while up */
+    unsigned        conn_gen;   /* bumped by a new configuration and when the database
+                                   came back: connections made before are made again */
     pc_daemon_rec   drec;       /* the daemon record as last written */
     int             sync_asked; /* list chains and reload them all, now */
     pcd_view_counters agg;      /* invalidation counters and the duration histogram */
@@ -139,8 +146,15 @@ int   pcd_engine_view(engine *d, pcd_view *v, int what);
 void  pcd_engine_view_locked(engine *d, pcd_view *v);
 
 /* Judge the state (pcd_view_state) and write the daemon record when it
- * changed.  Caller holds mu. */
+ * or the database's state changed; after the write, an event tells the
+ * bus when the database went down or came back.  Caller holds mu. */
 void  pcd_engine_note_state(engine *d);
+
+/* The listener's continuous check saw the database up (1) or down (0,
+ * with the error): record the change and wake the main loop, which
+ * writes the daemon record.  A pcd_dbstate_fn (listen.h); any thread;
+ * takes mu. */
+void  pcd_engine_db_seen(void *ctx, int up, const char *error);
 /* Write the daemon record as it is (pid refreshed). */
 void  pcd_engine_write_daemon(engine *d);
 

@@ -67,7 +67,7 @@ typedef struct worker {
     engine  *d;
     pg_conn *conn;
     unsigned conn_gen;
-    unsigned want_gen;   /* configuration generation at the job's start */
+    unsigned want_gen;   /* engine.conn_gen at the job's start */
     int      id;
 } worker;
 
@@ -360,7 +360,7 @@ static void *worker_main(void *arg)
             c->nopen = 0;
         d->running++;
         const pcd_config *cfg = cur_cfg(d);
-        w->want_gen = d->cfg_gen;
+        w->want_gen = d->conn_gen;
         int64_t t0 = pc_mono_ms();
         int allowed = pcd_breaker_allow(&c->br, t0);
         int half_open = c->br.state == PC_BREAKER_HALF_OPEN;

@@ -1,8 +1,10 @@
 /* listen.c - LISTEN on the primary for the NOTIFYs of the source tables' triggers. */
 #include "listen.h"
 
-/* Owns: the LISTEN connection and thread, notice parsing, reconnects.  Notices
- * go out through a callback.  May call: pgsource, config, log. */
+/* Owns: the LISTEN connection and thread, notice parsing, reconnects, and
+ * the continuous check of the database on that connection.  Notices and
+ * the database's reachability go out through callbacks.  May call:
+ * pgsource, dbwatch, config, log. */
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbwatch.h"
 #include "log.h"
 #include "pc_format.h"
 #include "pgsource.h"
@@ -241,6 +244,7 @@ struct pcd_listen {
     const pcd_config *cfg;
     int               stop_fd;
     pcd_notice_fn     fn;
+    pcd_dbstate_fn    on_db;
     void             *ctx;
     uint64_t          rng;
 };
@@ -250,18 +254,6 @@ static int wait_stop(pcd_listen *l, int ms)
 {
     struct pollfd pf = { l->stop_fd, POLLIN, 0 };
     return poll(&pf, 1, ms) > 0;
-}
-
-static int backoff_ms(pcd_listen *l, int attempt)
-{
-    int cap = 30000, base = 500;
-    int b = attempt >= 6 ? cap : base << attempt;
-    if (b > cap)
-        b = cap;
-    l->rng ^= l->rng << 13;
-    l->rng ^= l->rng >> 7;
-    l->rng ^= l->rng << 17;
-    return b / 2 + (int)(l->rng % (uint64_t)(b / 2 + 1));
 }
 
 static void dispatch(pcd_listen *l, PGconn *conn)
@@ -282,88 +274,178 @@ static void dispatch(pcd_listen *l, PGconn *conn)
     }
 }
 
+/* How a connection's life ended. */
+enum { END_STOP, END_LOST, END_SILENT, END_REFUSED };
+
+/* libpq's message for the connection, first line, or `dflt`. */
+static void conn_why(PGconn *conn, const char *dflt, char *why, size_t len)
+{
+    const char *m = PQerrorMessage(conn);
+    if (!m || !*m)
+        m = dflt;
+    snprintf(why, len, "%.*s", (int)strcspn(m, "\n"), m);
+}
+
+/* The statement of every round trip.  LISTEN again on a channel the
+ * session already listens on does nothing but answer; unlike SELECT 1 it
+ * leaves pg_stat_activity.query naming the connection for what it is, so
+ * an operator (and a scenario) still finds the listener there. */
+#define ROUND_TRIP "LISTEN " PCD_NOTIFY_CHANNEL
+
+/* One connection's life, all of it without blocking: LISTEN, then the
+ * notices as they come and a round trip every second, each with its
+ * deadline (dbwatch.h).  `listening` is called once LISTEN is in force.
+ * Returns END_* with the cause in why. */
+static int serve(pcd_listen *l, PGconn *conn, void (*listening)(pcd_listen *, void *),
+                 void *arg, char *why, size_t len)
+{
+    pcd_dbwatch w;
+    int listen_ok = 0;
+    if (PQsetnonblocking(conn, 1) != 0 || !PQsendQuery(conn, ROUND_TRIP)) {
+        conn_why(conn, "cannot send LISTEN", why, len);
+        return END_LOST;
+    }
+    pcd_dbwatch_init(&w, pc_mono_ms());
+    pcd_dbwatch_sent(&w, pc_mono_ms()); /* LISTEN is the first round trip */
+    for (;;) {
+        int64_t now = pc_mono_ms();
+        if (pcd_dbwatch_expired(&w, now)) {
+            snprintf(why, len, "no answer to a round trip within %.1f s (server frozen, or "
+                     "the network drops packets)", PCD_DBWATCH_DEADLINE_MS / 1000.0);
+            return END_SILENT;
+        }
+        if (listen_ok && pcd_dbwatch_due(&w, now)) {
+            if (!PQsendQuery(conn, ROUND_TRIP)) {
+                conn_why(conn, "cannot send a round trip", why, len);
+                return END_LOST;
+            }
+            pcd_dbwatch_sent(&w, now);
+        }
+        int pending = PQflush(conn);
+        if (pending < 0) {
+            conn_why(conn, "cannot send", why, len);
+            return END_LOST;
+        }
+        struct pollfd pf[2] = { { PQsocket(conn), (short)(POLLIN | (pending ? POLLOUT : 0)), 0 },
+                                { l->stop_fd, POLLIN, 0 } };
+        int np = poll(pf, 2, pcd_dbwatch_wait_ms(&w, now));
+        if (np < 0 && errno != EINTR) {
+            snprintf(why, len, "poll: %s", strerror(errno));
+            return END_LOST;
+        }
+        if (np > 0 && (pf[1].revents & POLLIN))
+            return END_STOP;
+        if (np <= 0 || !(pf[0].revents & (POLLIN | POLLERR | POLLHUP)))
+            continue;
+        if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+            conn_why(conn, "closed by the server", why, len);
+            return END_LOST;
+        }
+        dispatch(l, conn);
+        while (w.outstanding && !PQisBusy(conn)) {
+            PGresult *res = PQgetResult(conn);
+            if (!res) { /* the round trip is complete */
+                pcd_dbwatch_answered(&w, pc_mono_ms());
+                if (!listen_ok) {
+                    listen_ok = 1;
+                    listening(l, arg);
+                }
+                break;
+            }
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                const char *m = PQresultErrorMessage(res);
+                snprintf(why, len, "%s failed: %.*s", listen_ok ? "round trip" : "LISTEN",
+                         (int)strcspn(m, "\n"), m);
+                PQclear(res);
+                return listen_ok ? END_LOST : END_REFUSED;
+            }
+            PQclear(res);
+        }
+        dispatch(l, conn); /* notices that came with the answer */
+    }
+}
+
+typedef struct life {
+    int resync;   /* notices may have been lost: resynchronise once listening */
+    int listened; /* this connection reached LISTEN */
+} life;
+
+static void on_listening(pcd_listen *l, void *arg)
+{
+    life *lf = arg;
+    lf->listened = 1;
+    LOG_INFO("listen", "listen connection: listening on \"%s\"%s", PCD_NOTIFY_CHANNEL,
+             lf->resync ? " again; resynchronising every chain" : "");
+    /* Up first: coming back from an outage makes the engine renew its
+     * connections, and the resync below must not list chains on one of
+     * before.  NOTIFYs sent while we were not listening are lost for
+     * good: every reconnect is followed by a full resync. */
+    l->on_db(l->ctx, 1, "");
+    if (lf->resync)
+        l->fn(l->ctx, NULL);
+    lf->resync = 0;
+}
+
 static void *listen_main(void *arg)
 {
     pcd_listen *l = arg;
     int attempt = 0;
-    int was_down = 0;
-    while (!wait_stop(l, 0)) {
+    int logged = 0;   /* "cannot connect" said once per outage */
+    int at_once = 0;  /* the server closed a good connection: retry without waiting */
+    life lf = { 0, 0 };
+    for (;;) {
+        if (!at_once && attempt > 0 && wait_stop(l, pcd_dbwatch_backoff_ms(attempt - 1, &l->rng)))
+            break;
+        int quick = at_once;
+        at_once = 0;
+        if (wait_stop(l, 0))
+            break;
         char err[512];
         pg_conn *pc = NULL;
-        if (pcd_pg_connect(l->cfg, &pc, err, sizeof err) != PC_OK) {
-            if (!was_down)
+        if (pcd_pg_connect_watch(l->cfg, &pc, err, sizeof err) != PC_OK) {
+            if (!logged)
                 LOG_WARN("listen", "listen connection: cannot connect (%s); retrying", err);
-            was_down = 1;
-            if (wait_stop(l, backoff_ms(l, attempt++)))
-                break;
+            logged = 1;
+            lf.resync = 1;
+            l->on_db(l->ctx, 0, err);
+            attempt = quick ? 1 : attempt + 1;
             continue;
         }
-        PGconn *conn = (PGconn *)pc;
-        PGresult *res = PQexec(conn, "LISTEN " PCD_NOTIFY_CHANNEL);
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok)
-            LOG_WARN("listen", "listen connection: LISTEN failed (%s)",
-                     PQresultErrorMessage(res));
-        PQclear(res);
-        if (!ok) {
-            pcd_pg_close(pc);
-            if (wait_stop(l, backoff_ms(l, attempt++)))
-                break;
-            continue;
-        }
-        LOG_INFO("listen", "listen connection: listening on \"%s\"%s", PCD_NOTIFY_CHANNEL,
-                 attempt || was_down ? " again; resynchronising every chain" : "");
-        /* NOTIFYs sent while we were not listening are lost for good:
-         * every (re)connect is followed by a full resync. */
-        if (attempt || was_down)
-            l->fn(l->ctx, NULL);
-        attempt = 0;
-        was_down = 0;
-
-        int stopping = 0;
-        for (;;) {
-            struct pollfd pf[2] = { { PQsocket(conn), POLLIN, 0 }, { l->stop_fd, POLLIN, 0 } };
-            int np = poll(pf, 2, 30000);
-            if (np < 0 && errno != EINTR)
-                break;
-            if (pf[1].revents & POLLIN) {
-                stopping = 1;
-                break;
-            }
-            if (np == 0) {
-                /* Idle: prove the connection is alive, so that a silently
-                 * dead one is found within a poll period. */
-                res = PQexec(conn, "SELECT 1");
-                ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-                PQclear(res);
-                if (!ok)
-                    break;
-                dispatch(l, conn);
-                continue;
-            }
-            if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)
-                break;
-            dispatch(l, conn);
-        }
-        if (!stopping) {
-            const char *why = PQerrorMessage(conn);
-            if (!*why)
-                why = "closed by the server";
-            LOG_WARN("listen", "listen connection: lost (%.*s); reconnecting",
-                     (int)strcspn(why, "\n"), why);
-            was_down = 1;
-        }
+        logged = 0;
+        lf.listened = 0;
+        char why[512] = "";
+        int end = serve(l, (PGconn *)pc, on_listening, &lf, why, sizeof why);
         pcd_pg_close(pc);
-        if (stopping)
+        if (end == END_STOP)
             break;
-        if (wait_stop(l, backoff_ms(l, attempt++)))
-            break;
+        if (lf.listened)
+            attempt = 0; /* the outage, if this is one, starts now */
+        lf.resync = 1;
+        if (end == END_REFUSED) {
+            LOG_WARN("listen", "listen connection: %s", why);
+            l->on_db(l->ctx, 0, why);
+            attempt++;
+        } else if (end == END_SILENT || !lf.listened) {
+            /* A frozen server: a reconnect would wait for connect_timeout;
+             * say so now.  A connection lost before LISTEN was in force:
+             * no second chance at once either. */
+            LOG_WARN("listen", "listen connection: lost (%s); reconnecting", why);
+            l->on_db(l->ctx, 0, why);
+            attempt++;
+        } else {
+            /* The server closed a listening connection (terminated backend,
+             * shutdown, restart): one reconnect at once tells a killed
+             * backend (the database is fine) from a database going away. */
+            LOG_WARN("listen", "listen connection: lost (%s); reconnecting", why);
+            at_once = 1;
+            attempt = 0;
+        }
     }
     return NULL;
 }
 
-int pcd_listen_start(const pcd_config *cfg, int stop_fd, pcd_notice_fn fn, void *ctx,
-                     pcd_listen **out)
+int pcd_listen_start(const pcd_config *cfg, int stop_fd, pcd_notice_fn fn, pcd_dbstate_fn on_db,
+                     void *ctx, pcd_listen **out)
 {
     pcd_listen *l = calloc(1, sizeof *l);
     if (!l)
@@ -371,6 +453,7 @@ int pcd_listen_start(const pcd_config *cfg, int stop_fd, pcd_notice_fn fn, void 
     l->cfg = cfg;
     l->stop_fd = stop_fd;
     l->fn = fn;
+    l->on_db = on_db;
     l->ctx = ctx;
     l->rng = (uint64_t)pc_now_ms() | 1;
     if (pthread_create(&l->thread, NULL, listen_main, l) != 0) {

@@ -45,14 +45,25 @@ int pcd_notice_parse(const char *payload, pcd_notice *out, char *buf, size_t buf
  * chain must be resynchronised. */
 typedef void (*pcd_notice_fn)(void *ctx, const pcd_notice *n);
 
+/* Called from the listener thread with what the continuous check sees:
+ * up 1 each time LISTEN is in force on a (re)made connection; up 0 with
+ * the error when the database is unreachable (a connect failed, a round
+ * trip went unanswered, or a lost connection could not be made again at
+ * once), and again at every failed reconnect.  Repeats are the callee's
+ * to ignore. */
+typedef void (*pcd_dbstate_fn)(void *ctx, int up, const char *error);
+
 typedef struct pcd_listen pcd_listen;
 
-/* Start the listener thread: connect with cfg->dsn, LISTEN, dispatch;
- * reconnect with jittered exponential backoff (0.5 s .. 30 s) when the
- * connection is lost.  Stops when stop_fd becomes readable.  `cfg` must
- * outlive the listener. */
-int  pcd_listen_start(const pcd_config *cfg, int stop_fd, pcd_notice_fn fn, void *ctx,
-                      pcd_listen **out);
+/* Start the listener thread: connect with cfg->dsn (pcd_pg_connect_watch:
+ * short TCP keepalives), LISTEN, dispatch, and check the database with a
+ * round trip every second (dbwatch.h), never blocking on the server.  A
+ * connection the server closes is made again at once (a terminated
+ * backend is not an outage); otherwise reconnects follow a jittered
+ * backoff of 0.25 s .. 2 s.  Stops when stop_fd becomes readable.  `cfg`
+ * must outlive the listener. */
+int  pcd_listen_start(const pcd_config *cfg, int stop_fd, pcd_notice_fn fn, pcd_dbstate_fn on_db,
+                      void *ctx, pcd_listen **out);
 /* Join the thread (after stop_fd became readable) and free. */
 void pcd_listen_stop(pcd_listen *l);
 

@@ -22,7 +22,9 @@
     X(M_BREAKER,    "circuit_breaker_state",  "gauge",     "Breaker of a chain: 0 closed, 1 open, 2 half-open") \
     X(M_READERS,    "readers",                "gauge",     "LMDB reader slots in use")      \
     X(M_MAP_USED,   "map_used_bytes",         "gauge",     "Bytes of the LMDB map in use")  \
-    X(M_MAP_SIZE,   "map_size_bytes",         "gauge",     "Size of the LMDB map")
+    X(M_MAP_SIZE,   "map_size_bytes",         "gauge",     "Size of the LMDB map") \
+    X(M_DB_UP,      "database_up",            "gauge",     "1 while the daemon's continuous check of its database succeeds, 0 within 5 s of it failing (and before the first check)") \
+    X(M_DB_DOWN_SINCE, "database_down_since_seconds", "gauge", "Unix time the database was last found unreachable; 0 while it is not")
 
 enum {
 #define PCD_X_ENUM(id, name, type, help) id,
@@ -184,6 +186,12 @@ char *pcd_metrics_render(const pcd_view *v, size_t *len)
     put(&b, "pricecache_map_used_bytes %llu\n", (unsigned long long)v->map_used);
     family(&b, M_MAP_SIZE);
     put(&b, "pricecache_map_size_bytes %llu\n", (unsigned long long)v->map_size);
+    int db = pcd_view_db(v);
+    family(&b, M_DB_UP);
+    put(&b, "pricecache_database_up %d\n", db == PC_DB_UP);
+    family(&b, M_DB_DOWN_SINCE);
+    put(&b, "pricecache_database_down_since_seconds %lld\n",
+        db == PC_DB_DOWN ? (long long)(v->db_since_ms / 1000) : 0LL);
     if (b.oom) {
         free(b.p);
         return NULL;
@@ -210,6 +218,14 @@ int pcd_health_startup(const pcd_view *v, char *body, size_t len)
 int pcd_health_ready(const pcd_view *v, char *body, size_t len)
 {
     char why[256];
+    if (v->started && pcd_view_db(v) == PC_DB_DOWN) {
+        /* Readers are served all along: what they get is the last
+         * snapshots, which no change reaches while the database is away. */
+        snprintf(body, len, "{\"status\":\"degraded\",\"reason\":\"database unreachable\","
+                 "\"serving\":\"stale snapshots\",\"since\":%lld}\n",
+                 (long long)(v->db_since_ms / 1000));
+        return 503;
+    }
     if (pcd_view_unready(v, why, sizeof why)) {
         snprintf(body, len, "{\"status\":\"not ready\",\"reason\":\"%s\"}\n", why);
         return 503;

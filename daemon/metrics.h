@@ -15,7 +15,9 @@ char *pcd_metrics_render(const pcd_view *v, size_t *len);
 /* Health answers: fill `body` (JSON) and return the HTTP status.
  * live: the process answers.  startup: warm-up done.  ready: serving fresh
  * data (no breaker open, no snapshot older than max_age_s, database
- * reachable). */
+ * reachable); once warm with the database unreachable, 503
+ * {"status":"degraded","reason":"database unreachable","serving":"stale
+ * snapshots","since":UNIX_S}. */
 int pcd_health_live(const pcd_view *v, char *body, size_t len);
 int pcd_health_startup(const pcd_view *v, char *body, size_t len);
 int pcd_health_ready(const pcd_view *v, char *body, size_t len);

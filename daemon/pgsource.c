@@ -38,7 +38,23 @@ static int dsn_has(PQconninfoOption *opts, const char *key)
     return 0;
 }
 
-int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen)
+/* libpq of PostgreSQL 12 and later knows tcp_user_timeout; an older one
+ * refuses a connection string naming an option it does not know. */
+static int libpq_knows(const char *key)
+{
+    PQconninfoOption *all = PQconndefaults();
+    int found = 0;
+    for (PQconninfoOption *o = all; o && o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0)
+            found = 1;
+    PQconninfoFree(all);
+    return found;
+}
+
+/* Connect with cfg->dsn plus `defaults` (key, value pairs) wherever the
+ * DSN does not set the key itself. */
+static int connect_with(const pcd_config *cfg, const char *const (*defaults)[2], size_t ndef,
+                        pg_conn **out, char *err, size_t errlen)
 {
     *out = NULL;
     char *perr = NULL;
@@ -51,19 +67,11 @@ int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errle
         PQfreemem(perr);
         return PC_EDB;
     }
-    char timeout[16];
-    snprintf(timeout, sizeof timeout, "%d", cfg->connect_timeout_s);
-    /* Defaults the DSN may override: deadlines and keepalives everywhere. */
-    const char *defaults[][2] = {
-        { "connect_timeout", timeout }, { "keepalives", "1" }, { "keepalives_idle", "30" },
-        { "keepalives_interval", "10" }, { "keepalives_count", "3" },
-        { "application_name", "pricecached" },
-    };
-    const char *keys[16], *vals[16];
-    int n = 0;
+    const char *keys[24], *vals[24];
+    size_t n = 0;
     keys[n] = "dbname";
     vals[n++] = cfg->dsn; /* expanded by expand_dbname */
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+    for (size_t i = 0; i < ndef && n + 1 < sizeof keys / sizeof keys[0]; i++)
         if (!dsn_has(given, defaults[i][0])) {
             keys[n] = defaults[i][0];
             vals[n++] = defaults[i][1];
@@ -86,6 +94,42 @@ int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errle
     PQsetNoticeProcessor(conn, on_notice, NULL);
     *out = conn;
     return PC_OK;
+}
+
+int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", cfg->connect_timeout_s);
+    /* Defaults the DSN may override: deadlines and keepalives everywhere. */
+    const char *const defaults[][2] = {
+        { "connect_timeout", timeout }, { "keepalives", "1" }, { "keepalives_idle", "30" },
+        { "keepalives_interval", "10" }, { "keepalives_count", "3" },
+        { "application_name", "pricecached" },
+    };
+    return connect_with(cfg, defaults, sizeof defaults / sizeof defaults[0], out, err, errlen);
+}
+
+int pcd_pg_connect_watch(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", cfg->connect_timeout_s);
+    /* The connection that watches the database: the kernel gives up on a
+     * peer that stops answering after about 5 s instead of the usual
+     * minutes (keepalives 2 s idle, every 1 s, 3 probes; unacknowledged
+     * data for 5 s).  Over TCP only; the round trips of dbwatch.h catch a
+     * frozen server on any transport. */
+    const char *const defaults[][2] = {
+        { "connect_timeout", timeout }, { "keepalives", "1" }, { "keepalives_idle", "2" },
+        { "keepalives_interval", "1" }, { "keepalives_count", "3" },
+        { "application_name", "pricecached" }, { "tcp_user_timeout", "5000" },
+    };
+    size_t n = sizeof defaults / sizeof defaults[0];
+    static int has_user_timeout = -1; /* only the listener thread connects so */
+    if (has_user_timeout < 0)
+        has_user_timeout = libpq_knows("tcp_user_timeout");
+    if (!has_user_timeout)
+        n--; /* the last entry */
+    return connect_with(cfg, defaults, n, out, err, errlen);
 }
 
 /* Server notices (e.g. "relation already exists, skipping") are not ours

@@ -22,6 +22,10 @@ typedef struct pcd_cancel {
  * DSN does not set them).  PC_OK, or PC_EDB with the cause in err (never the
  * password). */
 int  pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen);
+/* The same for the connection that watches the database (LISTEN): TCP
+ * keepalives after 2 s idle, every 1 s, 3 probes, and tcp_user_timeout
+ * 5 s where libpq knows it, unless the DSN sets them. */
+int  pcd_pg_connect_watch(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen);
 void pcd_pg_close(pg_conn *c);
 int  pcd_pg_ok(pg_conn *c);      /* 1 while the connection is usable */
 

@@ -59,6 +59,7 @@ static int reload_config(engine *d, const char *file)
     node->older = d->cfgs;
     d->cfgs = node;
     d->cfg_gen++;
+    d->conn_gen++;
     pcd_log_level = node->cfg.log_level;
     pthread_mutex_unlock(&d->mu);
     LOG_INFO("config", "configuration %s re-read", file);
@@ -166,6 +167,9 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     if (pcd_store_get_daemon(d->store, &d->drec) != PC_OK)
         memset(&d->drec, 0, sizeof d->drec);
     d->drec.started_ms = pc_now_ms();
+    d->drec.db_state = PC_DB_UNKNOWN; /* what the last run saw is no observation of this one */
+    d->drec.db_since_ms = 0;
+    d->drec.db_error[0] = 0;
     d->drec.state = PC_DAEMON_STARTING;
     d->drec.ready = 0;
     d->drec.ready_ms = 0;
@@ -208,7 +212,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
 
     pcd_listen *lis = NULL;
     if (mode != PCD_MODE_ONCE && all_started &&
-        pcd_listen_start(cfg, d->stop_fd, pcd_notice_on, d, &lis) != PC_OK)
+        pcd_listen_start(cfg, d->stop_fd, pcd_notice_on, pcd_engine_db_seen, d, &lis) != PC_OK)
         LOG_ERR("listen", "cannot start the listener thread; changes arrive with the refresh only");
     pcd_http *http = NULL;
     if (mode != PCD_MODE_ONCE && all_started && cfg->http_listen[0]) {

@@ -27,7 +27,7 @@ int pcd_sync_chains(engine *d, pg_conn **conn, unsigned *conn_gen)
 {
     pthread_mutex_lock(&d->mu);
     const pcd_config *cfg = cur_cfg(d);
-    unsigned gen = d->cfg_gen;
+    unsigned gen = d->conn_gen;
     pthread_mutex_unlock(&d->mu);
 
     char err[512] = "";

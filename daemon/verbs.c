@@ -39,9 +39,16 @@ static int ctl_status(void *ctx, char *out, size_t cap)
     }
     int64_t now = v.now_ms;
     size_t n = v.nchains, len = 0;
-    int w = snprintf(out, cap, "daemon state=%s ready=%u pid=%u uptime_s=%lld db=%s chains=%zu\n",
+    /* db_since: unix s of the database's last change of state (0: not
+     * checked yet); db_error: why it is down, "" while up. */
+    char dberr[2 * sizeof v.db_error];
+    quote(dberr, sizeof dberr, v.db_error);
+    int w = snprintf(out, cap, "daemon state=%s ready=%u pid=%u uptime_s=%lld db=%s db_since=%lld "
+                     "db_error=\"%s\" chains=%zu\n",
                      pc_daemon_state_name((int)v.drec.state), v.drec.ready, (unsigned)getpid(),
-                     (long long)((now - v.drec.started_ms) / 1000), v.db_ok ? "ok" : "down", n);
+                     (long long)((now - v.drec.started_ms) / 1000),
+                     pcd_view_db(&v) == PC_DB_DOWN ? "down" : "ok",
+                     (long long)(v.db_since_ms / 1000), dberr, n);
     len = w > 0 ? (size_t)w : 0;
     for (size_t i = 0; i < n && len < cap; i++) {
         const pcd_view_chain *vc = &v.chains[i];

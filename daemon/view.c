@@ -12,11 +12,19 @@ void pcd_view_free(pcd_view *v)
     v->chains = NULL;
 }
 
+int pcd_view_db(const pcd_view *v)
+{
+    if (v->db_state == PC_DB_UP || v->db_state == PC_DB_DOWN)
+        return v->db_state;
+    return v->db_ok ? PC_DB_UNKNOWN : PC_DB_DOWN;
+}
+
 int pcd_view_state(const pcd_view *v)
 {
     if (!v->started)
         return PC_DAEMON_STARTING;
-    int degraded = !v->db_ok || v->unclosed > 0 || v->failing > 0;
+    int degraded = !v->db_ok || pcd_view_db(v) == PC_DB_DOWN || v->unclosed > 0 ||
+                   v->failing > 0;
     return degraded ? PC_DAEMON_DEGRADED : PC_DAEMON_READY;
 }
 
@@ -28,8 +36,10 @@ int pcd_view_unready(const pcd_view *v, char *why, size_t len)
     why[0] = 0;
     if (!v->started)
         snprintf(why, len, "warm-up not done");
-    else if (!v->db_ok)
+    else if (pcd_view_db(v) == PC_DB_DOWN)
         snprintf(why, len, "database unreachable");
+    else if (!v->db_ok) /* it answers, but the chains query fails */
+        snprintf(why, len, "active chains cannot be listed");
     for (size_t c = 0; !why[0] && v->chains && c < v->nchains; c++) {
         const pcd_view_chain *cs = &v->chains[c];
         if (cs->breaker == PC_BREAKER_OPEN)
@@ -44,10 +54,10 @@ void pcd_view_status_line(const pcd_view *v, char *buf, size_t len)
 {
     if (v->started)
         snprintf(buf, len, "ready: %zu chains, %d breakers open%s", v->nchains, v->unclosed,
-                 v->db_ok ? "" : ", database unreachable");
+                 pcd_view_db(v) != PC_DB_DOWN ? "" : ", database unreachable");
     else
         snprintf(buf, len, "warming up: %d of %zu chains loaded%s", v->warm, v->nchains,
-                 v->db_ok ? "" : ", database unreachable");
+                 pcd_view_db(v) != PC_DB_DOWN ? "" : ", database unreachable");
 }
 
 const char *pcd_view_load_name(int load)

@@ -71,6 +71,11 @@ typedef struct pcd_view {
     int      failing;     /* of them, last attempt failed or was refused */
     int      max_age_s;   /* [health] max_age_s */
     pc_daemon_rec drec;   /* the daemon record as last written */
+    /* The database as the continuous check sees it now (not as last
+     * written): PC_DB_*, since when (unix ms), why it is down. */
+    int      db_state;
+    int64_t  db_since_ms;
+    char     db_error[PC_ERROR_TEXT_MAX];
     pcd_view_counters counters;
     /* With PCD_VIEW_CHAINS: nchains rows (malloc'ed; pcd_view_free). */
     pcd_view_chain *chains;
@@ -85,6 +90,12 @@ typedef struct pcd_view {
 enum { PCD_VIEW_CHAINS = 1, PCD_VIEW_ENV = 2 };
 
 void pcd_view_free(pcd_view *v);
+
+/* THE judgement of the database: the continuous check's PC_DB_UP or
+ * PC_DB_DOWN when it has checked; before that (or without a listener, as
+ * in --once) PC_DB_DOWN when the last listing could not reach it, else
+ * PC_DB_UNKNOWN.  What status, /metrics and /readyz say. */
+int  pcd_view_db(const pcd_view *v);
 
 /* THE judgement of the daemon's state, for the daemon record, control
  * status and the console: PC_DAEMON_STARTING until warm-up is done, then

@@ -522,7 +522,9 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
  * The daemon announces what it does on a nanomsg PUB socket ([bus] events
  * in its configuration, typically ipc:///run/pricecache/events.ipc): one
  * event per publish of a chain (with its new version), per breaker
- * transition, per failed or refused load, per chain removed, and a
+ * transition, per failed or refused load, per chain removed, when the
+ * daemon's continuous check finds the database unreachable or back
+ * (PC_EV_DATABASE, on "*", after the daemon record says so), and a
  * heartbeat per chain every second (every ceil(n/128) s with n > 128
  * chains) and on "*".  A subscriber follows them with
  * pc_sub_open / pc_sub_next, waiting in its own poll or epoll loop on
@@ -537,6 +539,11 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
  * it, instead of trusting its last known state.  Since the daemon publishes
  * an event only after the commit, the version read from LMDB after any
  * event is >= the event's version.
+ *
+ * Kinds may be added at the end of PC_EVENT_KINDS in later versions (the
+ * values of the others never change).  A library older than a kind
+ * answers PC_EFORMAT for such an event and drops it (PC_EV_DATABASE came
+ * with issue 13): keep calling pc_sub_next; a resync on "*" may follow.
  *
  * Caveats: a subscriber is not thread-safe (one thread per pc_sub; the
  * bus library aborts when two threads receive on one socket); events sent
@@ -556,7 +563,9 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
     X(PC_EV_REFUSED,   "refused")   /* a load was refused by a guard */       \
     X(PC_EV_REMOVED,   "removed")   /* a chain left the cache */              \
     X(PC_EV_HEARTBEAT, "heartbeat") /* seq = last seq sent, version = last */ \
-    X(PC_EV_RESYNC,    "resync")    /* made by the subscriber on a gap */
+    X(PC_EV_RESYNC,    "resync")    /* made by the subscriber on a gap */     \
+    X(PC_EV_DATABASE,  "database")  /* the database went down or came back:   \
+                                       value PC_DB_DOWN or PC_DB_UP; no chain */
 
 enum pc_event_kind {
 #define PC_X_ENUM(id, name) id,
@@ -768,13 +777,23 @@ enum pc_daemon_state {
     PC_DAEMON__COUNT
 };
 
-/* The database as the daemon sees it, pc_daemon_status.db_state. */
+/* The database as the daemon sees it, pc_daemon_status.db_state.  A
+ * daemon that records it (db_derived 0) checks its database continuously:
+ * a round trip every second on its LISTEN connection, 3 s to answer, TCP
+ * keepalives; it records "down" within 5 s of the database becoming
+ * unreachable (stopped, frozen, partitioned) and "up" again within about
+ * 2 s of it answering.  Derived (db_derived 1, an older daemon): from the
+ * chains' last load attempts, as described for each value. */
 enum pc_db_state {
-    PC_DB_UNKNOWN = 0, /* "unknown": no load attempted yet, or the daemon is
-                          not running (what it last saw may be stale) */
-    PC_DB_UP      = 1, /* "up": the last talk with PostgreSQL succeeded (a
-                          load refused by a guard counts: its rows came) */
-    PC_DB_DOWN    = 2  /* "down": the last load failed or timed out */
+    PC_DB_UNKNOWN = 0, /* "unknown": not checked yet, or the daemon is not
+                          running (what it last saw may be stale); derived:
+                          no load attempted yet */
+    PC_DB_UP      = 1, /* "up": the check succeeds; derived: the last talk
+                          with PostgreSQL succeeded (a load refused by a
+                          guard counts: its rows came) */
+    PC_DB_DOWN    = 2  /* "down": the check fails (db_error says how, since
+                          db_since_ms); derived: the last load failed or
+                          timed out */
 };
 
 /* Longest error text kept in a record, NUL included. */

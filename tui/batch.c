@@ -34,6 +34,15 @@ int tui_batch_frame(FILE *f, const tui_model *m, const tui_eventlog *l, unsigned
         fprintf(f, "pid: %" PRIu32 "\nuptime_s: %" PRId64 "\n", m->d.pid,
                 (m->now_ms - m->d.started_ms) / 1000);
     fprintf(f, "db: %s\n", tui_db_state_name(m->db));
+    if (m->db != TUI_DB_UNKNOWN && m->d.db_since_ms > 0) {
+        /* Since when the daemon observes the database so. */
+        time_t dt = (time_t)(m->d.db_since_ms / 1000);
+        struct tm dtm;
+        char since[32] = "-";
+        if (gmtime_r(&dt, &dtm))
+            strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &dtm);
+        fprintf(f, "db_since: %s\n", since);
+    }
     if (m->db_error[0])
         fprintf(f, "db_error: %s\n", m->db_error);
     if (m->have_stats && m->nhist)

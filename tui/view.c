@@ -201,6 +201,11 @@ static void draw_header(const tui_model *m, const tui_ui *ui)
     out(m->db == TUI_DB_OK ? look(P_OK, A_NORMAL)
         : m->db == TUI_DB_FAILING ? look(P_BAD, A_BOLD) | A_BOLD : A_NORMAL,
         tui_db_state_name(m->db));
+    if (m->db == TUI_DB_FAILING && m->d.db_since_ms > 0) {
+        /* Observed by the daemon (not derived): for how long. */
+        tui_fmt_uptime(buf, sizeof buf, m->now_ms - m->d.db_since_ms);
+        outf(look(P_BAD, A_BOLD) | A_BOLD, " %s", buf);
+    }
     time_t t = (time_t)(m->now_ms / 1000);
     struct tm tm;
     char clock[32] = "";
@@ -374,7 +379,7 @@ static void draw_events(const tui_eventlog *l, int y, int rows)
         const char *line = tui_events_line(l, first + (size_t)i, &kind);
         at(y + 1 + i, 0);
         attr_t a = kind == PC_EV_FAILED || kind == PC_EV_REFUSED ? look(P_BAD, A_NORMAL)
-                 : kind == PC_EV_BREAKER ? look(P_WARN, A_BOLD) : A_NORMAL;
+                 : kind == PC_EV_BREAKER || kind == PC_EV_DATABASE ? look(P_WARN, A_BOLD) : A_NORMAL;
         outf(a, " %s", line);
     }
 }

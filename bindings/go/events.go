@@ -73,6 +73,10 @@ const (
 	// chain (a gap, a heartbeat ahead, a restarted daemon): re-read the
 	// chain's metadata (ChainInfo) and whatever was derived from it.
 	EventResync EventKind = C.PC_EV_RESYNC
+	// EventDatabase says that the daemon's continuous check found its
+	// database unreachable (Value 2, PC_DB_DOWN) or back (Value 1,
+	// PC_DB_UP); Chain is "". Text names the error or the outage's length.
+	EventDatabase EventKind = C.PC_EV_DATABASE
 )
 
 // String returns the library's name of the kind: "publish", "resync", ...

@@ -132,7 +132,7 @@ func TestSubscribeErrors(t *testing.T) {
 	for k, name := range map[pricecache.EventKind]string{
 		pricecache.EventPublish: "publish", pricecache.EventBreaker: "breaker", pricecache.EventFailed: "failed",
 		pricecache.EventRefused: "refused", pricecache.EventRemoved: "removed", pricecache.EventHeartbeat: "heartbeat",
-		pricecache.EventResync: "resync",
+		pricecache.EventResync: "resync", pricecache.EventDatabase: "database",
 	} {
 		if k.String() != name {
 			t.Errorf("kind %d is %q, want %q", k, k, name)

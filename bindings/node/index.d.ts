@@ -103,7 +103,7 @@ export interface BasketResult<N extends Int64 = Int64> {
   lines: Array<BasketLine<N>>;
 }
 
-export type EventKind = 'publish' | 'breaker' | 'failed' | 'refused' | 'removed' | 'heartbeat' | 'resync';
+export type EventKind = 'publish' | 'breaker' | 'failed' | 'refused' | 'removed' | 'heartbeat' | 'resync' | 'database';
 
 export interface PriceEvent<N extends Int64 = Int64> {
   kind: EventKind;

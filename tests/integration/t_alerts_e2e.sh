@@ -90,8 +90,8 @@ wait_until '[ "$(q "up{job=\"pricecache\"}")" = 1 ]' 30
 wait_until '[ "$(q "pricecache_circuit_breaker_state{chain=\"acme\"}")" = 0 ]' 10
 assert_eq "" "$(alert PricecacheBreakerOpen acme)" "breaker alert with the database up"
 curl -s "http://127.0.0.1:$HPORT/metrics" >"$W/metrics.txt"
-have_db_up=0
-grep -q '^# TYPE pricecache_database_up gauge' "$W/metrics.txt" && have_db_up=1
+assert_contains "$W/metrics.txt" "pricecache_database_up 1"
+assert_contains "$W/metrics.txt" "pricecache_database_down_since_seconds 0"
 
 # PostgreSQL stopped.
 pg_down
@@ -110,11 +110,9 @@ assert "`pricecache breaker reset acme`" in n["description"], n
 assert "pricecached(8), section ALERTS" in n["description"], n
 P
 # Issue 13: pricecache_database_up (0 within 5 s of the database failing).
-# Until the daemon exports it, this part is reported as skipped, never passed.
-if [ $have_db_up = 1 ]; then
-    wait_until '[ "$(alert PricecacheDatabaseUnreachable)" = firing ]' 180
-    echo "PricecacheDatabaseUnreachable firing $(($(date +%s) - t_down)) s after PostgreSQL stopped"
-    python3 - "$W/alert.json" <<'P' || fail "database alert: $(cat "$W/alert.json")"
+wait_until '[ "$(alert PricecacheDatabaseUnreachable)" = firing ]' 180
+echo "PricecacheDatabaseUnreachable firing $(($(date +%s) - t_down)) s after PostgreSQL stopped"
+python3 - "$W/alert.json" <<'P' || fail "database alert: $(cat "$W/alert.json")"
 import json, sys
 a = json.load(open(sys.argv[1]))
 l, n = a["labels"], a["annotations"]
@@ -122,19 +120,14 @@ assert l["severity"] == "page" and l["job"] == "pricecache", l
 assert "cannot reach PostgreSQL" in n["summary"], n
 assert "has not reached its database since 20" in n["description"], n
 P
-else
-    skip_part "PricecacheDatabaseUnreachable: the daemon does not export pricecache_database_up yet (issue 13)"
-fi
 
 # PostgreSQL back: the alerts resolve.
 pg_up
 t_up=$(date +%s)
 wait_until '[ -z "$(alert PricecacheBreakerOpen acme)" ]' 60
 echo "PricecacheBreakerOpen resolved $(($(date +%s) - t_up)) s after PostgreSQL came back"
-if [ $have_db_up = 1 ]; then
-    wait_until '[ -z "$(alert PricecacheDatabaseUnreachable)" ]' 60
-    echo "PricecacheDatabaseUnreachable resolved $(($(date +%s) - t_up)) s after PostgreSQL came back"
-fi
+wait_until '[ -z "$(alert PricecacheDatabaseUnreachable)" ]' 60
+echo "PricecacheDatabaseUnreachable resolved $(($(date +%s) - t_up)) s after PostgreSQL came back"
 assert_eq 1 "$(q "up{job=\"pricecache\"}")" "daemon scraped throughout"
 stop_prometheus
 stop_daemon

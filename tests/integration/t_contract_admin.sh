@@ -12,6 +12,9 @@ start_daemon
 probe() { "$B/itest/admin_probe" "$CACHE" "$@"; }
 field() { sed -n "s/^$1=//p" "$W/probe.out"; }
 
+# The daemon records the database's state from its own check (issue 13)
+# within moments of connecting.
+wait_until '"$B/itest/admin_probe" "$CACHE" daemon | grep -qx db_derived=0' 10
 probe daemon >"$W/probe.out"
 assert_eq yes "$(field record)" "daemon record"
 assert_eq ready "$(field state)" "daemon state"
@@ -22,7 +25,9 @@ assert_eq 1 "$(field ready)" "ready"
     fail "ready_ms $(field ready_ms) before started_ms $(field started_ms)"
 assert_eq $((64 << 20)) "$(field map_size)" "map size"
 assert_eq up "$(field db)" "db state"
-assert_eq 1 "$(field db_derived)" "db state derived (the daemon does not record it yet)"
+assert_eq 0 "$(field db_derived)" "db state recorded by the daemon, not derived"
+[ "$(field db_since_ms)" -ge "$(field started_ms)" ] || fail "db_since_ms $(field db_since_ms) before the start"
+assert_eq "" "$(field db_error)" "db error while up"
 
 probe env >"$W/probe.out"
 assert_eq $((64 << 20)) "$(field map_size)" "env map size"
@@ -100,14 +105,15 @@ unset LD_LIBRARY_PATH
 pg_down
 kill -USR1 "$DAEMON_PID"
 wait_until '[ "$(info acme last_result)" = failed ] || [ "$(info acme last_result)" = timeout ]' 20
+wait_until '"$B/itest/admin_probe" "$CACHE" daemon | grep -qx db=down' 5
 probe daemon >"$W/probe.out"
 assert_eq down "$(field db)" "db state with PostgreSQL stopped"
 [ -n "$(field db_error)" ] || fail "no db_error: $(cat "$W/probe.out")"
 pg_up
 # The failure opened acme's breaker (failures = 1): a reset loads it.  The
 # first load after the restart may still meet a connection the restart
-# killed, so reset again (every 2.5 s) until a load succeeds: the state
-# derived from the newest attempt is up then.
+# killed, so reset again (every 2.5 s) until a load succeeds; the state
+# the daemon records from its own check is up once it reconnects.
 db_up() { "$B/itest/admin_probe" "$CACHE" daemon | grep -qx db=up; }
 for i in $(seq 0 119); do
     db_up && break

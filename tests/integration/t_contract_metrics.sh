@@ -32,6 +32,11 @@ for t in "lookups_total counter" "loads_total counter" "rows gauge" "snapshot_ag
          "readers gauge" "map_used_bytes gauge" "map_size_bytes gauge"; do
     grep -q "^# TYPE pricecache_$t$" "$W/m.txt" || fail "TYPE of pricecache_$t"
 done
+# Issue 13's database gauges: unlabelled, present from the first scrape.
+for m in database_up database_down_since_seconds; do
+    grep -q "^# TYPE pricecache_$m gauge$" "$W/m.txt" || fail "TYPE of pricecache_$m"
+    grep -q "^pricecache_$m [0-9]" "$W/m.txt" || fail "pricecache_$m missing or labelled"
+done
 # values agree with the cache
 assert_contains "$W/m.txt" 'pricecache_rows{chain="acme",kind="base"} 100'
 assert_contains "$W/m.txt" 'pricecache_rows{chain="acme",kind="store"} 10'

@@ -119,6 +119,39 @@ static void test_names_and_histogram(void **state)
     assert_true(c.duration_sum > 100.1 && c.duration_sum < 100.3);
 }
 
+/* The database as observed by the continuous check wins over the
+ * listing; without an observation, a failed listing says down. */
+static void test_db_observed(void **state)
+{
+    (void)state;
+    char why[256];
+    pcd_view v = healthy();
+    assert_int_equal(pcd_view_db(&v), PC_DB_UNKNOWN); /* not checked yet */
+    v.db_state = PC_DB_UP;
+    assert_int_equal(pcd_view_db(&v), PC_DB_UP);
+    assert_int_equal(pcd_view_state(&v), PC_DAEMON_READY);
+
+    v.db_state = PC_DB_DOWN;
+    v.db_since_ms = 1764730000123;
+    assert_int_equal(pcd_view_db(&v), PC_DB_DOWN);
+    assert_int_equal(pcd_view_state(&v), PC_DAEMON_DEGRADED);
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
+    assert_string_equal(why, "database unreachable");
+    char line[160];
+    pcd_view_status_line(&v, line, sizeof line);
+    assert_string_equal(line, "ready: 2 chains, 0 breakers open, database unreachable");
+
+    /* It answers, but the chains query fails: not "unreachable". */
+    v.db_state = PC_DB_UP;
+    v.db_ok = 0;
+    assert_int_equal(pcd_view_db(&v), PC_DB_UP);
+    assert_int_equal(pcd_view_state(&v), PC_DAEMON_DEGRADED);
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
+    assert_string_equal(why, "active chains cannot be listed");
+    pcd_view_status_line(&v, line, sizeof line);
+    assert_string_equal(line, "ready: 2 chains, 0 breakers open");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_unready),
         cmocka_unit_test(test_status_line),
         cmocka_unit_test(test_names_and_histogram),
+        cmocka_unit_test(test_db_observed),
     };
     return cmocka_run_group_tests_name("view", tests, NULL, NULL);
 }

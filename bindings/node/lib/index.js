@@ -212,7 +212,7 @@ if (Symbol.dispose) Reader.prototype[Symbol.dispose] = Reader.prototype.close;
 
 /** Events of the daemon: an EventEmitter ('event', and each kind by name:
  *  'publish', 'breaker', 'failed', 'refused', 'removed', 'heartbeat',
- *  'resync'; 'error'; 'close') and an async iterable. */
+ *  'resync', 'database'; 'error'; 'close') and an async iterable. */
 class Subscription extends EventEmitter {
   #native;
   #closed = false;

@@ -107,3 +107,10 @@ def test_resync_after_daemon_restart(reader):
         reader.wait_ready(20)
         assert reader.chain_info("acme").version >= 1
         assert reader.get("acme", "s1", "item10").cents == 1
+
+
+def test_kind_names():
+    # Every kind of the library has its member; a kind newer than this
+    # package comes as UNKNOWN instead of failing the subscription.
+    assert pricecache.EventKind("database") is pricecache.EventKind.DATABASE
+    assert pricecache.EventKind("from-a-newer-library") is pricecache.EventKind.UNKNOWN

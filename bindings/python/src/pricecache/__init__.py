@@ -138,7 +138,14 @@ class EventKind(str, enum.Enum):
     REMOVED = "removed"      #: a chain left the cache
     HEARTBEAT = "heartbeat"  #: seq = last seq sent, version = last
     RESYNC = "resync"        #: events were missed: re-read chain_info()
+    DATABASE = "database"    #: the database went down (value 2) or came back (value 1)
     UNKNOWN = "unknown"      #: a kind newer than this package
+
+    @classmethod
+    def _missing_(cls, value: object) -> "EventKind":
+        # A library newer than this package may name a kind it does not
+        # know: the event still comes, as UNKNOWN, instead of an error.
+        return cls.UNKNOWN
 
 
 class Event(NamedTuple):
