@@ -22,7 +22,8 @@
     X(M_BREAKER,    "circuit_breaker_state",  "gauge",     "Breaker of a chain: 0 closed, 1 open, 2 half-open") \
     X(M_READERS,    "readers",                "gauge",     "LMDB reader slots in use")      \
     X(M_MAP_USED,   "map_used_bytes",         "gauge",     "Bytes of the LMDB map in use")  \
-    X(M_MAP_SIZE,   "map_size_bytes",         "gauge",     "Size of the LMDB map")
+    X(M_MAP_SIZE,   "map_size_bytes",         "gauge",     "Size of the LMDB map")          \
+    X(M_STATS_REJ,  "stats_files_rejected_total", "counter", "Per-process lookup statistics files skipped as corrupt or hostile")
 
 enum {
 #define PCD_X_ENUM(id, name, type, help) id,
@@ -184,6 +185,9 @@ char *pcd_metrics_render(const pcd_view *v, size_t *len)
     put(&b, "pricecache_map_used_bytes %llu\n", (unsigned long long)v->map_used);
     family(&b, M_MAP_SIZE);
     put(&b, "pricecache_map_size_bytes %llu\n", (unsigned long long)v->map_size);
+    family(&b, M_STATS_REJ);
+    put(&b, "pricecache_stats_files_rejected_total %llu\n",
+        (unsigned long long)v->stats_rejected);
     if (b.oom) {
         free(b.p);
         return NULL;
