@@ -160,8 +160,12 @@ static void flush_locked(pc_stats_proc *p)
     /* One pwrite of the whole image; a reader meeting it half done sees a
      * bad checksum and reads again.  A failure (disk full, the file
      * truncated under us) loses nothing: the next write has every count. */
-    ssize_t n = pwrite(p->fd, &img, sizeof img, 0);
-    (void)n;
+    if (pwrite(p->fd, &img, sizeof img, 0) == (ssize_t)sizeof img) {
+        /* Someone grew the file (its owner or root could): cut it back to
+         * the size readers accept.  A no-op otherwise. */
+        int rc = ftruncate(p->fd, sizeof img);
+        (void)rc;
+    }
 }
 
 void pc_stats_flush(pc_stats_proc *p)
