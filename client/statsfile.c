@@ -183,6 +183,9 @@ void pc_stats_entry_read(int dfd, const char *name, pc_stats_entry *e)
      * writer; O_NOFOLLOW: a symlink is refused, never followed. */
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
+        /* A link, or a mode no process of ours makes: nobody's file.  Any
+         * other failure (out of descriptors...) says nothing of it. */
+        e->dead = errno == ELOOP || errno == EACCES || errno == ENXIO;
         bad(e, "cannot open: ", errno == ELOOP ? "a symbolic link" : strerror(errno));
         return;
     }
@@ -199,7 +202,10 @@ void pc_stats_entry_read(int dfd, const char *name, pc_stats_entry *e)
     /* Held by a live process?  Its OFD lock says so (the kernel drops it
      * at the process's death); querying takes no lock. */
     struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-    e->alive = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    if (fcntl(fd, F_OFD_GETLK, &fl) == 0) {
+        e->alive = fl.l_type != F_UNLCK;
+        e->dead = !e->alive;
+    }
     if (!S_ISREG(st.st_mode)) {
         bad(e, "not a regular file", "");
         close(fd);

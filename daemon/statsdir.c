@@ -252,12 +252,12 @@ static void visit(pcd_statsdir *s, known *k, pc_stats_counts *vanished, int *log
     } else {
         reject(s, k, &e, logs);
     }
-    if (!e.alive && s->own && !k->have) {
+    if (e.dead && s->own && !k->have) {
         /* Junk nobody holds (a crashed writer's, or a member's): nothing
          * to fold.  What cannot be removed (a member's directory) stays,
          * rejected once. */
         k->gone = unlinkat(s->dfd, k->name, 0) == 0;
-    } else if (!e.alive && s->own && *nfold < PC_STATS_FOLD_MAX &&
+    } else if (e.dead && s->own && *nfold < PC_STATS_FOLD_MAX &&
                strlen(k->name) < PC_STATS_NAME_MAX) {
         k->fold = 1; /* a dead process's file */
         (*nfold)++;

@@ -105,6 +105,8 @@ typedef struct pc_stats_entry {
     const char     *name;
     int             kind;      /* PC_STATS_E_* */
     int             alive;     /* held (locked) by a live process */
+    int             dead;      /* surely nobody's: unlocked, or a link, or
+                                  unreadable (neither: could not tell) */
     uint64_t        dev, ino, size;
     int64_t         mtime_ns;
     pc_stats_counts c;         /* when valid */
