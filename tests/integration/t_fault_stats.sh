@@ -59,8 +59,8 @@ spoil() {
 
 # readers AS N: start N readers as user AS (their pids in $W/readers.AS).
 readers() {
-    local as=$1 n=$2 i
-    for i in $(seq 1 "$n"); do
+    local as=$1 n=$2 _
+    for _ in $(seq 1 "$n"); do
         $RUN "$B/itest/statsload" "$CACHE" acme item1 101 "$STOP" >>"$W/load.$as.out" 2>>"$W/load.err" &
         echo $! >>"$W/pids"
         echo $! >>"$W/readers.$as"
