@@ -14,11 +14,12 @@ int pc_cli_stats(const char *dir, int argc, char **argv)
     pc_stats st;
     int rc = pc_stats_read(dir, &st);
     if (rc != PC_OK) {
-        /* PC_EFORMAT's own text speaks of the cache; here it is stats.shm. */
+        /* PC_EFORMAT's own text speaks of the cache; here it is stats/. */
         fprintf(stderr, "pricecache: stats %s: %s%s\n", dir, pc_strerror(rc),
-                rc == PC_ENOTREADY ? " (no statistics area: the daemon has not run yet)"
-                : rc == PC_EFORMAT ? " (stats.shm is not a statistics area of this version: "
-                                     "the daemon makes a new one when it starts)" : "");
+                rc == PC_ENOTREADY ? " (no statistics directory: the daemon has not run yet)"
+                : rc == PC_EFORMAT ? " (stats/ is not a statistics directory of this version, "
+                                     "or its totals are not the daemon's: the daemon makes "
+                                     "them right when it starts)" : "");
         return rc == PC_ENOTREADY ? 4 : rc == PC_EINVAL ? 2 : 5;
     }
     uint64_t total = st.hits + st.misses + st.errors;

@@ -348,6 +348,7 @@ static void env_abandon(penv *pe)
 {
     if (pe->gen == pc_fork_gen)
         return;
+    pc_stats_forget(pe->stats); /* the parent's file: closed here, never written */
     orphan *o = malloc(sizeof *o);
     if (o) { /* else leaked outright: the child is short of memory anyway */
         *o = (orphan){ pe->env, pe->slots, pe->stats, g_orphans };
@@ -569,6 +570,30 @@ void pc_close(pc_reader *r)
     if (READER_BAD(r))
         return;
     reader_destroy(r);
+}
+
+/* ---- statistics written out ----------------------------------------- */
+
+void pc_stats_flush_own(void)
+{
+    pthread_mutex_lock(&g_mu);
+    for (penv *pe = g_envs; pe; pe = pe->next)
+        if (pe->gen == pc_fork_gen)
+            pc_stats_flush(pe->stats);
+    pthread_mutex_unlock(&g_mu);
+}
+
+/* At exit (or dlclose) the counts since the last write reach the files,
+ * so a short-lived process that never closed its reader is counted whole.
+ * Another thread may hold g_mu while the process exits: then skip. */
+__attribute__((destructor)) static void flush_at_exit(void)
+{
+    if (pthread_mutex_trylock(&g_mu) != 0)
+        return;
+    for (penv *pe = g_envs; pe; pe = pe->next)
+        if (pe->gen == pc_fork_gen)
+            pc_stats_flush_try(pe->stats);
+    pthread_mutex_unlock(&g_mu);
 }
 
 /* ---- lookups --------------------------------------------------------- */

@@ -1,30 +1,28 @@
-/* stats.c - the shared lookup statistics area: created by the daemon, a slot per client process, summed for the console and /metrics. */
+/* stats.c - a client process's lookup counters: per-thread lines in private memory, their sums written with pwrite into a file of the process's own in <cache>/stats. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "stats.h"
 
-_Static_assert(sizeof(pc_stats_line) == 64, "one cache line per thread");
-_Static_assert(sizeof(pc_stats_header) == 64, "header is one line");
-_Static_assert(sizeof(pc_stats_slot) % 64 == 0, "slots are line-aligned");
-
-#define PID_BITS  22 /* Linux's PID_MAX_LIMIT is 2^22 */
-#define PID_MASK  ((1ull << PID_BITS) - 1)
+_Static_assert(sizeof(pc_stats_line) % 64 == 0, "lines are cache-line aligned");
 
 struct pc_stats_proc {
-    void            *map;
-    pc_stats_slot   *slot;
-    uint64_t         owner;
-    int              guest;                     /* no slot of its own: see attach */
+    pc_stats_line   *lines;                     /* PC_STATS_LINES, private memory */
+    int              fd;                        /* our file, OFD-locked; -1: forgotten */
+    unsigned         gen;                       /* pc_fork_gen when attached */
     pthread_mutex_t  mu;                        /* guards used[] */
+    pthread_mutex_t  flush_mu;                  /* one writer of the file at a time */
+    _Atomic uint64_t next_flush_ns;
+    uint64_t         seq;                       /* under flush_mu */
     unsigned char    used[PC_STATS_LINES - 1];  /* exclusive lines taken */
 };
 
@@ -41,193 +39,180 @@ int pc_stats_wanted(void)
     return !(e && strcmp(e, "0") == 0);
 }
 
-/* Start time of a process in clock ticks since boot (field 22 of
- * /proc/PID/stat); 0 when it does not exist. */
-static uint64_t proc_start(long pid)
+/* ---- the file ---------------------------------------------------------- */
+
+/* Whom a directory may belong to: the cache directory's owner (the daemon
+ * made it) or root.  Group- or world-writable, it must be sticky, or a
+ * member could remove or replace our file. */
+static int dir_trusted(const char *path, const struct stat *ds)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat cs;
+    if (stat(path, &cs) != 0)
+        return 0;
+    if (ds->st_uid != cs.st_uid && ds->st_uid != 0)
+        return 0;
+    return !(ds->st_mode & (S_IWGRP | S_IWOTH)) || (ds->st_mode & S_ISVTX);
+}
+
+static void random_tag(char *out, size_t len)
+{
+    static const char abc[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[8];
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        uint64_t x = pc_stats_now_ns() ^ ((uint64_t)getpid() << 32);
+        memcpy(r, &x, sizeof r);
+    }
+    size_t i = 0;
+    for (; i + 1 < len && i < sizeof r; i++)
+        out[i] = abc[r[i] % (sizeof abc - 1)];
+    out[i] = 0;
+}
+
+/* Make, lock and fill our file under a dot-name that readers ignore, then
+ * give it its name: nobody ever sees it half made or unlocked (a reader
+ * would take an unlocked file for a dead process's and fold it). */
+static int make_file(int dfd)
+{
+    char tag[7], name[PC_STATS_NAME_MAX], tmp[PC_STATS_NAME_MAX + 1];
+    random_tag(tag, sizeof tag);
+    snprintf(name, sizeof name, "%ld-%s" PC_STATS_SUFFIX, (long)getpid(), tag);
+    snprintf(tmp, sizeof tmp, ".%s", name);
+    int fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    /* The command name (field 2) may hold spaces and parentheses: fields
-     * are counted from the last ')'. */
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return 0;
-    for (int field = 2; field < 22 && p; field++)
-        p = strchr(p + 1, ' ');
-    return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
-static uint64_t owner_of(long pid, uint64_t start)
-{
-    return (start << PID_BITS) | ((uint64_t)pid & PID_MASK);
-}
-
-/* Does the process that claimed a slot with `owner` still run? */
-static int owner_alive(uint64_t owner)
-{
-    long pid = (long)(owner & PID_MASK);
-    uint64_t start = proc_start(pid);
-    return start && owner_of(pid, start) == owner;
-}
-
-static int header_ok(const pc_stats_header *h, uint64_t size)
-{
-    return h->magic == PC_STATS_MAGIC && h->version == PC_STATS_VERSION &&
-           h->nslots == PC_STATS_SLOTS && h->nlines == PC_STATS_LINES &&
-           h->slot_size == sizeof(pc_stats_slot) && h->size == PC_STATS_SIZE &&
-           size == PC_STATS_SIZE;
-}
-
-static pc_stats_slot *slots_of(void *map)
-{
-    return (pc_stats_slot *)((char *)map + sizeof(pc_stats_header));
-}
-
-/* ---- daemon ----------------------------------------------------------- */
-
-static int file_valid(int fd)
-{
+        return -1;
+    pc_stats_file img;
+    memset(&img, 0, sizeof img);
+    img.pid = (uint64_t)getpid();
+    pc_stats_file_seal(&img);
     struct stat st;
-    pc_stats_header h;
-    return fstat(fd, &st) == 0 && (uint64_t)st.st_size == PC_STATS_SIZE &&
-           pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && header_ok(&h, PC_STATS_SIZE);
-}
-
-int pc_stats_create(const char *dir, char *err, size_t errlen)
-{
-    char path[4096], tmp[4096 + 16];
-    if (!dir || (size_t)snprintf(path, sizeof path, "%s/" PC_STATS_FILE, dir) >= sizeof path) {
-        snprintf(err, errlen, "statistics area: path too long");
-        return PC_EINVAL;
-    }
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd >= 0) {
-        int ok = file_valid(fd);
-        /* Counts survive a daemon restart; the mode is made right again in
-         * case someone changed it. */
-        if (ok && fchmod(fd, 0660) != 0)
-            ok = 0;
-        close(fd);
-        if (ok)
-            return PC_OK;
-    }
-    /* Build the new area aside and rename it in: a client never maps a
-     * half-written header, and one that mapped an old file is not cut
-     * short under its feet (which would be SIGBUS). */
-    snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
-    fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
-    if (fd < 0) {
-        snprintf(err, errlen, "statistics area %s: %s", tmp, strerror(errno));
-        return PC_EIO;
-    }
-    pc_stats_header h;
-    memset(&h, 0, sizeof h);
-    h.magic = PC_STATS_MAGIC;
-    h.version = PC_STATS_VERSION;
-    h.nslots = PC_STATS_SLOTS;
-    h.nlines = PC_STATS_LINES;
-    h.slot_size = sizeof(pc_stats_slot);
-    h.size = PC_STATS_SIZE;
-    const char *what = "fchmod";
-    int ok = fchmod(fd, 0660) == 0; /* the umask must not take the group's write bit */
-    if (ok) {
-        what = "ftruncate";
-        ok = ftruncate(fd, (off_t)PC_STATS_SIZE) == 0;
-    }
-    if (ok) {
-        what = "write";
-        ok = pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
-    }
-    if (ok) {
-        what = "rename";
-        ok = rename(tmp, path) == 0;
-    }
-    int e = errno;
-    close(fd);
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    /* Mode 0644 whatever the umask or a default ACL (chmod sets the ACL
+     * mask): nobody else may write, so nobody else may truncate it. */
+    int ok = fchmod(fd, 0644) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+             st.st_uid == geteuid() && st.st_nlink == 1 && !(st.st_mode & (S_IWGRP | S_IWOTH)) &&
+             fcntl(fd, F_OFD_SETLK, &fl) == 0 &&
+             pwrite(fd, &img, sizeof img, 0) == (ssize_t)sizeof img &&
+             linkat(dfd, tmp, dfd, name, 0) == 0;
+    unlinkat(dfd, tmp, 0);
     if (!ok) {
-        unlink(tmp);
-        snprintf(err, errlen, "statistics area %s: %s: %s", path, what, strerror(e));
-        return PC_EIO;
+        close(fd);
+        return -1;
     }
-    return PC_OK;
-}
-
-/* ---- client processes ------------------------------------------------- */
-
-static int try_claim(pc_stats_slot *s, uint64_t expect, uint64_t me)
-{
-    return atomic_compare_exchange_strong_explicit(&s->owner, &expect, me, memory_order_acq_rel,
-                                                   memory_order_relaxed);
+    return fd;
 }
 
 pc_stats_proc *pc_stats_attach(const char *dir)
 {
-    char path[4096];
-    if (!dir || (size_t)snprintf(path, sizeof path, "%s/" PC_STATS_FILE, dir) >= sizeof path)
+    if (!dir)
         return NULL;
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
+    int dfd = pc_stats_dir_open(dir);
+    if (dfd < 0)
         return NULL;
-    struct stat st;
-    void *map = MAP_FAILED;
-    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == PC_STATS_SIZE)
-        map = mmap(NULL, PC_STATS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return NULL;
-    uint64_t start = proc_start((long)getpid());
-    pc_stats_proc *p = calloc(1, sizeof *p);
-    if (!p || !start || !header_ok(map, PC_STATS_SIZE) ||
-        pthread_mutex_init(&p->mu, NULL) != 0) {
-        free(p);
-        munmap(map, PC_STATS_SIZE);
-        return NULL;
+    struct stat ds;
+    pc_stats_proc *p = NULL;
+    if (fstat(dfd, &ds) != 0 || !dir_trusted(dir, &ds) || !(p = calloc(1, sizeof *p)))
+        goto fail;
+    p->fd = -1;
+    p->lines = aligned_alloc(64, PC_STATS_LINES * sizeof *p->lines);
+    if (!p->lines)
+        goto fail;
+    memset(p->lines, 0, PC_STATS_LINES * sizeof *p->lines);
+    /* A name taken (by chance, or planted by a member): another one. */
+    for (int i = 0; i < 4 && p->fd < 0; i++)
+        p->fd = make_file(dfd);
+    if (p->fd < 0)
+        goto fail;
+    if (pthread_mutex_init(&p->mu, NULL) != 0)
+        goto fail;
+    if (pthread_mutex_init(&p->flush_mu, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        goto fail;
     }
-    p->map = map;
-    p->owner = owner_of((long)getpid(), start);
-    pc_stats_slot *slots = slots_of(map);
-    /* A free slot first; else one whose process is gone (its counts stay
-     * and ours add to them). */
-    for (unsigned i = 0; i < PC_STATS_SLOTS && !p->slot; i++)
-        if (atomic_load_explicit(&slots[i].owner, memory_order_relaxed) == 0 &&
-            try_claim(&slots[i], 0, p->owner))
-            p->slot = &slots[i];
-    for (unsigned i = 0; i < PC_STATS_SLOTS && !p->slot; i++) {
-        uint64_t o = atomic_load_explicit(&slots[i].owner, memory_order_relaxed);
-        if (o != 0 && !owner_alive(o) && try_claim(&slots[i], o, p->owner))
-            p->slot = &slots[i];
-    }
-    if (!p->slot) {
-        /* Every slot is held by a live process (more than PC_STATS_SLOTS
-         * clients at once).  Dropping this process's counts would make
-         * lookups_total wrong, so it becomes a guest of a slot chosen by
-         * its pid and adds to that slot's shared line, which is atomic for
-         * any number of writers (the owner's extra threads use it too).
-         * It claims nothing, so it is not counted among the processes. */
-        p->slot = &slots[(unsigned long)getpid() % PC_STATS_SLOTS];
-        p->guest = 1;
-    }
+    p->gen = pc_fork_gen;
+    close(dfd);
     return p;
+fail:
+    if (p && p->fd >= 0)
+        close(p->fd); /* unlocked: the daemon folds (zero) and removes it */
+    if (p)
+        free(p->lines);
+    free(p);
+    close(dfd);
+    return NULL;
+}
+
+/* Sum the lines and write them whole.  Called with flush_mu held. */
+static void flush_locked(pc_stats_proc *p)
+{
+    pc_stats_file img;
+    memset(&img, 0, sizeof img);
+    for (unsigned i = 0; i < PC_STATS_LINES; i++) {
+        pc_stats_line *l = &p->lines[i];
+        img.c.hits += atomic_load_explicit(&l->hits, memory_order_relaxed);
+        img.c.misses += atomic_load_explicit(&l->misses, memory_order_relaxed);
+        img.c.errors += atomic_load_explicit(&l->errors, memory_order_relaxed);
+        for (unsigned b = 0; b < PC_STATS_BUCKETS; b++)
+            img.c.latency[b] += atomic_load_explicit(&l->latency[b], memory_order_relaxed);
+    }
+    img.pid = (uint64_t)getpid();
+    img.seq = ++p->seq;
+    pc_stats_file_seal(&img);
+    /* One pwrite of the whole image; a reader meeting it half done sees a
+     * bad checksum and reads again.  A failure (disk full, the file
+     * truncated under us) loses nothing: the next write has every count. */
+    if (pwrite(p->fd, &img, sizeof img, 0) == (ssize_t)sizeof img) {
+        /* Someone grew the file (its owner or root could): cut it back to
+         * the size readers accept.  A no-op otherwise. */
+        int rc = ftruncate(p->fd, sizeof img);
+        (void)rc;
+    }
+}
+
+void pc_stats_flush(pc_stats_proc *p)
+{
+    if (!p || p->fd < 0 || p->gen != pc_fork_gen)
+        return; /* a forked child never writes its parent's file */
+    pthread_mutex_lock(&p->flush_mu);
+    flush_locked(p);
+    pthread_mutex_unlock(&p->flush_mu);
+}
+
+void pc_stats_flush_try(pc_stats_proc *p)
+{
+    if (!p || p->fd < 0 || p->gen != pc_fork_gen || pthread_mutex_trylock(&p->flush_mu) != 0)
+        return;
+    flush_locked(p);
+    pthread_mutex_unlock(&p->flush_mu);
 }
 
 void pc_stats_detach(pc_stats_proc *p)
 {
     if (!p)
         return;
-    if (!p->guest)
-        try_claim(p->slot, p->owner, 0);
-    munmap(p->map, PC_STATS_SIZE);
+    if (p->gen != pc_fork_gen) {
+        pc_stats_forget(p);
+        return;
+    }
+    pc_stats_flush(p);
+    close(p->fd); /* drops the lock: the file is a dead process's now */
+    pthread_mutex_destroy(&p->flush_mu);
     pthread_mutex_destroy(&p->mu);
+    free(p->lines);
     free(p);
 }
+
+void pc_stats_forget(pc_stats_proc *p)
+{
+    /* Closing our copy of the descriptor leaves the parent's lock alone:
+     * an OFD lock belongs to the open file description, which the parent
+     * still holds. */
+    if (p && p->fd >= 0 && p->gen != pc_fork_gen) {
+        close(p->fd);
+        p->fd = -1;
+    }
+}
+
+/* ---- counting ---------------------------------------------------------- */
 
 void pc_stats_tl_init(pc_stats_tl *tl, pc_stats_proc *p)
 {
@@ -235,10 +220,9 @@ void pc_stats_tl_init(pc_stats_tl *tl, pc_stats_proc *p)
     if (!p)
         return;
     tl->proc = p;
-    tl->slot = p->slot;
     tl->idx = -1;
     pthread_mutex_lock(&p->mu);
-    for (unsigned i = 0; i < PC_STATS_LINES - 1 && !p->guest; i++) {
+    for (unsigned i = 0; i < PC_STATS_LINES - 1; i++) {
         if (!p->used[i]) {
             p->used[i] = 1;
             tl->idx = (int)i;
@@ -247,7 +231,7 @@ void pc_stats_tl_init(pc_stats_tl *tl, pc_stats_proc *p)
     }
     pthread_mutex_unlock(&p->mu);
     tl->shared = tl->idx < 0;
-    tl->line = &p->slot->line[tl->shared ? PC_STATS_LINES - 1 : (unsigned)tl->idx];
+    tl->line = &p->lines[tl->shared ? PC_STATS_LINES - 1 : (unsigned)tl->idx];
 }
 
 void pc_stats_tl_release(pc_stats_tl *tl)
@@ -260,57 +244,16 @@ void pc_stats_tl_release(pc_stats_tl *tl)
     memset(tl, 0, sizeof *tl);
 }
 
-void pc_stats_sample(pc_stats_tl *tl, uint64_t ns)
+void pc_stats_sample(pc_stats_tl *tl, uint64_t t0, uint64_t per)
 {
-    atomic_fetch_add_explicit(&tl->slot->latency[pc_stats_bucket(ns)], 1, memory_order_relaxed);
-}
-
-/* ---- readers of the sums ---------------------------------------------- */
-
-int pc_stats_read(const char *path, pc_stats *out)
-{
-    char file[4096];
-    if (!path || !out || !*path ||
-        (size_t)snprintf(file, sizeof file, "%s/" PC_STATS_FILE, path) >= sizeof file)
-        return PC_EINVAL;
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? PC_ENOTREADY : PC_EIO;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return PC_EIO;
+    uint64_t now = pc_stats_now_ns();
+    pc_stats_bump(tl, &tl->line->latency[pc_stats_bucket((now - t0) / per)], 1);
+    /* The clock is read anyway: the sampled lookup (one in 64) is where
+     * the file is kept up to date. */
+    pc_stats_proc *p = tl->proc;
+    if (now >= atomic_load_explicit(&p->next_flush_ns, memory_order_relaxed)) {
+        atomic_store_explicit(&p->next_flush_ns, now + PC_STATS_FLUSH_MS * 1000000ull,
+                              memory_order_relaxed);
+        pc_stats_flush_try(p);
     }
-    if ((uint64_t)st.st_size != PC_STATS_SIZE) {
-        close(fd);
-        return PC_EFORMAT;
-    }
-    void *map = mmap(NULL, PC_STATS_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return PC_EIO;
-    if (!header_ok(map, PC_STATS_SIZE)) {
-        munmap(map, PC_STATS_SIZE);
-        return PC_EFORMAT;
-    }
-    pc_stats sum;
-    memset(&sum, 0, sizeof sum);
-    sum.slots = PC_STATS_SLOTS;
-    pc_stats_slot *slots = slots_of(map);
-    for (unsigned i = 0; i < PC_STATS_SLOTS; i++) {
-        pc_stats_slot *s = &slots[i];
-        uint64_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
-        if (o && owner_alive(o))
-            sum.processes++;
-        for (unsigned b = 0; b < PC_STATS_BUCKETS; b++)
-            sum.latency[b] += atomic_load_explicit(&s->latency[b], memory_order_relaxed);
-        for (unsigned l = 0; l < PC_STATS_LINES; l++) {
-            sum.hits += atomic_load_explicit(&s->line[l].hits, memory_order_relaxed);
-            sum.misses += atomic_load_explicit(&s->line[l].misses, memory_order_relaxed);
-            sum.errors += atomic_load_explicit(&s->line[l].errors, memory_order_relaxed);
-        }
-    }
-    munmap(map, PC_STATS_SIZE);
-    *out = sum;
-    return PC_OK;
 }

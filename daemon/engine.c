@@ -143,7 +143,8 @@ int pcd_engine_view(engine *d, pcd_view *v, int what)
     }
     if (what & PCD_VIEW_ENV) {
         pcd_store_usage(d->store, &v->map_used, &v->map_size, &v->readers);
-        v->have_lookups = pcd_store_lookups(d->store, &v->lookups) == PC_OK;
+        v->have_lookups =
+            pcd_store_lookups(d->store, &v->lookups, &v->stats_rejected) == PC_OK;
     }
     v->now_ms = pc_now_ms();
     return PC_OK;

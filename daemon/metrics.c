@@ -24,7 +24,8 @@
     X(M_MAP_USED,   "map_used_bytes",         "gauge",     "Bytes of the LMDB map in use")  \
     X(M_MAP_SIZE,   "map_size_bytes",         "gauge",     "Size of the LMDB map") \
     X(M_DB_UP,      "database_up",            "gauge",     "1 while the daemon's continuous check of its database succeeds, 0 within 5 s of it failing (and before the first check)") \
-    X(M_DB_DOWN_SINCE, "database_down_since_seconds", "gauge", "Unix time the database was last found unreachable; 0 while it is not")
+    X(M_DB_DOWN_SINCE, "database_down_since_seconds", "gauge", "Unix time the database was last found unreachable; 0 while it is not") \
+    X(M_STATS_REJ,  "stats_files_rejected_total", "counter", "Per-process lookup statistics files skipped as corrupt or hostile")
 
 enum {
 #define PCD_X_ENUM(id, name, type, help) id,
@@ -192,6 +193,9 @@ char *pcd_metrics_render(const pcd_view *v, size_t *len)
     family(&b, M_DB_DOWN_SINCE);
     put(&b, "pricecache_database_down_since_seconds %lld\n",
         db == PC_DB_DOWN ? (long long)(v->db_since_ms / 1000) : 0LL);
+    family(&b, M_STATS_REJ);
+    put(&b, "pricecache_stats_files_rejected_total %llu\n",
+        (unsigned long long)v->stats_rejected);
     if (b.oom) {
         free(b.p);
         return NULL;

@@ -208,6 +208,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     const char *why = "done";
     int synced_once = 0;
     int64_t last_beat = 0;
+    int64_t last_stats = pc_mono_ms(); /* when dead readers' statistics files were last folded */
     char sd_line[160] = "";
 
     pcd_listen *lis = NULL;
@@ -267,6 +268,13 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         if (d->events && pc_mono_ms() - last_beat >= 1000) {
             pcd_events_heartbeat(d->events);
             last_beat = pc_mono_ms();
+        }
+        if (pc_mono_ms() - last_stats >= 10000) {
+            /* Scrapes fold them too; without any, the directory still
+             * stays about one file per live reader. */
+            pc_stats ls;
+            pcd_store_lookups(d->store, &ls, NULL);
+            last_stats = pc_mono_ms();
         }
         int64_t wake = pcd_sched_next_due(d, next_sync);
         if (d->events && wake > last_beat + 1000)

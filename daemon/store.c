@@ -18,7 +18,7 @@
 
 #include "log.h"
 #include "store_int.h"
-#include "pc_stats_internal.h"
+#include "statsdir.h"
 
 int pcd_st_fail(int rc, const char *what, char *err, size_t errlen)
 {
@@ -154,7 +154,7 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
         goto fail;
     /* Readers count their lookups there; without it they just do not. */
     char serr[512];
-    if (pc_stats_create(cfg->path, serr, sizeof serr) != PC_OK)
+    if (pcd_statsdir_open(cfg->path, &st->stats, serr, sizeof serr) != PC_OK)
         LOG_WARN("cache", "%s; lookup statistics are off", serr);
     *out = st;
     return PC_OK;
@@ -171,6 +171,7 @@ void pcd_store_close(pcd_store *st)
         mdb_env_close(st->env);
     if (st->lock_fd >= 0)
         close(st->lock_fd); /* releases the flock */
+    pcd_statsdir_close(st->stats);
     pcd_st_memo_free(st);
     pthread_mutex_destroy(&st->memo_mu);
     pthread_mutex_destroy(&st->mu);
@@ -273,9 +274,11 @@ int pcd_st_write_logged(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *)
     return rc;
 }
 
-int pcd_store_lookups(pcd_store *st, pc_stats *out)
+int pcd_store_lookups(pcd_store *st, pc_stats *out, uint64_t *rejected)
 {
-    return pc_stats_read(st->path, out);
+    if (!st->stats)
+        return PC_ENOTREADY;
+    return pcd_statsdir_collect(st->stats, out, rejected);
 }
 
 int pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers)

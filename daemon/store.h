@@ -82,7 +82,8 @@ int  pcd_store_get_daemon(pcd_store *st, pc_daemon_rec *out);
 int  pcd_store_put_daemon(pcd_store *st, const pc_daemon_rec *rec);
 /* Map bytes in use and map size. */
 int  pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers);
-/* The readers' lookup statistics (pc_stats_read on the environment). */
-int  pcd_store_lookups(pcd_store *st, pc_stats *out);
+/* The readers' lookup statistics (statsdir.h: validated, folded, never
+ * going backwards) and the statistics files rejected since start. */
+int  pcd_store_lookups(pcd_store *st, pc_stats *out, uint64_t *rejected);
 
 #endif

@@ -84,6 +84,7 @@ typedef struct pcd_view {
     uint64_t map_used, map_size;
     pc_stats lookups;     /* the readers' shared statistics ... */
     int      have_lookups; /* ... when the area could be read */
+    uint64_t stats_rejected; /* statistics files skipped as corrupt, since start */
     int64_t  now_ms;      /* wall clock when the view was taken */
 } pcd_view;
 

@@ -641,28 +641,38 @@ int pc_sub_next(pc_sub *s, int timeout_ms, pc_event *out);
 /* ---- Lookup statistics -------------------------------------------------
  *
  * Every process that reads through libpricecache counts its lookups (hits,
- * misses, errors and a sampled latency histogram) into a small shared
- * memory area, <path>/stats.shm, that the daemon creates (mode 0660, the
- * same group rule as lock.mdb).  Each process claims a slot in it; each
- * thread of a process counts on a cache line of its own, so counting costs
- * a few plain stores per lookup and no lock.  The latency of one lookup in
- * 64 is measured (two clock reads).  A slot whose process died is taken
- * over by the next process that needs one, and its counts stay in the
- * sums: the sums never go backwards.
+ * misses, errors and a sampled latency histogram).  Each thread counts on
+ * a cache line of its own in the process's private memory, so counting
+ * costs a few plain stores per lookup and no lock; the latency of one
+ * lookup in 64 is measured (two clock reads).  The process writes the sums
+ * with pwrite into a file of its own, <path>/stats/<pid>-<random>.st
+ * (created by the process, mode 0644: no other user can write, truncate or
+ * resize it; the directory, made by the daemon, is sticky like /tmp, so
+ * members cannot remove or replace each other's files).  Nothing is ever
+ * mapped: whatever another process does to any file of the directory, no
+ * reader can die of it.  The file is written at least every 100 ms while
+ * the process keeps looking up (checked at each timed lookup), at
+ * pc_close, at exit, and before pc_stats_read in the same process.  The
+ * daemon reads the files with pread, skips (and logs and counts) any that
+ * does not validate, and folds the files of dead processes into its totals,
+ * so the sums never go backwards.
  *
  * What counts: pc_get is one lookup; pc_get_many counts each item; pc_get
  * answers PC_OK as a hit, PC_NOTFOUND as a miss and anything else
  * (PC_ENOCHAIN, PC_EOVERLOADED, PC_EIO, ...) as an error.  A call refused
  * for its arguments (PC_EINVAL) counts as an error only on a thread that
  * has already used that reader (it has no counters before), and not at
- * all for a NULL reader.  Counts of a thread are visible to pc_stats_read at once.
+ * all for a NULL reader.  A thread's counts are visible to pc_stats_read
+ * in its own process at once, in other processes after the next write
+ * (above); a process that stops looking up without closing its reader or
+ * exiting leaves its last lookups unwritten until it does.
  *
  * Statistics are off in a process whose environment has
- * PRICECACHE_STATS=0 when pc_open runs, when stats.shm does not exist or
- * cannot be opened for writing, or when every slot is held by a live
- * process: lookups work the same, they are just not counted.  Caveat: pids
- * are those of the daemon's PID namespace; processes in other namespaces
- * sharing the directory may be counted as dead and lose their slot.
+ * PRICECACHE_STATS=0 when pc_open runs, when <path>/stats does not exist,
+ * is not writable for it, or could be tampered with by other members (not
+ * sticky, not the cache owner's): lookups work the same, they are just not
+ * counted.  A forked child counts into a file of its own from its first
+ * call; it never writes its parent's.
  */
 
 #define PC_STATS_BUCKETS 16   /* latency histogram: bucket i counts lookups
@@ -672,23 +682,27 @@ typedef struct pc_stats {
     uint64_t hits, misses, errors;           /* all lookups ever counted in this
                                                 environment, dead processes included */
     uint64_t latency[PC_STATS_BUCKETS];      /* sampled lookups per latency bucket */
-    uint32_t processes;                      /* client processes holding a slot now */
-    uint32_t slots;                          /* slots in the area */
+    uint32_t processes;                      /* client processes counting now (their
+                                                file is held by a live process) */
+    uint32_t slots;                          /* process files read at most per sum */
 } pc_stats;
 
-/* pc_stats_read - sum the shared lookup statistics of the environment at
- * path.  Lock-free; never blocks (reads the area and /proc; writes
- * nothing).
+/* pc_stats_read - sum the lookup statistics of the environment at path:
+ * the daemon's totals plus every valid process file.  Never blocks, never
+ * maps a file; a file that does not validate is skipped.  Writes this
+ * process's own pending counts first (its own file only).
  *
  *   path  in   the cache directory, as for pc_open.
  *   out   out  the sums; left untouched unless PC_OK is returned.
  *
- * Returns PC_OK; PC_ENOTREADY (no statistics area yet: the daemon has not
- * run); PC_EINVAL (NULL argument, path too long); PC_EFORMAT (stats.shm is
- * of another format or size: a newer daemon); PC_EIO (it cannot be read:
- * check the permissions).  Counters are read one by one while processes
- * count: a sum is at least what was counted when the call began.
- * Thread-safe.
+ * Returns PC_OK; PC_ENOTREADY (no statistics directory yet: the daemon has
+ * not run); PC_EINVAL (NULL argument, path too long); PC_EFORMAT
+ * (<path>/stats is not a directory, or its totals file is not the
+ * daemon's, or not of this version: a newer daemon, or tampering; the
+ * daemon starts the totals again when it starts); PC_EIO (it cannot be
+ * read: check the permissions); PC_ENOMEM.  Files are read one by one
+ * while processes count: a sum is at least what was written when the call
+ * began.  Thread-safe.
  */
 int pc_stats_read(const char *path, pc_stats *out);
 

@@ -228,6 +228,10 @@ echo "READY=1 from the daemon running as user pricecache"
 [ "$(stat -c '%G %a' /var/lib/pricecache/lock.mdb)" = "pricecache 660" ] ||
     fail "lock.mdb is $(stat -c '%G %a' /var/lib/pricecache/lock.mdb)"
 [ -S /run/pricecache/events.ipc ] || fail "no event socket in /run/pricecache"
+# Issue 13: the lookup statistics are files, never a shared mapping.
+[ "$(stat -c '%U:%G %a' /var/lib/pricecache/stats)" = "pricecache:pricecache 1770" ] ||
+    fail "the statistics directory is $(stat -c '%U:%G %a' /var/lib/pricecache/stats)"
+[ ! -e /var/lib/pricecache/stats.shm ] || fail "a stats.shm was made"
 
 step "read a price with the installed CLI, as a member of group pricecache"
 got=$(setpriv --reuid=nobody --regid=pricecache --clear-groups -- /usr/bin/pricecache get acme s1 item7)
@@ -309,6 +313,9 @@ ldd "$WORK/client-static" | has libpricecache && fail "client-static uses the sh
 got=$("$WORK/client-static" /var/lib/pricecache)
 [ "$got" = "142 base $VERSION" ] || fail "client-static: '$got'"
 echo "client (shared and static): $got"
+# The member's lookups were counted in a file of its own (nobody's, 0644).
+got=$(/usr/bin/pricecache stats | sed -n 's/^hits: //p')
+[ "${got:-0}" -ge 2 ] || fail "lookups of the clients not counted: $(/usr/bin/pricecache stats)"
 
 step "SIGHUP re-reads the configuration, SIGTERM stops cleanly"
 kill -HUP "$DAEMON_PID"

@@ -82,7 +82,7 @@ typedef struct tui_model {
     uint64_t    map_used, map_size;
     unsigned    readers_used, readers_max;
 
-    int         have_stats;    /* the shared statistics area exists */
+    int         have_stats;    /* the statistics could be read */
     int         have_rate;     /* two samples of it so far */
     uint64_t    prev_total, prev_hits, prev_misses;
     int64_t     prev_stats_ms;
@@ -117,7 +117,7 @@ void tui_model_arrange(tui_model *m);
 long tui_model_find(const tui_model *m, const char *name);
 
 /* Add one interval's counters to the rate (what a sample does with the
- * statistics area; separate so tests can drive it). */
+ * statistics; separate so tests can drive it). */
 void tui_model_count(tui_model *m, uint64_t hits, uint64_t misses, uint64_t errors,
                      int64_t mono_ms);
 

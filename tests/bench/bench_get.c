@@ -6,7 +6,7 @@
  * key, get the base key on a miss, reset) without argument checks, key
  * building or the per-thread slot; the ratio is the library's overhead.
  * Rounds alternate A/B so that machine noise hits both; medians reported.
- * A second table puts pc_get counting its lookups in the shared statistics
+ * A second table puts pc_get counting its lookups (statistics files)
  * beside pc_get with them off (a reader opened under PRICECACHE_STATS=0):
  * the cost of the statistics. */
 #include <lmdb.h>
@@ -211,12 +211,12 @@ int main(int argc, char **argv)
     compare2("random keys, 1 thread", MODE_PC, MODE_PC_NOSTATS, 1, per / 4, 21);
     use_cpu = 0;
     if (have_stats && pc_stats_read(argv[1], &st1) == PC_OK)
-        printf("counted meanwhile: %llu hits, %llu misses, %llu errors (stats.shm, %u processes)\n",
+        printf("counted meanwhile: %llu hits, %llu misses, %llu errors (stats/, %u processes)\n",
                (unsigned long long)(st1.hits - st0.hits),
                (unsigned long long)(st1.misses - st0.misses),
                (unsigned long long)(st1.errors - st0.errors), st1.processes);
     else
-        printf("no statistics area (stats.shm): the \"on\" column did not count\n");
+        printf("no statistics directory (stats/): the \"on\" column did not count\n");
     pc_close(reader_nostats);
     free(lk);
     mdb_env_close(env);

@@ -1,4 +1,4 @@
-# Lookup statistics: the daemon creates stats.shm (0660); every CLI lookup is
+# Lookup statistics: the daemon creates stats/ (01770); every CLI lookup is
 # counted as a hit, a miss or an error, except in a process started with
 # PRICECACHE_STATS=0; `pricecache stats` and /metrics (promtool clean) show
 # the sums; a reader killed with -9 stops counting as a process but its
@@ -10,9 +10,9 @@ stat_of() { pc stats | sed -n "s/^$1: //p"; }
 metric() { curl -s "http://127.0.0.1:$PORT/metrics" | sed -n "s/^pricecache_lookups_total{result=\"$1\"} //p"; }
 assert_exit 4 pc stats
 start_daemon
-[ "$(stat -c %a "$CACHE/stats.shm")" = 660 ] || fail "stats.shm mode $(stat -c %a "$CACHE/stats.shm")"
+[ "$(stat -c %a "$CACHE/stats")" = 1770 ] || fail "stats directory mode $(stat -c %a "$CACHE/stats")"
 assert_eq 0 "$(stat_of lookups)" "lookups before any"
-assert_eq 256 "$(stat_of slots)" "slots"
+assert_eq 16384 "$(stat_of slots)" "slots (process files read)"
 for i in 1 2 3; do pc get acme "" item1 >/dev/null; done
 pc get acme s1 item10 >/dev/null
 assert_exit 1 pc get acme "" nope
