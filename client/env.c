@@ -1,0 +1,477 @@
+/* env.c - the reader's environments: one LMDB handle per cache directory and process, per-thread slots, open and close, fork and map growth. */
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fork.h"
+#include "pc_format.h"
+#include "pricecache.h"
+#include "reader_private.h"
+#include "reader_int.h"
+#include "stats.h"
+
+/* Guards the list of environments and every slot list.  Taken on a
+ * thread's first call, at thread exit, by a map resize and by open/close;
+ * never on the hot path. */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static penv *g_envs;
+
+/* What a forked child inherited and must neither use nor close: closing the
+ * MDB_env would clear the parent's reader slots (they carry the pid the
+ * handle was opened by), aborting a slot's transaction would free the
+ * parent's slot, and detaching the statistics would give the parent's slot
+ * away.  Kept on a list (under g_mu) rather than dropped, so that the
+ * child's one-off leak stays reachable: a handle, its maps and descriptors,
+ * and the slots, per environment and per fork generation. */
+typedef struct orphan {
+    MDB_env       *env;
+    tslot         *slots;
+    pc_stats_proc *stats;
+    struct orphan *next;
+} orphan;
+static orphan *g_orphans;
+
+/* ---- per-thread slots ------------------------------------------------ */
+
+static void slot_unlink(penv *pe, tslot *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        pe->slots = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+}
+
+static void slot_free(tslot *s)
+{
+    pc_stats_tl_release(&s->st);
+    if (s->txn)
+        mdb_txn_abort(s->txn);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* Thread exit.  pc_close may have freed `arg` already (a thread can exit
+ * while another closes the reader), so it is only dereferenced once found
+ * in a live list, and only freed if this thread owns it: a freed slot's
+ * address may have been reused by another thread's slot. */
+static void slot_destructor(void *arg)
+{
+    pthread_mutex_lock(&g_mu);
+    for (penv *pe = g_envs; pe; pe = pe->next) {
+        for (tslot *s = pe->slots; s; s = s->next) {
+            if (s != arg)
+                continue;
+            if (pthread_equal(s->owner, pthread_self())) {
+                slot_unlink(pe, s);
+                slot_free(s); /* under g_mu: the env cannot close meanwhile */
+            }
+            pthread_mutex_unlock(&g_mu);
+            return;
+        }
+    }
+    pthread_mutex_unlock(&g_mu);
+}
+
+static int env_current(penv *pe);
+
+/* This thread's first call on r, or its first in a forked child (the slot
+ * it finds then is the parent's copy: left alone, replaced). */
+int pc_slot_new(pc_reader *r, tslot **out)
+{
+    tslot *s = aligned_alloc(_Alignof(tslot), sizeof *s);
+    if (!s)
+        return PC_ENOMEM;
+    memset(s, 0, sizeof *s);
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return PC_ENOMEM;
+    }
+    s->r = r;
+    s->owner = pthread_self();
+    pthread_mutex_lock(&g_mu);
+    penv *pe = r->pe;
+    int rc = env_current(pe);
+    if (rc != PC_OK) {
+        pthread_mutex_unlock(&g_mu);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return rc;
+    }
+    /* Written once per fork generation, by the child's first thread to get
+     * here; the others read it after taking g_mu below this write.  r->dbi
+     * stays valid: the unnamed database is MAIN_DBI in every handle. */
+    if (r->env != pe->env)
+        r->env = pe->env;
+    s->gen = pe->gen;
+    s->dead = pe->broken;
+    pc_stats_tl_init(&s->st, r->count ? pe->stats : NULL);
+    s->next = pe->slots;
+    if (pe->slots)
+        pe->slots->prev = s;
+    pe->slots = s;
+    pthread_mutex_unlock(&g_mu);
+    if (pthread_setspecific(r->key, s) != 0) {
+        pthread_mutex_lock(&g_mu);
+        slot_unlink(pe, s);
+        pthread_mutex_unlock(&g_mu);
+        slot_free(s);
+        return PC_ENOMEM;
+    }
+    *out = s;
+    return PC_OK;
+}
+
+/* Adopt a map the daemon grew.  Every thread of every reader on this env is
+ * stopped between calls first: each slot's mutex is taken in list order
+ * (g_mu keeps the list still, so no deadlock between two resizers).  The
+ * caller must hold no slot mutex. */
+static void adopt_map(penv *pe)
+{
+    pthread_mutex_lock(&g_mu);
+    for (tslot *s = pe->slots; s; s = s->next)
+        pthread_mutex_lock(&s->mu);
+    if (!pe->broken && mdb_env_set_mapsize(pe->env, 0) != MDB_SUCCESS) {
+        /* LMDB unmapped the old map and could not map the new one: any
+         * further access would fault.  Retire every transaction now (a reset
+         * one touches only the lock file) and refuse from here on. */
+        pe->broken = 1;
+        for (tslot *s = pe->slots; s; s = s->next) {
+            s->dead = 1;
+            if (s->txn) {
+                mdb_txn_abort(s->txn);
+                s->txn = NULL;
+            }
+        }
+    }
+    for (tslot *s = pe->slots; s; s = s->next)
+        pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&g_mu);
+}
+
+/* The rare cases of begin_read, entered with s->mu held and `rc` the result
+ * of the renew (or RC_BEGIN).  Returns with s->mu held on PC_OK only. */
+int pc_begin_slow(pc_reader *r, tslot *s, int rc)
+{
+    int cleared = 0, resizes = 0;
+    for (;;) {
+        if (s->dead) {
+            rc = MDB_PANIC;
+        } else if (rc == RC_BEGIN) {
+            if (s->txn) {
+                rc = mdb_txn_renew(s->txn);
+            } else {
+                MDB_txn *t;
+                rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &t);
+                if (rc == MDB_SUCCESS)
+                    s->txn = t;
+            }
+        }
+        if (rc == MDB_SUCCESS)
+            return PC_OK;
+        /* After MDB_MAP_RESIZED a renewed txn is finished and keeps its
+         * reader slot, ready to renew again; after anything else its state
+         * is not worth reasoning about. */
+        if (rc != MDB_MAP_RESIZED && s->txn) {
+            mdb_txn_abort(s->txn);
+            s->txn = NULL;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (rc == MDB_READERS_FULL && !cleared) {
+            int dead;
+            cleared = 1;
+            mdb_reader_check(r->env, &dead);
+        } else if (rc == MDB_MAP_RESIZED && resizes < MAX_RESIZES) {
+            resizes++;
+            adopt_map(r->pe);
+        } else {
+            return pc_err_from_mdb(rc);
+        }
+        pthread_mutex_lock(&s->mu);
+        rc = RC_BEGIN;
+    }
+}
+
+/* ---- open / close ---------------------------------------------------- */
+
+/* A new read-only handle on the environment in `path`. */
+static int env_open_at(const char *path, MDB_env **out)
+{
+    MDB_env *env = NULL;
+    int rc = mdb_env_create(&env);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxreaders(env, CLIENT_MAX_READERS);
+    /* Mode 0660: if no other process has the environment open, LMDB creates
+     * lock.mdb with this mode, and the daemon and the group's other readers
+     * must still be able to open it. */
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0660);
+    if (rc != MDB_SUCCESS) {
+        if (env)
+            mdb_env_close(env);
+        return pc_err_from_mdb(rc);
+    }
+    *out = env;
+    return PC_OK;
+}
+
+/* In a forked child, put the parent's handle, slots and statistics slot
+ * of pe on the orphan list, untouched.  Called with g_mu held. */
+static void env_abandon(penv *pe)
+{
+    if (pe->gen == pc_fork_gen)
+        return;
+    pc_stats_forget(pe->stats); /* the parent's file: closed here, never written */
+    orphan *o = malloc(sizeof *o);
+    if (o) { /* else leaked outright: the child is short of memory anyway */
+        *o = (orphan){ pe->env, pe->slots, pe->stats, g_orphans };
+        g_orphans = o;
+    }
+    pe->env = NULL;
+    pe->slots = NULL;
+    pe->stats = NULL;
+    pe->broken = 0;
+    pe->gen = pc_fork_gen;
+}
+
+/* The handle of pe for this process: after a fork, a fresh one (the
+ * child's first call pays one mdb_env_open).  Called with g_mu held. */
+static int env_current(penv *pe)
+{
+    int had_stats = pe->stats != NULL;
+    env_abandon(pe);
+    if (pe->env)
+        return PC_OK;
+    int rc = env_open_at(pe->path, &pe->env);
+    if (rc == PC_OK) {
+        /* A new handle knows no comparator for the unnamed database until
+         * mdb_dbi_open names it (pc_open's check_format did that for the
+         * parent's); the handle number it answers is r->dbi's. */
+        MDB_txn *t;
+        MDB_dbi dbi;
+        int mrc = mdb_txn_begin(pe->env, NULL, MDB_RDONLY, &t);
+        if (mrc == MDB_SUCCESS) {
+            mrc = mdb_dbi_open(t, NULL, 0, &dbi);
+            mdb_txn_abort(t);
+        }
+        rc = pc_err_from_mdb(mrc);
+        if (rc != PC_OK) { /* our own handle: closing it is safe */
+            mdb_env_close(pe->env);
+            pe->env = NULL;
+        }
+    }
+    if (rc == PC_OK && had_stats)
+        pe->stats = pc_stats_attach(pe->path);
+    return rc;
+}
+
+/* Find or open the shared handle of the environment whose data file is
+ * `st`.  Called with g_mu held. */
+static int env_acquire(const char *path, const struct stat *st, penv **out)
+{
+    for (penv *pe = g_envs; pe; pe = pe->next) {
+        /* Shared even when broken: a second handle on the same files is
+         * exactly what LMDB forbids; callers get PC_EIO until all close. */
+        if (pe->dev == st->st_dev && pe->ino == st->st_ino) {
+            int rc = env_current(pe);
+            if (rc != PC_OK)
+                return rc;
+            pe->refs++;
+            *out = pe;
+            return PC_OK;
+        }
+    }
+    penv *pe = calloc(1, sizeof *pe);
+    if (!pe || !(pe->path = strdup(path))) {
+        free(pe);
+        return PC_ENOMEM;
+    }
+    int rc = env_open_at(path, &pe->env);
+    if (rc != PC_OK) {
+        free(pe->path);
+        free(pe);
+        return rc;
+    }
+    pe->gen = pc_fork_gen;
+    pe->dev = st->st_dev;
+    pe->ino = st->st_ino;
+    pe->refs = 1;
+    pe->next = g_envs;
+    g_envs = pe;
+    *out = pe;
+    return PC_OK;
+}
+
+/* Called with g_mu held. */
+static void env_release(penv *pe)
+{
+    if (--pe->refs > 0)
+        return;
+    for (penv **pp = &g_envs; *pp; pp = &(*pp)->next) {
+        if (*pp == pe) {
+            *pp = pe->next;
+            break;
+        }
+    }
+    if (pe->env) /* NULL: abandoned in a forked child, never reopened */
+        mdb_env_close(pe->env);
+    pc_stats_detach(pe->stats);
+    free(pe->path);
+    free(pe);
+}
+
+/* Free a reader that is (or was never) published to the caller. */
+static void reader_destroy(pc_reader *r)
+{
+    r->magic = DEAD_MAGIC;
+    pthread_mutex_lock(&g_mu);
+    /* After this no destructor of ours starts for this key; one already
+     * running finds its slot gone from the list below and leaves it. */
+    pthread_key_delete(r->key);
+    if (r->pe) {
+        /* Closed in a forked child: the inherited slots and handle are the
+         * parent's; leave them (fork.h). */
+        env_abandon(r->pe);
+        tslot *s = r->pe->slots;
+        while (s) {
+            tslot *next = s->next;
+            if (s->r == r) {
+                /* Waits out a call still in flight (a caller's bug, but
+                 * cheap to survive) and orders its last use before the free. */
+                pthread_mutex_lock(&s->mu);
+                pthread_mutex_unlock(&s->mu);
+                slot_unlink(r->pe, s);
+                slot_free(s);
+            }
+            s = next;
+        }
+        env_release(r->pe);
+    }
+    pthread_mutex_unlock(&g_mu);
+    free(r);
+}
+
+/* The format record decides whether we may read this environment at all.
+ * An empty database is the daemon between creating the files and
+ * committing its first transaction: not ready, rather than foreign. */
+static int check_format(pc_reader *r)
+{
+    tslot *s;
+    int rc = begin_read(r, &s);
+    if (rc != PC_OK)
+        return rc;
+    MDB_dbi dbi;
+    rc = mdb_dbi_open(s->txn, NULL, 0, &dbi);
+    if (rc == MDB_SUCCESS) {
+        uint8_t kb[PC_KEY_MAX];
+        MDB_val k = { pc_key_fmt(kb), kb }, v;
+        rc = mdb_get(s->txn, dbi, &k, &v);
+        if (rc == MDB_SUCCESS) {
+            rc = pc_fmt_check(v.mv_data, v.mv_size);
+        } else if (rc == MDB_NOTFOUND) {
+            MDB_stat ms;
+            rc = mdb_stat(s->txn, dbi, &ms);
+            rc = rc != MDB_SUCCESS ? pc_err_from_mdb(rc)
+                                   : ms.ms_entries == 0 ? PC_ENOTREADY : PC_EFORMAT;
+        } else {
+            rc = pc_err_from_mdb(rc);
+        }
+        r->dbi = dbi;
+    } else {
+        rc = pc_err_from_mdb(rc);
+    }
+    end_read(s);
+    return rc;
+}
+
+int pc_open(const char *path, pc_reader **out)
+{
+    if (!out)
+        return PC_EINVAL;
+    *out = NULL;
+    if (!path || !*path)
+        return PC_EINVAL;
+    char data[4096];
+    if ((size_t)snprintf(data, sizeof data, "%s/data.mdb", path) >= sizeof data)
+        return PC_EINVAL;
+    /* Check first so that "not created yet" is PC_ENOTREADY rather than
+     * whatever LMDB makes of a missing or half-created file. */
+    struct stat st;
+    if (stat(path, &st) != 0 || stat(data, &st) != 0)
+        return pc_err_from_mdb(errno);
+    if (st.st_size == 0)
+        return PC_ENOTREADY;
+
+    pc_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return PC_ENOMEM;
+    if (pthread_key_create(&r->key, slot_destructor) != 0) {
+        free(r);
+        return PC_ENOMEM;
+    }
+    pthread_mutex_lock(&g_mu);
+    int rc = pc_fork_watch(&g_mu) == 0 ? env_acquire(path, &st, &r->pe) : PC_ENOMEM;
+    pthread_mutex_unlock(&g_mu);
+    if (rc != PC_OK) {
+        reader_destroy(r);
+        return rc;
+    }
+    r->env = r->pe->env;
+    r->count = pc_stats_wanted();
+    if (r->count) {
+        /* Tried again at each open: the daemon may have created the area
+         * since the environment was first opened in this process. */
+        pthread_mutex_lock(&g_mu);
+        if (!r->pe->stats)
+            r->pe->stats = pc_stats_attach(path);
+        pthread_mutex_unlock(&g_mu);
+    }
+    int dead;
+    mdb_reader_check(r->env, &dead);
+    rc = check_format(r);
+    if (rc != PC_OK) {
+        reader_destroy(r);
+        return rc;
+    }
+    r->magic = READER_MAGIC;
+    *out = r;
+    return PC_OK;
+}
+
+void pc_close(pc_reader *r)
+{
+    if (READER_BAD(r))
+        return;
+    reader_destroy(r);
+}
+
+/* ---- statistics written out ----------------------------------------- */
+
+void pc_stats_flush_own(void)
+{
+    pthread_mutex_lock(&g_mu);
+    for (penv *pe = g_envs; pe; pe = pe->next)
+        if (pe->gen == pc_fork_gen)
+            pc_stats_flush(pe->stats);
+    pthread_mutex_unlock(&g_mu);
+}
+
+/* At exit (or dlclose) the counts since the last write reach the files,
+ * so a short-lived process that never closed its reader is counted whole.
+ * Another thread may hold g_mu while the process exits: then skip. */
+__attribute__((destructor)) static void flush_at_exit(void)
+{
+    if (pthread_mutex_trylock(&g_mu) != 0)
+        return;
+    for (penv *pe = g_envs; pe; pe = pe->next)
+        if (pe->gen == pc_fork_gen)
+            pc_stats_flush_try(pe->stats);
+    pthread_mutex_unlock(&g_mu);
+}
+
