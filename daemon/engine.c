@@ -18,6 +18,7 @@ int pcd_engine_init(engine *d)
     memset(d, 0, sizeof *d);
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->work, NULL);
+    pthread_cond_init(&d->drec_cv, NULL);
     d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     d->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     d->db_ok = 1;
@@ -46,6 +47,7 @@ void pcd_engine_free(engine *d)
     if (d->done_fd >= 0)
         close(d->done_fd);
     pthread_cond_destroy(&d->work);
+    pthread_cond_destroy(&d->drec_cv);
     pthread_mutex_destroy(&d->mu);
 }
 
@@ -101,6 +103,15 @@ void pcd_engine_view_locked(engine *d, pcd_view *v)
     v->max_age_s = cur_cfg(d)->health_max_age_s;
     v->drec = d->drec;
     v->counters = d->agg;
+    /* Progress, without the store's lock: a reader of the view answers
+     * even while a writer is stuck. */
+    pcd_watch_env(d->watch, &v->env);
+    v->map_full = d->store ? pcd_store_map_full(d->store) : 0;
+    v->store_busy_ms = d->store ? pcd_store_busy_ms(d->store) : 0;
+    long long loop = atomic_load(&d->loop_ms);
+    int64_t since_loop = loop ? pc_mono_ms() - loop : 0;
+    v->stall_ms = since_loop > v->store_busy_ms ? since_loop : v->store_busy_ms;
+    v->stall_limit_s = cur_cfg(d)->health_stall_s;
 }
 
 int pcd_engine_view(engine *d, pcd_view *v, int what)
@@ -164,8 +175,55 @@ void pcd_engine_note_state(engine *d)
         d->drec.ready = (uint32_t)d->ready;
         if (d->ready && !d->drec.ready_ms)
             d->drec.ready_ms = pc_now_ms();
-        pcd_engine_write_daemon(d);
+        if (d->recorder_on) {
+            d->drec_dirty = 1;
+            pthread_cond_signal(&d->drec_cv);
+        } else {
+            pcd_engine_write_daemon(d);
+        }
     }
+}
+
+static void *recorder_main(void *arg)
+{
+    engine *d = arg;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        while (!d->drec_dirty && !d->recorder_stop)
+            pthread_cond_wait(&d->drec_cv, &d->mu);
+        if (!d->drec_dirty)
+            break;
+        d->drec_dirty = 0;
+        d->drec.pid = (uint32_t)getpid();
+        pc_daemon_rec rec = d->drec;
+        pthread_mutex_unlock(&d->mu);
+        pcd_store_put_daemon(d->store, &rec); /* a failure is logged with its cause */
+        pthread_mutex_lock(&d->mu);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+int pcd_engine_recorder_start(engine *d)
+{
+    if (pthread_create(&d->recorder, NULL, recorder_main, d) != 0)
+        return PC_EIO;
+    pthread_mutex_lock(&d->mu);
+    d->recorder_on = 1;
+    pthread_mutex_unlock(&d->mu);
+    return PC_OK;
+}
+
+void pcd_engine_recorder_stop(engine *d)
+{
+    pthread_mutex_lock(&d->mu);
+    int on = d->recorder_on;
+    d->recorder_on = 0;
+    d->recorder_stop = 1;
+    pthread_cond_signal(&d->drec_cv);
+    pthread_mutex_unlock(&d->mu);
+    if (on)
+        pthread_join(d->recorder, NULL);
 }
 
 void pcd_strv_free(char **v, size_t n)

@@ -12,11 +12,18 @@ void pcd_view_free(pcd_view *v)
     v->chains = NULL;
 }
 
+int pcd_view_store_blocked_s(const pcd_view *v)
+{
+    int64_t limit = (int64_t)(v->stall_limit_s > 0 ? v->stall_limit_s : 10) * 1000;
+    return v->stall_ms >= limit ? (int)(v->stall_ms / 1000) : 0;
+}
+
 int pcd_view_state(const pcd_view *v)
 {
     if (!v->started)
         return PC_DAEMON_STARTING;
-    int degraded = !v->db_ok || v->unclosed > 0 || v->failing > 0;
+    int degraded = !v->db_ok || v->unclosed > 0 || v->failing > 0 || v->map_full ||
+                   pcd_view_store_blocked_s(v) > 0;
     return degraded ? PC_DAEMON_DEGRADED : PC_DAEMON_READY;
 }
 
@@ -26,8 +33,13 @@ int pcd_view_unready(const pcd_view *v, char *why, size_t len)
      * the daemon's state, a half-open breaker or a refused load does not
      * make the data stale: the last good snapshot is served. */
     why[0] = 0;
-    if (!v->started)
+    int blocked = pcd_view_store_blocked_s(v);
+    if (blocked)
+        snprintf(why, len, "store blocked for %d s", blocked);
+    else if (!v->started)
         snprintf(why, len, "warm-up not done");
+    else if (v->map_full)
+        snprintf(why, len, "map full: publishes fail, the last snapshots are served");
     else if (!v->db_ok)
         snprintf(why, len, "database unreachable");
     for (size_t c = 0; !why[0] && v->chains && c < v->nchains; c++) {
@@ -42,12 +54,18 @@ int pcd_view_unready(const pcd_view *v, char *why, size_t len)
 
 void pcd_view_status_line(const pcd_view *v, char *buf, size_t len)
 {
+    char extra[64] = "";
+    int blocked = pcd_view_store_blocked_s(v);
+    if (blocked)
+        snprintf(extra, sizeof extra, ", store blocked for %d s", blocked);
+    else if (v->map_full)
+        snprintf(extra, sizeof extra, ", map full");
     if (v->started)
-        snprintf(buf, len, "ready: %zu chains, %d breakers open%s", v->nchains, v->unclosed,
-                 v->db_ok ? "" : ", database unreachable");
+        snprintf(buf, len, "ready: %zu chains, %d breakers open%s%s", v->nchains, v->unclosed,
+                 v->db_ok ? "" : ", database unreachable", extra);
     else
-        snprintf(buf, len, "warming up: %d of %zu chains loaded%s", v->warm, v->nchains,
-                 v->db_ok ? "" : ", database unreachable");
+        snprintf(buf, len, "warming up: %d of %zu chains loaded%s%s", v->warm, v->nchains,
+                 v->db_ok ? "" : ", database unreachable", extra);
 }
 
 const char *pcd_view_load_name(int load)

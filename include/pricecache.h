@@ -897,6 +897,45 @@ typedef struct pc_env_status {
  */
 int pc_env_read(pc_reader *r, pc_env_status *out);
 
+/* One used slot of the reader table (pc_readers_list).  Fixed layout;
+ * later versions use the reserved fields, never move the others. */
+typedef struct pc_reader_slot {
+    uint32_t pid;       /* process that holds the slot (caller's PID
+                           namespace) */
+    uint32_t alive;     /* 1 when `pid` exists (kill(pid, 0)); 0: the
+                           process is gone and its slot stays until the
+                           daemon or a reader clears dead slots */
+    uint64_t thread;    /* its thread, as LMDB recorded it */
+    uint64_t txnid;     /* the snapshot its open read transaction sees; 0
+                           when no transaction is open in the slot */
+    uint64_t behind;    /* commits made since that snapshot: while > 0 the
+                           transaction pins old pages and data.mdb grows
+                           with every publish; 0 when current or idle */
+    uint64_t reserved[2];
+} pc_reader_slot;
+
+/* pc_readers_list - who holds LMDB's reader slots, and which of them
+ * keeps an old snapshot open (a reader stopped inside a transaction: a
+ * process under SIGSTOP or a debugger, a pager reading a pipe slowly).
+ *
+ *   out         out  up to `cap` slots, in table order.
+ *   cap         in   room in out (0: count only; out may then be NULL).
+ *   n           out  slots in use; may exceed cap (call again with more).
+ *   last_txnid  out  the newest committed transaction (may be NULL).
+ *
+ * How long a slot has held its snapshot is not recorded by LMDB: the
+ * daemon measures it by sampling (metric
+ * pricecache_oldest_read_txn_seconds, control request `readers`); a
+ * program that lists repeatedly can do the same with (pid, thread,
+ * txnid).  Reads the lock file's table without taking its lock, inside a
+ * short read transaction of the caller (listed as current).  Returns
+ * PC_OK; PC_EINVAL (NULL r or n, out NULL with cap > 0); PC_ENOMEM;
+ * PC_EOVERLOADED; PC_EIO (a table this library cannot parse).
+ * Thread-safe.
+ */
+int pc_readers_list(pc_reader *r, pc_reader_slot *out, size_t cap, size_t *n,
+                    uint64_t *last_txnid);
+
 /* ---- Dump: pc_scan ---------------------------------------------------
  *
  * Every price of one chain, in batches: base prices first (by item), then
