@@ -223,8 +223,6 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
         if (atomic_exchange(&st->map_full, 1) == 0)
             LOG_ERR("cache", "%s; publishes fail until space is freed (a reader holding an old "
                     "snapshot: see pricecache readers), the last snapshots are served", err);
-    } else if (rc == MDB_SUCCESS && atomic_exchange(&st->map_full, 0) == 1) {
-        LOG_INFO("cache", "cache %s: map no longer full, publishes commit again", st->path);
     }
     if (rc == MDB_MAP_FULL)
         return grc;
@@ -235,6 +233,12 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
         return PC_NOTFOUND;
     }
     return rc ? pcd_st_fail(rc, what, err, errlen) : PC_OK;
+}
+
+void pcd_st_published(pcd_store *st)
+{
+    if (atomic_exchange(&st->map_full, 0) == 1)
+        LOG_INFO("cache", "cache %s: map no longer full, publishes commit again", st->path);
 }
 
 int pcd_st_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)

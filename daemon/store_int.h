@@ -57,6 +57,10 @@ int  pcd_st_fail(int rc, const char *what, char *err, size_t errlen);
 int  pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), void *arg,
                         const char *what, char *err, size_t errlen);
 
+/* A publish (full or delta) committed: the map is not full any more (a
+ * small metadata write that fits says nothing about the next publish). */
+void pcd_st_published(pcd_store *st);
+
 /* Run `fn` in a write transaction of its own (pcd_st_run_growing). */
 int  pcd_st_write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), void *arg,
                       char *err, size_t errlen);

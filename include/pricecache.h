@@ -558,6 +558,12 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
     X(PC_EV_HEARTBEAT, "heartbeat") /* seq = last seq sent, version = last */ \
     X(PC_EV_RESYNC,    "resync")    /* made by the subscriber on a gap */
 
+/* Alarms on the "*" heartbeat (pc_event.value): what the daemon cannot
+ * record in the cache while it lasts.  A heartbeat also says the daemon's
+ * main loop runs: none for three seconds means it does not respond. */
+#define PC_HB_MAP_FULL      0x1u  /* publishes fail for want of map space */
+#define PC_HB_STORE_BLOCKED 0x2u  /* a write has waited beyond [health] stall_s */
+
 enum pc_event_kind {
 #define PC_X_ENUM(id, name) id,
     PC_EVENT_KINDS(PC_X_ENUM)
@@ -575,7 +581,9 @@ typedef struct pc_event {
     uint64_t version;                  /* PC_EV_PUBLISH, PC_EV_HEARTBEAT: the
                                           chain's version; else 0 */
     uint32_t value;                    /* kind-specific: breaker state, load
-                                          result, rows */
+                                          result, rows; on the heartbeat of
+                                          "*" (chain ""), the daemon's alarms:
+                                          PC_HB_* bits, text saying them */
     char     text[PC_EVENT_TEXT_MAX + 1]; /* detail for humans, NUL-terminated */
 } pc_event;
 
