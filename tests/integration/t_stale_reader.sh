@@ -49,18 +49,20 @@ echo "$HP" >>"$W/pids"
 exec 7>"$W/hold.in"
 wait_until 'grep -q "^txn " "$W/hold.out"' 10
 kill -STOP "$HP"
-T0=$(date +%s%N)
 size0=$(metric pricecache_data_file_bytes)
 
 "$B/itest/consistency" "$CACHE" gen 4000 watch 1 1 15 >"$W/watch.out" 2>"$W/watch.err" 7>&- &
 CW=$!
-publish_gens 2 101
+# The first publish puts the reader behind: the daemon's clock starts.
+publish_gens 2 2
+T0=$(date +%s%N)
+wait_until "grep -q 'reader pid $HP (alive' \"\$W/daemon.log\"" 20
+T1=$(date +%s%N)
+echo "warning logged $(( (T1 - T0) / 1000000 )) ms after the reader fell behind (reader_warn_s = 3)"
+publish_gens 3 101
 rc=0; wait "$CW" || rc=$?
 [ $rc = 0 ] || fail "readers saw a mixed version under the pinned snapshot: $(cat "$W/watch.out") $(head -3 "$W/watch.err")"
 # The warning names the pid, the metrics name it and its age.
-wait_until "grep -q 'reader pid $HP (alive' \"\$W/daemon.log\"" 20
-T1=$(date +%s%N)
-echo "warning logged $(( (T1 - T0) / 1000000 )) ms after the reader stopped (reader_warn_s = 3)"
 grep "reader pid $HP (alive" "$W/daemon.log" | head -1 | grep -q 'commits behind' || fail "warning text"
 assert_eq "$HP" "$(metric pricecache_oldest_read_txn_pid)" "oldest_read_txn_pid"
 age=$(metric pricecache_oldest_read_txn_seconds)
