@@ -15,7 +15,10 @@ void pcd_view_free(pcd_view *v)
 int pcd_view_store_blocked_s(const pcd_view *v)
 {
     int64_t limit = (int64_t)(v->stall_limit_s > 0 ? v->stall_limit_s : 10) * 1000;
-    return v->stall_ms >= limit ? (int)(v->stall_ms / 1000) : 0;
+    /* The store only: the main loop may legitimately wait for PostgreSQL
+     * (a listing, up to connect_timeout_s + timeout_s), which
+     * last_progress_seconds shows but is not the store. */
+    return v->store_busy_ms >= limit ? (int)(v->store_busy_ms / 1000) : 0;
 }
 
 int pcd_view_state(const pcd_view *v)

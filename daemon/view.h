@@ -105,9 +105,10 @@ enum { PCD_VIEW_CHAINS = 1, PCD_VIEW_ENV = 2 };
 
 void pcd_view_free(pcd_view *v);
 
-/* Seconds the engine has made no progress (a write holding the store, or
- * the main loop not passing) when that reaches [health] stall_s; else 0.
- * /readyz and control status then say "store blocked for N s". */
+/* Seconds a write has held the store (waiting for LMDB's writer mutex,
+ * typically) when that reaches [health] stall_s; else 0.  /readyz, control
+ * status and STATUS= then say "store blocked for N s", and the watchdog is
+ * no longer fed. */
 int  pcd_view_store_blocked_s(const pcd_view *v);
 
 /* THE judgement of the daemon's state, for the daemon record, control

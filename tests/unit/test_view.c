@@ -109,11 +109,12 @@ static void test_store_blocked_and_map_full(void **state)
     char why[256], line[160];
     pcd_view v = healthy();
     v.stall_limit_s = 10;
-    v.stall_ms = 9999;
+    v.stall_ms = 60000; /* the main loop waited for PostgreSQL: not the store */
+    v.store_busy_ms = 9999;
     assert_int_equal(pcd_view_store_blocked_s(&v), 0);
     assert_int_equal(pcd_view_unready(&v, why, sizeof why), 0);
     assert_int_equal(pcd_view_state(&v), PC_DAEMON_READY);
-    v.stall_ms = 42500;
+    v.store_busy_ms = 42500;
     assert_int_equal(pcd_view_store_blocked_s(&v), 42);
     assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
     assert_string_equal(why, "store blocked for 42 s");
