@@ -95,6 +95,10 @@ typedef struct pcd_store_sample {
 /* PC_OK (free with pcd_store_sample_free), PC_ENOMEM, PC_EIO... */
 int  pcd_store_sample(pcd_store *st, pcd_store_sample_t *out);
 void pcd_store_sample_free(pcd_store_sample_t *s);
+/* Clear the reader slots of dead processes (mdb_reader_check): a reader
+ * killed with -9 leaves its slot, and its snapshot pinned, until someone
+ * does.  *n gets how many were cleared.  PC_OK or PC_EIO. */
+int  pcd_store_clear_dead(pcd_store *st, int *n);
 /* How long the write in progress has held the store, ms (0: idle).  No
  * lock: callable while a writer is stuck. */
 int64_t pcd_store_busy_ms(pcd_store *st);

@@ -79,6 +79,12 @@ void pcd_store_sample_free(pcd_store_sample_t *s)
     s->nslots = 0;
 }
 
+int pcd_store_clear_dead(pcd_store *st, int *n)
+{
+    *n = 0;
+    return mdb_reader_check(st->env, n) == 0 ? PC_OK : PC_EIO;
+}
+
 int64_t pcd_store_busy_ms(pcd_store *st)
 {
     long long since = atomic_load(&st->busy_since_ms);

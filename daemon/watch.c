@@ -37,12 +37,30 @@ static const char *alive_word(uint32_t pid)
     return kill((pid_t)pid, 0) != 0 && errno == ESRCH ? "dead" : "alive";
 }
 
+/* A slot that pins an old snapshot for a process that is gone stays until
+ * someone clears it: do it at once (LMDB's own check, a short lock). */
+static void clear_dead(pcd_watch *w, const pcd_store_sample_t *s)
+{
+    for (size_t i = 0; i < s->nslots; i++) {
+        const pc_rslot *r = &s->slots[i];
+        if (!r->txnid || r->txnid >= s->last_txnid || strcmp(alive_word(r->pid), "dead") != 0)
+            continue;
+        int n = 0;
+        if (pcd_store_clear_dead(w->st, &n) == PC_OK && n > 0)
+            LOG_WARN("cache", "cleared %d reader slots of dead processes (pid %u held an old "
+                     "snapshot, txn %llu)", n, r->pid, (unsigned long long)r->txnid);
+        return;
+    }
+}
+
 void pcd_watch_sample(pcd_watch *w)
 {
     if (!w)
         return;
     pcd_store_sample_t s;
     int rc = pcd_store_sample(w->st, &s);
+    if (rc == PC_OK)
+        clear_dead(w, &s);
     int64_t now = pc_mono_ms();
     pthread_mutex_lock(&w->mu);
     if (rc != PC_OK) {

@@ -97,4 +97,20 @@ echo "data.mdb: $size2 bytes after 100 more publishes without the stale reader"
 
 "$B/itest/consistency" "$CACHE" gen 4000 check >"$W/check.out" || fail "check: $(cat "$W/check.out")"
 assert_contains "$W/check.out" "generation=201"
+
+# A reader killed with -9 inside its transaction leaves its slot, and the
+# snapshot pinned: the watcher clears slots of dead processes.
+mkfifo "$W/hold2.in"
+"$B/itest/lmdbhold" read "$CACHE" <"$W/hold2.in" >"$W/hold2.out" 2>"$W/hold2.err" &
+HP2=$!
+echo "$HP2" >>"$W/pids"
+exec 8>"$W/hold2.in"
+wait_until 'grep -q "^txn " "$W/hold2.out"' 10
+publish_gens 202 202
+wait_until "[ \"\$(metric pricecache_oldest_read_txn_pid)\" = $HP2 ]" 10
+kill -9 "$HP2"
+wait "$HP2" 2>/dev/null || true
+exec 8>&-
+wait_until "grep -q 'cleared 1 reader slots of dead processes (pid $HP2' \"\$W/daemon.log\"" 10
+wait_until '[ "$(metric pricecache_oldest_read_txn_pid)" = 0 ]' 10
 stop_daemon
