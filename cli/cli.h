@@ -76,6 +76,9 @@ int pc_cli_events(int argc, char **argv);
 /* cli/stats.c: `stats`, the lookup statistics of the cache in `dir`. */
 int pc_cli_stats(const char *dir, int argc, char **argv);
 
+/* cli/readers.c: `readers [--control ADDR]`, LMDB's reader slots. */
+int pc_cli_readers(int argc, char **argv);
+
 /* cli/control.c: `status`, `metrics`, `reload CHAIN|all`, `breaker reset
  * CHAIN`, `accept CHAIN`, each with [--control ADDR] [-t MS]; `audit
  * [verify]`. */

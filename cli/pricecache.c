@@ -164,6 +164,11 @@ static const struct command {
     { "audit", "[verify]",
       "the audit log of control actions: SEQ<TAB>HASH<TAB>RECORD; verify checks its\n"
       "SHA-256 hash chain and names the first bad record (exit 8)", pc_cli_audit },
+    { "readers", "[--control ADDR]",
+      "LMDB's reader slots: PID ALIVE THREAD TXNID BEHIND AGE_S; BEHIND > 0 is a\n"
+      "read transaction holding an old snapshot (data.mdb grows while it lasts),\n"
+      "AGE_S how long, as the daemon measured it (\"-\" when it does not answer)",
+      pc_cli_readers },
     { "stats",  "",
       "lookups counted by every reader of the cache (hits, misses, errors, a\n"
       "sampled latency histogram) and the processes counting now", cmd_stats },

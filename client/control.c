@@ -118,7 +118,8 @@ int pc_control(const char *addr, const char *request, char *reply, size_t cap, i
         if (n < 0) {
             int e = nn_errno();
             if (e == ETIMEDOUT) {
-                say(reply, cap, "control %s: no answer (daemon down or busy)", addr);
+                say(reply, cap, "control %s: no answer within %d ms (daemon down, stopped "
+                    "or hung)", addr, timeout_ms);
                 rc = PC_ETIMEDOUT;
             } else {
                 say(reply, cap, "control %s: %s", addr, nn_strerror(e));

@@ -38,6 +38,7 @@ static const key_def keys[] = {
     { "cache",    "map_size_mb",         T_U64,   OFF(map_size_mb),       "1024", 1, 1LL << 24 },
     { "cache",    "map_max_mb",          T_U64,   OFF(map_max_mb),        "65536", 1, 1LL << 24 },
     { "cache",    "max_readers",         T_INT,   OFF(max_readers),       "1024", 16, 1 << 20 },
+    { "cache",    "reader_warn_s",       T_INT,   OFF(reader_warn_s),     "30", 1, 86400 },
     { "load",     "concurrency",         T_INT,   OFF(concurrency),       "3", 1, 64 },
     { "load",     "timeout_s",           T_INT,   OFF(timeout_s),         "30", 1, 86400 },
     { "load",     "refresh_s",           T_INT,   OFF(refresh_s),         "300", 0, 86400 * 7 },
@@ -58,6 +59,7 @@ static const key_def keys[] = {
     { "bus",      "control",             T_NNADDR, OFF(bus_control),      "", 0, 0 },
     { "http",     "listen",              T_HOSTPORT, OFF(http_listen),    "127.0.0.1:9187", 0, 0 },
     { "health",   "max_age_s",           T_INT,   OFF(health_max_age_s),  "900", 1, 86400 * 365 },
+    { "health",   "stall_s",             T_INT,   OFF(health_stall_s),    "10", 2, 3600 },
     { "log",      "level",               T_LOGLEVEL, OFF(log_level),      "info", 0, 0 },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -14,6 +14,7 @@ typedef struct pcd_config {
     uint64_t map_size_mb;         /* default 1024; grown on MDB_MAP_FULL */
     uint64_t map_max_mb;          /* default 65536; growth stops there */
     int      max_readers;         /* default 1024 */
+    int      reader_warn_s;       /* default 30: log a reader holding an old snapshot longer */
     /* [load] */
     int      concurrency;         /* default 3 */
     int      timeout_s;           /* default 30 */
@@ -36,6 +37,7 @@ typedef struct pcd_config {
     char    *http_listen;         /* host:port; "" = off */
     /* [health] */
     int      health_max_age_s;    /* default 900 */
+    int      health_stall_s;      /* default 10: no progress for longer = store blocked */
     /* [log] */
     int      log_level;           /* PCD_LOG_* ; default info */
     char    *file;                /* the file this came from */

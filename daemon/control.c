@@ -275,6 +275,8 @@ static int run_command(pcd_control *c, const char *cmd, const pcd_actor *who, ch
         return c->ops.status(c->ops.ctx, body, cap);
     } else if (strcmp(w[0], "metrics") == 0 && nw == 1) {
         return c->ops.metrics(c->ops.ctx, body, cap);
+    } else if (strcmp(w[0], "readers") == 0 && nw == 1 && c->ops.readers) {
+        return c->ops.readers(c->ops.ctx, body, cap);
     } else if (strcmp(w[0], "reload") == 0 && nw == 2) {
         which = 0;
         chain = w[1];
@@ -285,14 +287,15 @@ static int run_command(pcd_control *c, const char *cmd, const pcd_actor *who, ch
         which = 2;
         chain = w[1];
     } else if (strcmp(w[0], "status") == 0 || strcmp(w[0], "metrics") == 0 ||
-               strcmp(w[0], "reload") == 0 || strcmp(w[0], "breaker") == 0 ||
+               strcmp(w[0], "readers") == 0 || strcmp(w[0], "reload") == 0 ||
+               strcmp(w[0], "breaker") == 0 ||
                strcmp(w[0], "accept") == 0) {
-        snprintf(body, cap, "usage: status | metrics | reload CHAIN|all | breaker reset CHAIN | "
-                 "accept CHAIN");
+        snprintf(body, cap, "usage: status | metrics | readers | reload CHAIN|all | "
+                 "breaker reset CHAIN | accept CHAIN");
         return PC_EINVAL;
     } else {
-        snprintf(body, cap, "unknown_command: \"%s\" (status, metrics, reload, breaker reset, "
-                 "accept)", w[0]);
+        snprintf(body, cap, "unknown_command: \"%s\" (status, metrics, readers, reload, "
+                 "breaker reset, accept)", w[0]);
         return PC_EINVAL;
     }
     if (!(which == 0 && strcmp(chain, "all") == 0) && !pc_slug_valid(chain, strlen(chain))) {

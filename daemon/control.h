@@ -38,6 +38,10 @@ typedef struct pcd_control_ops {
      * log: PC_OK, else PC_NOTFOUND.  The replies kept for resends live
      * in memory and die with the daemon; the log does not. */
     int (*done_before)(void *ctx, const pcd_actor *who, uint64_t *seq);
+    /* May be NULL (then "readers" is an unknown command).  The reader
+     * slots as the daemon's watcher last sampled them, with how long each
+     * has held an old snapshot. */
+    int (*readers)(void *ctx, char *out, size_t cap);
 } pcd_control_ops;
 
 typedef struct pcd_control pcd_control;

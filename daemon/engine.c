@@ -18,6 +18,7 @@ int pcd_engine_init(engine *d)
     memset(d, 0, sizeof *d);
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->work, NULL);
+    pthread_cond_init(&d->drec_cv, NULL);
     d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     d->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     d->db_ok = 1;
@@ -46,6 +47,7 @@ void pcd_engine_free(engine *d)
     if (d->done_fd >= 0)
         close(d->done_fd);
     pthread_cond_destroy(&d->work);
+    pthread_cond_destroy(&d->drec_cv);
     pthread_mutex_destroy(&d->mu);
 }
 
@@ -104,6 +106,15 @@ void pcd_engine_view_locked(engine *d, pcd_view *v)
     v->max_age_s = cur_cfg(d)->health_max_age_s;
     v->drec = d->drec;
     v->counters = d->agg;
+    /* Progress, without the store's lock: a reader of the view answers
+     * even while a writer is stuck. */
+    pcd_watch_env(d->watch, &v->env);
+    v->map_full = d->store ? pcd_store_map_full(d->store) : 0;
+    v->store_busy_ms = d->store ? pcd_store_busy_ms(d->store) : 0;
+    long long loop = atomic_load(&d->loop_ms);
+    int64_t since_loop = loop ? pc_mono_ms() - loop : 0;
+    v->stall_ms = since_loop > v->store_busy_ms ? since_loop : v->store_busy_ms;
+    v->stall_limit_s = cur_cfg(d)->health_stall_s;
 }
 
 int pcd_engine_view(engine *d, pcd_view *v, int what)
@@ -156,6 +167,17 @@ void pcd_engine_write_daemon(engine *d)
     pcd_store_put_daemon(d->store, &d->drec); /* a failure is logged with its cause */
 }
 
+/* Send the database event pending since the last record write.  Caller
+ * holds mu (the events socket has its own lock; sending does not block). */
+static void send_db_event(engine *d)
+{
+    if (!d->db_ev_pending)
+        return;
+    d->db_ev_pending = 0;
+    pcd_events_send(d->events, PC_EV_DATABASE, NULL, 0, (uint32_t)d->db_ev_value, "%s",
+                    d->db_ev_text);
+}
+
 void pcd_engine_note_state(engine *d)
 {
     pcd_view v;
@@ -182,20 +204,30 @@ void pcd_engine_note_state(engine *d)
         memcpy(d->drec.db_error, d->db_error, sizeof d->drec.db_error);
         write = 1;
     }
-    if (write)
-        pcd_engine_write_daemon(d);
-    if (db_before == d->db_state)
+    /* The bus hears of the database after the record is written: a
+     * subscriber that reads pc_daemon_read on this event sees the state it
+     * announces.  From unknown to up (the first check of a run) is not
+     * news. */
+    if (db_before != d->db_state && d->db_state == PC_DB_DOWN) {
+        d->db_ev_pending = 1;
+        d->db_ev_value = PC_DB_DOWN;
+        snprintf(d->db_ev_text, sizeof d->db_ev_text, "database unreachable: %s", d->db_error);
+    } else if (db_before != d->db_state && d->db_state == PC_DB_UP && db_before == PC_DB_DOWN) {
+        d->db_ev_pending = 1;
+        d->db_ev_value = PC_DB_UP;
+        snprintf(d->db_ev_text, sizeof d->db_ev_text,
+                 "database reachable again after %.1f s; resynchronising every chain",
+                 (double)(d->db_since_ms - db_before_ms) / 1000.0);
+    }
+    if (!write)
         return;
-    /* After the record: a subscriber that reads pc_daemon_read on this
-     * event sees the state it announces.  From unknown to up (the first
-     * check of a run) is not news. */
-    if (d->db_state == PC_DB_DOWN)
-        pcd_events_send(d->events, PC_EV_DATABASE, NULL, 0, PC_DB_DOWN,
-                        "database unreachable: %s", d->db_error);
-    else if (d->db_state == PC_DB_UP && db_before == PC_DB_DOWN)
-        pcd_events_send(d->events, PC_EV_DATABASE, NULL, 0, PC_DB_UP,
-                        "database reachable again after %.1f s; resynchronising every chain",
-                        (double)(d->db_since_ms - db_before_ms) / 1000.0);
+    if (d->recorder_on) { /* the recorder writes it, then sends the event */
+        d->drec_dirty = 1;
+        pthread_cond_signal(&d->drec_cv);
+        return;
+    }
+    pcd_engine_write_daemon(d);
+    send_db_event(d);
 }
 
 void pcd_engine_db_seen(void *ctx, int up, const char *error)
@@ -220,6 +252,49 @@ void pcd_engine_db_seen(void *ctx, int up, const char *error)
     pthread_mutex_unlock(&d->mu);
     if (want != before)
         pcd_engine_wake(d);
+}
+
+static void *recorder_main(void *arg)
+{
+    engine *d = arg;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        while (!d->drec_dirty && !d->recorder_stop)
+            pthread_cond_wait(&d->drec_cv, &d->mu);
+        if (!d->drec_dirty)
+            break;
+        d->drec_dirty = 0;
+        d->drec.pid = (uint32_t)getpid();
+        pc_daemon_rec rec = d->drec;
+        pthread_mutex_unlock(&d->mu);
+        pcd_store_put_daemon(d->store, &rec); /* a failure is logged with its cause */
+        pthread_mutex_lock(&d->mu);
+        send_db_event(d);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+int pcd_engine_recorder_start(engine *d)
+{
+    if (pthread_create(&d->recorder, NULL, recorder_main, d) != 0)
+        return PC_EIO;
+    pthread_mutex_lock(&d->mu);
+    d->recorder_on = 1;
+    pthread_mutex_unlock(&d->mu);
+    return PC_OK;
+}
+
+void pcd_engine_recorder_stop(engine *d)
+{
+    pthread_mutex_lock(&d->mu);
+    int on = d->recorder_on;
+    d->recorder_on = 0;
+    d->recorder_stop = 1;
+    pthread_cond_signal(&d->drec_cv);
+    pthread_mutex_unlock(&d->mu);
+    if (on)
+        pthread_join(d->recorder, NULL);
 }
 
 void pcd_strv_free(char **v, size_t n)

@@ -40,6 +40,7 @@
  */
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "breaker.h"
@@ -49,6 +50,7 @@
 #include "pc_format.h"
 #include "store.h"
 #include "view.h"
+#include "watch.h"
 
 /* A delta that cannot settle its keys alone; beyond enum pc_load_result. */
 #define PC_LOAD_NEED_FULL (PC_LOAD__COUNT + 1)
@@ -113,6 +115,17 @@ typedef struct engine {
     pcd_view_counters agg;      /* invalidation counters and the duration histogram */
     pcd_events     *events;     /* NULL when [bus] events is off */
     struct pcd_jobs *jobs;
+    pcd_watch      *watch;      /* the environment sampler; NULL in --once */
+    atomic_llong    loop_ms;    /* monotonic ms of the main loop's last pass */
+    /* The recorder thread writes the daemon record when it changed, so
+     * that the main loop (which answers control status) never waits for
+     * the store: a writer stuck on LMDB's lock stops the recorder only. */
+    pthread_t       recorder;
+    int             recorder_on, recorder_stop, drec_dirty;
+    int             db_ev_pending;  /* a database event waits for the record's write */
+    int             db_ev_value;    /* PC_DB_DOWN or PC_DB_UP */
+    char            db_ev_text[PC_ERROR_TEXT_MAX + 96];
+    pthread_cond_t  drec_cv;
 } engine;
 
 static inline const pcd_config *cur_cfg(engine *d) { return &d->cfgs->cfg; }
@@ -155,8 +168,14 @@ void  pcd_engine_note_state(engine *d);
  * writes the daemon record.  A pcd_dbstate_fn (listen.h); any thread;
  * takes mu. */
 void  pcd_engine_db_seen(void *ctx, int up, const char *error);
-/* Write the daemon record as it is (pid refreshed). */
+/* Write the daemon record as it is (pid refreshed), now, on the caller's
+ * thread: start-up and shutdown. */
 void  pcd_engine_write_daemon(engine *d);
+/* The recorder thread: while it runs, pcd_engine_note_state hands the
+ * record to it instead of writing on the caller's thread.  start: PC_OK
+ * or PC_EIO (records are then written inline); stop joins it. */
+int   pcd_engine_recorder_start(engine *d);
+void  pcd_engine_recorder_stop(engine *d);
 
 /* Free an array of n malloc'ed strings and the array. */
 void  pcd_strv_free(char **v, size_t n);

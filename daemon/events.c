@@ -30,6 +30,8 @@ struct pcd_events {
     topic          *topics;
     size_t          ntopics, cap;
     size_t          beat_next; /* where the next heartbeat round starts */
+    uint32_t        alarms;    /* PC_HB_* on "*" beats */
+    char            alarm_text[PC_EVENT_TEXT_MAX + 1];
     uint64_t        run;
 };
 
@@ -166,7 +168,21 @@ static void beat_locked(pcd_events *ev, const topic *t)
     memcpy(e.chain, t->name, sizeof e.chain);
     e.seq = t->seq;
     e.version = t->version;
+    if (t->name[0] == 0) {
+        e.value = ev->alarms;
+        memcpy(e.text, ev->alarm_text, sizeof e.text);
+    }
     send_locked(ev, &e);
+}
+
+void pcd_events_alarms(pcd_events *ev, uint32_t bits, const char *text)
+{
+    if (!ev)
+        return;
+    pthread_mutex_lock(&ev->mu);
+    ev->alarms = bits;
+    snprintf(ev->alarm_text, sizeof ev->alarm_text, "%s", text);
+    pthread_mutex_unlock(&ev->mu);
 }
 
 void pcd_events_heartbeat(pcd_events *ev)

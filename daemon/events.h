@@ -25,6 +25,9 @@ void pcd_events_send(pcd_events *ev, int kind, const char *chain, uint64_t versi
  * each carries the last seq sent, so a subscriber that missed the
  * end of a burst notices. */
 void pcd_events_heartbeat(pcd_events *ev);
+/* The alarms (PC_HB_* bits and a text for humans) the "*" heartbeats
+ * carry from now on. */
+void pcd_events_alarms(pcd_events *ev, uint32_t bits, const char *text);
 
 /* Beat for `chain` (at `version`) from now on, before any event of it in
  * this run: a chain served from disk that sends nothing (breaker open,

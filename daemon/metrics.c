@@ -25,7 +25,14 @@
     X(M_MAP_SIZE,   "map_size_bytes",         "gauge",     "Size of the LMDB map") \
     X(M_DB_UP,      "database_up",            "gauge",     "1 while the daemon's continuous check of its database succeeds, 0 within 5 s of it failing (and before the first check)") \
     X(M_DB_DOWN_SINCE, "database_down_since_seconds", "gauge", "Unix time the database was last found unreachable; 0 while it is not") \
-    X(M_STATS_REJ,  "stats_files_rejected_total", "counter", "Per-process lookup statistics files skipped as corrupt or hostile")
+    X(M_STATS_REJ,  "stats_files_rejected_total", "counter", "Per-process lookup statistics files skipped as corrupt or hostile") \
+    X(M_RD_MAX,     "readers_max",            "gauge",     "Size of the LMDB reader table") \
+    X(M_OLD_TXN,    "oldest_read_txn_seconds", "gauge",    "Age of the oldest read transaction holding a snapshot older than the newest commit, any process (0 if none)") \
+    X(M_OLD_PID,    "oldest_read_txn_pid",    "gauge",     "Pid of the process holding that transaction (0 if none)") \
+    X(M_PAGES,      "map_pages",              "gauge",     "LMDB pages: used (up to the last page of the newest snapshot) and free (on the free list)") \
+    X(M_DATA_BYTES, "data_file_bytes",        "gauge",     "Size of data.mdb on disk") \
+    X(M_MAP_FULL,   "map_full",               "gauge",     "1 while publishes fail for want of map space") \
+    X(M_PROGRESS,   "last_progress_seconds",  "gauge",     "Seconds since the engine (main loop and publisher) last made progress; grows when hung")
 
 enum {
 #define PCD_X_ENUM(id, name, type, help) id,
@@ -196,6 +203,24 @@ char *pcd_metrics_render(const pcd_view *v, size_t *len)
     family(&b, M_STATS_REJ);
     put(&b, "pricecache_stats_files_rejected_total %llu\n",
         (unsigned long long)v->stats_rejected);
+    /* Issue 13: the watcher's last sample, present from the first scrape
+     * (zeroes until it has one). */
+    family(&b, M_RD_MAX);
+    put(&b, "pricecache_readers_max %d\n", v->env.readers_max);
+    family(&b, M_OLD_TXN);
+    put(&b, "pricecache_oldest_read_txn_seconds %.3f\n", v->env.oldest_txn_s);
+    family(&b, M_OLD_PID);
+    put(&b, "pricecache_oldest_read_txn_pid %u\n", (unsigned)v->env.oldest_txn_pid);
+    family(&b, M_PAGES);
+    put(&b, "pricecache_map_pages{state=\"used\"} %llu\n"
+            "pricecache_map_pages{state=\"free\"} %llu\n",
+        (unsigned long long)v->env.pages_used, (unsigned long long)v->env.pages_free);
+    family(&b, M_DATA_BYTES);
+    put(&b, "pricecache_data_file_bytes %llu\n", (unsigned long long)v->env.data_bytes);
+    family(&b, M_MAP_FULL);
+    put(&b, "pricecache_map_full %d\n", v->map_full ? 1 : 0);
+    family(&b, M_PROGRESS);
+    put(&b, "pricecache_last_progress_seconds %.3f\n", (double)v->stall_ms / 1000.0);
     if (b.oom) {
         free(b.p);
         return NULL;

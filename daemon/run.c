@@ -61,6 +61,7 @@ static int reload_config(engine *d, const char *file)
     d->cfg_gen++;
     d->conn_gen++;
     pcd_log_level = node->cfg.log_level;
+    pcd_watch_set_warn(d->watch, node->cfg.reader_warn_s);
     pthread_mutex_unlock(&d->mu);
     LOG_INFO("config", "configuration %s re-read", file);
     return PC_OK;
@@ -104,6 +105,29 @@ static void sd_report(engine *d, char *last, size_t len)
         pcd_sd_ready();
 }
 
+/* A full map ends when the reader that pinned the old pages goes (or
+ * another takes its place as the oldest): retry the chains whose publish
+ * failed at once instead of at their backoff. */
+static void map_full_retry(engine *d, int *was_full, uint32_t *pin, int64_t now)
+{
+    pcd_view_env env;
+    pcd_watch_env(d->watch, &env);
+    int full = pcd_store_map_full(d->store);
+    if (full && !*was_full)
+        *pin = env.oldest_txn_pid;
+    *was_full = full;
+    if (!full || env.oldest_txn_pid == *pin)
+        return;
+    LOG_INFO("cache", "map full: the oldest reader changed (pid %u -> %u); retrying the "
+             "failed publishes now", *pin, env.oldest_txn_pid);
+    *pin = env.oldest_txn_pid;
+    pthread_mutex_lock(&d->mu);
+    for (chain *c = d->chains; c; c = c->next)
+        if (c->active && !c->last_ok && c->state == PCD_CHAIN_IDLE && c->due_ms > now)
+            c->due_ms = now;
+    pthread_mutex_unlock(&d->mu);
+}
+
 int pcd_run(const char *config_file, int mode, int sig_fd)
 {
     engine dd, *d = &dd;
@@ -136,6 +160,12 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         pcd_engine_free(d);
         return PCD_EXIT_RUNTIME;
     }
+
+    /* Not fatal: the figures and stale-reader warnings are missing, the
+     * cache is served. */
+    if (mode != PCD_MODE_ONCE &&
+        pcd_watch_start(d->store, 1000, cfg->reader_warn_s, &d->watch) != PC_OK)
+        LOG_ERR("cache", "cannot start the environment watcher; reader and map figures are off");
 
     if (mode != PCD_MODE_ONCE && cfg->bus_events[0]) {
         /* Not fatal: readers do not need the bus; the log says why. */
@@ -190,9 +220,15 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     }
     pcd_strv_free(cached, ncached);
     pcd_engine_write_daemon(d);
+    if (pcd_engine_recorder_start(d) != PC_OK)
+        LOG_WARN("daemon", "cannot start the record writer; the daemon record is written inline");
 
     rc = pcd_jobs_start(d, cfg->concurrency);
     if (rc == PC_ENOMEM) {
+        pcd_engine_recorder_stop(d);
+        pcd_watch_stop(d->watch);
+        pcd_events_close(d->events);
+        pcd_control_close(control);
         pcd_store_close(d->store);
         pcd_engine_free(d);
         return PCD_EXIT_RUNTIME;
@@ -226,8 +262,13 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
                      cfg->http_listen);
     }
 
+    uint32_t full_pin = 0; /* the oldest reader's pid when the map filled */
+    int was_full = 0;
     while (all_started) {
         int64_t now = pc_mono_ms();
+        atomic_store(&d->loop_ms, now);
+        if (mode != PCD_MODE_ONCE)
+            map_full_retry(d, &was_full, &full_pin, now);
         pthread_mutex_lock(&d->mu);
         if (d->sync_asked) {
             d->sync_asked = 0;
@@ -263,9 +304,24 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
             break;
         if (mode != PCD_MODE_ONCE)
             sd_report(d, sd_line, sizeof sd_line);
-        pcd_sd_watchdog();
+        /* WATCHDOG=1 only while the engine progresses: this loop passes
+         * (it is here) and no write has held the store beyond stall_s (a
+         * writer stuck on LMDB's lock); systemd restarts a daemon that
+         * stops pinging. */
+        if (pcd_store_busy_ms(d->store) < (int64_t)cur_cfg(d)->health_stall_s * 1000)
+            pcd_sd_watchdog();
 
         if (d->events && pc_mono_ms() - last_beat >= 1000) {
+            pcd_view hv;
+            pcd_engine_view(d, &hv, 0);
+            int blocked = pcd_view_store_blocked_s(&hv);
+            char alarm[64] = "";
+            if (blocked)
+                snprintf(alarm, sizeof alarm, "store blocked for %d s", blocked);
+            else if (hv.map_full)
+                snprintf(alarm, sizeof alarm, "map full");
+            pcd_events_alarms(d->events, (hv.map_full ? PC_HB_MAP_FULL : 0) |
+                                             (blocked ? PC_HB_STORE_BLOCKED : 0), alarm);
             pcd_events_heartbeat(d->events);
             last_beat = pc_mono_ms();
         }
@@ -284,8 +340,8 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
             wait = 200; /* retries are not waited for in --once */
         if (wait < 0)
             wait = 0;
-        if (wait > 60000)
-            wait = 60000;
+        if (wait > 1000)
+            wait = 1000; /* a pass a second at least: the progress stamp */
         if (pcd_sd_watchdog_ms() > 0 && wait > pcd_sd_watchdog_ms() / 2)
             wait = pcd_sd_watchdog_ms() / 2; /* pcd_sd_watchdog pings at most every quarter */
         struct pollfd pf[3] = { { d->done_fd, POLLIN, 0 }, { sig_fd, POLLIN, 0 },
@@ -335,6 +391,9 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     pcd_http_stop(http);
     pcd_control_close(control);
     pcd_events_close(d->events);
+    pcd_watch_stop(d->watch);
+    d->watch = NULL;
+    pcd_engine_recorder_stop(d);
     if (ctl)
         pcd_pg_close(ctl);
 

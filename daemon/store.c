@@ -91,6 +91,7 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
     st->lock_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->memo_mu, NULL);
+    pthread_rwlock_init(&st->map_lock, NULL);
     st->map_size = cfg->map_size_mb << 20;
     st->map_max = cfg->map_max_mb << 20;
 
@@ -174,6 +175,7 @@ void pcd_store_close(pcd_store *st)
     pcd_statsdir_close(st->stats);
     pcd_st_memo_free(st);
     pthread_mutex_destroy(&st->memo_mu);
+    pthread_rwlock_destroy(&st->map_lock);
     pthread_mutex_destroy(&st->mu);
     free(st->path);
     free(st);
@@ -191,7 +193,9 @@ static int grow_map(pcd_store *st, char *err, size_t errlen)
     uint64_t next = st->map_size * 2;
     if (next > st->map_max)
         next = st->map_max;
+    pthread_rwlock_wrlock(&st->map_lock);
     int rc = mdb_env_set_mapsize(st->env, next);
+    pthread_rwlock_unlock(&st->map_lock);
     if (rc)
         return pcd_st_fail(rc, "cache: cannot grow the map", err, errlen);
     LOG_INFO("cache", "cache %s: map grown from %llu to %llu MiB", st->path,
@@ -207,10 +211,20 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
                        const char *what, char *err, size_t errlen)
 {
     pthread_mutex_lock(&st->mu);
+    atomic_store(&st->busy_since_ms, pc_mono_ms());
     int rc, grc = PC_OK;
     while ((rc = attempt(st, arg)) == MDB_MAP_FULL && (grc = grow_map(st, err, errlen)) == PC_OK)
         ;
+    atomic_store(&st->busy_since_ms, 0);
     pthread_mutex_unlock(&st->mu);
+    if (rc == MDB_MAP_FULL && grc == PC_EMAPFULL) {
+        /* Full at map_max: a reader holding an old snapshot keeps the
+         * freed pages from being reused (or the data outgrew the limit).
+         * Said once per episode; a commit ends it. */
+        if (atomic_exchange(&st->map_full, 1) == 0)
+            LOG_ERR("cache", "%s; publishes fail until space is freed (a reader holding an old "
+                    "snapshot: see pricecache readers), the last snapshots are served", err);
+    }
     if (rc == MDB_MAP_FULL)
         return grc;
     if (rc == MDB_NOTFOUND) {
@@ -220,6 +234,12 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
         return PC_NOTFOUND;
     }
     return rc ? pcd_st_fail(rc, what, err, errlen) : PC_OK;
+}
+
+void pcd_st_published(pcd_store *st)
+{
+    if (atomic_exchange(&st->map_full, 0) == 1)
+        LOG_INFO("cache", "cache %s: map no longer full, publishes commit again", st->path);
 }
 
 int pcd_st_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
@@ -285,11 +305,13 @@ int pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers)
 {
     MDB_envinfo info;
     MDB_stat ms;
-    pthread_mutex_lock(&st->mu);
+    /* The map lock, not `mu`: only a resize must be kept out, and a
+     * writer stuck on LMDB's lock must not hold /metrics up. */
+    pthread_rwlock_rdlock(&st->map_lock);
     int rc = mdb_env_info(st->env, &info);
     if (!rc)
         rc = mdb_env_stat(st->env, &ms);
-    pthread_mutex_unlock(&st->mu);
+    pthread_rwlock_unlock(&st->map_lock);
     if (rc)
         return pc_err_from_mdb(rc);
     if (used)

@@ -80,6 +80,31 @@ int  pcd_store_remove_chain(pcd_store *st, const char *chain, char *err, size_t 
 int  pcd_store_list_chains(pcd_store *st, char ***out, size_t *n);
 int  pcd_store_get_daemon(pcd_store *st, pc_daemon_rec *out);
 int  pcd_store_put_daemon(pcd_store *st, const pc_daemon_rec *rec);
+/* The environment's figures, sampled without waiting for a write (the
+ * map lock only: a resize is short and never waits on LMDB). */
+typedef struct pcd_store_sample {
+    uint64_t  map_size, map_used;    /* bytes */
+    uint64_t  pages_used, pages_free; /* up to the last page; on the free list */
+    uint64_t  data_bytes;            /* data.mdb on disk */
+    uint64_t  last_txnid;            /* the newest commit */
+    int       readers, readers_max;  /* slots ever used (LMDB's count), table size */
+    int       map_full;              /* writes fail at map_max */
+    pc_rslot *slots;                 /* used slots (malloc'ed) */
+    size_t    nslots;
+} pcd_store_sample_t;
+/* PC_OK (free with pcd_store_sample_free), PC_ENOMEM, PC_EIO... */
+int  pcd_store_sample(pcd_store *st, pcd_store_sample_t *out);
+void pcd_store_sample_free(pcd_store_sample_t *s);
+/* Clear the reader slots of dead processes (mdb_reader_check): a reader
+ * killed with -9 leaves its slot, and its snapshot pinned, until someone
+ * does.  *n gets how many were cleared.  PC_OK or PC_EIO. */
+int  pcd_store_clear_dead(pcd_store *st, int *n);
+/* How long the write in progress has held the store, ms (0: idle).  No
+ * lock: callable while a writer is stuck. */
+int64_t pcd_store_busy_ms(pcd_store *st);
+/* 1 while writes fail for want of map space (PC_EMAPFULL). */
+int  pcd_store_map_full(pcd_store *st);
+
 /* Map bytes in use and map size. */
 int  pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers);
 /* The readers' lookup statistics (statsdir.h: validated, folded, never

@@ -4,6 +4,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,6 +24,16 @@ struct pcd_store {
      * writer anyway, and mdb_env_set_mapsize (map growth) is only legal
      * while no transaction is active in the process. */
     pthread_mutex_t mu;
+    /* Taken for writing around mdb_env_set_mapsize (which unmaps), for
+     * reading by the sampler (store_env.c): its short read transaction and
+     * mdb_env_info run outside `mu`, so they never wait for a publish. */
+    pthread_rwlock_t map_lock;
+    /* Monotonic ms since the thread holding `mu` for a write took it (0:
+     * none): a writer stuck on LMDB's writer mutex shows here. */
+    atomic_llong    busy_since_ms;
+    /* 1 since a write failed for want of map space at map_max, until a
+     * write commits again. */
+    atomic_int      map_full;
     /* The meta records as last committed, so that reading one never waits
      * for a publish holding `mu` (control status and /metrics read every
      * chain's).  Written under `mu` right after each commit, so it follows
@@ -46,6 +57,10 @@ int  pcd_st_fail(int rc, const char *what, char *err, size_t errlen);
  * MDB_NOTFOUND becomes PC_NOTFOUND with "what: not found" in err. */
 int  pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), void *arg,
                         const char *what, char *err, size_t errlen);
+
+/* A publish (full or delta) committed: the map is not full any more (a
+ * small metadata write that fits says nothing about the next publish). */
+void pcd_st_published(pcd_store *st);
 
 /* Run `fn` in a write transaction of its own (pcd_st_run_growing). */
 int  pcd_st_write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), void *arg,

@@ -201,6 +201,8 @@ int pcd_store_publish_audited(pcd_store *st, const pcd_snapshot *snap, pc_meta_r
     char what[128];
     snprintf(what, sizeof what, "chain %s: publish failed", snap->chain);
     int rc = pcd_st_run_growing(st, publish_attempt, &a, what, err, errlen);
+    if (rc == PC_OK)
+        pcd_st_published(st);
     if (rc == PC_OK && audit)
         pcd_st_audit_done(&a.mark, NULL);
     return rc;
@@ -338,6 +340,9 @@ int pcd_store_apply_delta(pcd_store *st, const char *chain, const pcd_snapshot *
     struct delta_arg a = { chain, found, keys, nkeys, meta, stats };
     char what[128];
     snprintf(what, sizeof what, "chain %s: applying changes failed", chain);
-    return pcd_st_run_growing(st, delta_attempt, &a, what, err, errlen);
+    int rc = pcd_st_run_growing(st, delta_attempt, &a, what, err, errlen);
+    if (rc == PC_OK)
+        pcd_st_published(st);
+    return rc;
 }
 

@@ -44,12 +44,25 @@ static int ctl_status(void *ctx, char *out, size_t cap)
     char dberr[2 * sizeof v.db_error];
     quote(dberr, sizeof dberr, v.db_error);
     int w = snprintf(out, cap, "daemon state=%s ready=%u pid=%u uptime_s=%lld db=%s db_since=%lld "
-                     "db_error=\"%s\" chains=%zu\n",
-                     pc_daemon_state_name((int)v.drec.state), v.drec.ready, (unsigned)getpid(),
+                     "db_error=\"%s\" chains=%zu",
+                     pc_daemon_state_name(pcd_view_state(&v)), v.drec.ready, (unsigned)getpid(),
                      (long long)((now - v.drec.started_ms) / 1000),
                      pcd_view_db(&v) == PC_DB_DOWN ? "down" : "ok",
                      (long long)(v.db_since_ms / 1000), dberr, n);
     len = w > 0 ? (size_t)w : 0;
+    /* Issue 13: the store and the readers, from the watcher and the
+     * engine's progress (never the store's lock). */
+    int blocked = pcd_view_store_blocked_s(&v);
+    char note[96] = "";
+    if (blocked)
+        snprintf(note, sizeof note, " note=\"store blocked for %d s\"", blocked);
+    else if (v.map_full)
+        snprintf(note, sizeof note, " note=\"map full\"");
+    w = snprintf(out + len, cap - len, " map=%s store=%s progress_s=%.1f oldest_txn_pid=%u "
+                 "oldest_txn_s=%.0f%s\n", v.map_full ? "full" : "ok",
+                 blocked ? "blocked" : "ok", (double)v.stall_ms / 1000.0,
+                 (unsigned)v.env.oldest_txn_pid, v.env.oldest_txn_s, note);
+    len += w > 0 ? (size_t)w : 0;
     for (size_t i = 0; i < n && len < cap; i++) {
         const pcd_view_chain *vc = &v.chains[i];
         const pc_meta_rec *m = &vc->meta;
@@ -109,6 +122,61 @@ static int ctl_metrics(void *ctx, char *out, size_t cap)
     return rc;
 }
 
+/* The watcher's last sample of the reader table. */
+static int ctl_readers(void *ctx, char *out, size_t cap)
+{
+    engine *d = ctx;
+    pcd_watch_slot *sl = NULL;
+    size_t n = 0;
+    uint64_t last = 0;
+    int rc = pcd_watch_slots(d->watch, &sl, &n, &last);
+    if (rc != PC_OK) {
+        snprintf(out, cap, "internal: no sample of the reader table yet (%s)", pc_strerror(rc));
+        return rc;
+    }
+    pcd_view_env env;
+    pcd_watch_env(d->watch, &env);
+    int w = snprintf(out, cap, "readers used=%zu max=%d last_txnid=%llu oldest_txn_pid=%u "
+                     "oldest_txn_s=%.0f map=%s\n", n, env.readers_max,
+                     (unsigned long long)last, (unsigned)env.oldest_txn_pid, env.oldest_txn_s,
+                     env.map_full ? "full" : "ok");
+    size_t len = w > 0 ? (size_t)w : 0;
+    for (size_t i = 0; i < n && len < cap; i++) {
+        const pcd_watch_slot *s = &sl[i];
+        char txn[32] = "-", age[32] = "-";
+        if (s->slot.txnid)
+            snprintf(txn, sizeof txn, "%llu", (unsigned long long)s->slot.txnid);
+        if (s->age_ms >= 0)
+            snprintf(age, sizeof age, "%.0f", (double)s->age_ms / 1000.0);
+        w = snprintf(out + len, cap - len, "slot pid=%u thread=%llx txnid=%s behind=%llu "
+                     "age_s=%s\n", s->slot.pid, (unsigned long long)s->slot.thread, txn,
+                     (unsigned long long)s->behind, age);
+        if (w < 0 || (size_t)w >= cap - len)
+            break;
+        len += (size_t)w;
+    }
+    free(sl);
+    if (len > 0 && out[len - 1] == '\n')
+        out[--len] = 0;
+    return PC_OK;
+}
+
+/* A verb that writes to the store would wait behind a writer stuck on
+ * LMDB's lock, and the main loop (which answers every request) with it:
+ * refuse at once, saying why. */
+static int store_blocked(engine *d, char *out, size_t cap)
+{
+    int64_t busy = pcd_store_busy_ms(d->store);
+    pthread_mutex_lock(&d->mu);
+    int limit = cur_cfg(d)->health_stall_s;
+    pthread_mutex_unlock(&d->mu);
+    if (busy < 2000 && busy < (int64_t)limit * 1000)
+        return 0;
+    snprintf(out, cap, "internal: store blocked for %lld s (a write is waiting for LMDB's "
+             "lock); nothing changed, retry later", (long long)(busy / 1000));
+    return 1;
+}
+
 /* The chain an operator named, active in the source; else the answer. */
 static chain *ctl_chain(engine *d, const char *slug, char *out, size_t cap)
 {
@@ -131,6 +199,9 @@ static void audit_note(engine *d, const char *text, char *out, size_t cap)
 static int ctl_done_before(void *ctx, const pcd_actor *who, uint64_t *seq)
 {
     engine *d = ctx;
+    char why[160];
+    if (store_blocked(d, why, sizeof why))
+        return PC_NOTFOUND; /* the verb itself refuses, saying why */
     char uid[32], req[64];
     snprintf(uid, sizeof uid, " uid=%u ", who->uid);
     snprintf(req, sizeof req, " req=%s ", who->id);
@@ -141,6 +212,8 @@ static int ctl_done_before(void *ctx, const pcd_actor *who, uint64_t *seq)
 static int ctl_reload(void *ctx, const char *slug, const pcd_actor *who, char *out, size_t cap)
 {
     engine *d = ctx;
+    if (store_blocked(d, out, cap))
+        return PC_EIO;
     char text[PC_AUDIT_TEXT_MAX];
     pthread_mutex_lock(&d->mu);
     if (strcmp(slug, "all") == 0) {
@@ -166,6 +239,8 @@ static int ctl_breaker_reset(void *ctx, const char *slug, const pcd_actor *who, 
                              size_t cap)
 {
     engine *d = ctx;
+    if (store_blocked(d, out, cap))
+        return PC_EIO;
     pthread_mutex_lock(&d->mu);
     chain *c = ctl_chain(d, slug, out, cap);
     if (!c) {
@@ -212,6 +287,8 @@ static int ctl_breaker_reset(void *ctx, const char *slug, const pcd_actor *who, 
 static int ctl_accept(void *ctx, const char *slug, const pcd_actor *who, char *out, size_t cap)
 {
     engine *d = ctx;
+    if (store_blocked(d, out, cap))
+        return PC_EIO;
     pc_meta_rec m;
     if (pcd_store_get_meta(d->store, slug, &m) != PC_OK)
         memset(&m, 0, sizeof m);
@@ -239,6 +316,6 @@ static int ctl_accept(void *ctx, const char *slug, const pcd_actor *who, char *o
 void pcd_verbs_ops(engine *d, pcd_control_ops *ops)
 {
     pcd_control_ops o = { d, ctl_status, ctl_metrics, ctl_reload, ctl_breaker_reset, ctl_accept,
-                          ctl_done_before };
+                          ctl_done_before, ctl_readers };
     *ops = o;
 }

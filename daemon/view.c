@@ -19,12 +19,21 @@ int pcd_view_db(const pcd_view *v)
     return v->db_ok ? PC_DB_UNKNOWN : PC_DB_DOWN;
 }
 
+int pcd_view_store_blocked_s(const pcd_view *v)
+{
+    int64_t limit = (int64_t)(v->stall_limit_s > 0 ? v->stall_limit_s : 10) * 1000;
+    /* The store only: the main loop may legitimately wait for PostgreSQL
+     * (a listing, up to connect_timeout_s + timeout_s), which
+     * last_progress_seconds shows but is not the store. */
+    return v->store_busy_ms >= limit ? (int)(v->store_busy_ms / 1000) : 0;
+}
+
 int pcd_view_state(const pcd_view *v)
 {
     if (!v->started)
         return PC_DAEMON_STARTING;
     int degraded = !v->db_ok || pcd_view_db(v) == PC_DB_DOWN || v->unclosed > 0 ||
-                   v->failing > 0;
+                   v->failing > 0 || v->map_full || pcd_view_store_blocked_s(v) > 0;
     return degraded ? PC_DAEMON_DEGRADED : PC_DAEMON_READY;
 }
 
@@ -34,8 +43,13 @@ int pcd_view_unready(const pcd_view *v, char *why, size_t len)
      * the daemon's state, a half-open breaker or a refused load does not
      * make the data stale: the last good snapshot is served. */
     why[0] = 0;
-    if (!v->started)
+    int blocked = pcd_view_store_blocked_s(v);
+    if (blocked)
+        snprintf(why, len, "store blocked for %d s", blocked);
+    else if (!v->started)
         snprintf(why, len, "warm-up not done");
+    else if (v->map_full)
+        snprintf(why, len, "map full: publishes fail, the last snapshots are served");
     else if (pcd_view_db(v) == PC_DB_DOWN)
         snprintf(why, len, "database unreachable");
     else if (!v->db_ok) /* it answers, but the chains query fails */
@@ -52,12 +66,18 @@ int pcd_view_unready(const pcd_view *v, char *why, size_t len)
 
 void pcd_view_status_line(const pcd_view *v, char *buf, size_t len)
 {
+    char extra[64] = "";
+    int blocked = pcd_view_store_blocked_s(v);
+    if (blocked)
+        snprintf(extra, sizeof extra, ", store blocked for %d s", blocked);
+    else if (v->map_full)
+        snprintf(extra, sizeof extra, ", map full");
     if (v->started)
-        snprintf(buf, len, "ready: %zu chains, %d breakers open%s", v->nchains, v->unclosed,
-                 pcd_view_db(v) != PC_DB_DOWN ? "" : ", database unreachable");
+        snprintf(buf, len, "ready: %zu chains, %d breakers open%s%s", v->nchains, v->unclosed,
+                 pcd_view_db(v) != PC_DB_DOWN ? "" : ", database unreachable", extra);
     else
-        snprintf(buf, len, "warming up: %d of %zu chains loaded%s", v->warm, v->nchains,
-                 pcd_view_db(v) != PC_DB_DOWN ? "" : ", database unreachable");
+        snprintf(buf, len, "warming up: %d of %zu chains loaded%s%s", v->warm, v->nchains,
+                 pcd_view_db(v) != PC_DB_DOWN ? "" : ", database unreachable", extra);
 }
 
 const char *pcd_view_load_name(int load)

@@ -61,6 +61,18 @@ typedef struct pcd_view_chain {
     pc_meta_rec meta;                     /* zero when not cached */
 } pcd_view_chain;
 
+/* The environment as the watcher last sampled it (watch.c), and the
+ * engine's progress: read without waiting for the store. */
+typedef struct pcd_view_env {
+    int64_t  sampled_ms;     /* monotonic time of the sample; 0: none yet */
+    int      readers_max;    /* LMDB reader table size */
+    uint64_t pages_used, pages_free;
+    uint64_t data_bytes;     /* data.mdb on disk */
+    int      map_full;       /* publishes fail for want of map space */
+    double   oldest_txn_s;   /* oldest read transaction behind the newest commit */
+    uint32_t oldest_txn_pid; /* its pid; 0 none */
+} pcd_view_env;
+
 typedef struct pcd_view {
     /* The daemon: always filled. */
     int      started;     /* warm-up done */
@@ -86,6 +98,13 @@ typedef struct pcd_view {
     int      have_lookups; /* ... when the area could be read */
     uint64_t stats_rejected; /* statistics files skipped as corrupt, since start */
     int64_t  now_ms;      /* wall clock when the view was taken */
+    /* Always filled (no store lock): the watcher's sample and the engine's
+     * progress. */
+    pcd_view_env env;
+    int      map_full;    /* publishes fail for want of map space */
+    int64_t  store_busy_ms; /* how long the write in progress has held the store */
+    int64_t  stall_ms;    /* since the engine (main loop, publisher) last made progress */
+    int      stall_limit_s; /* [health] stall_s: beyond it the store counts as blocked */
 } pcd_view;
 
 enum { PCD_VIEW_CHAINS = 1, PCD_VIEW_ENV = 2 };
@@ -97,11 +116,17 @@ void pcd_view_free(pcd_view *v);
  * in --once) PC_DB_DOWN when the last listing could not reach it, else
  * PC_DB_UNKNOWN.  What status, /metrics and /readyz say. */
 int  pcd_view_db(const pcd_view *v);
+/* Seconds a write has held the store (waiting for LMDB's writer mutex,
+ * typically) when that reaches [health] stall_s; else 0.  /readyz, control
+ * status and STATUS= then say "store blocked for N s", and the watchdog is
+ * no longer fed. */
+int  pcd_view_store_blocked_s(const pcd_view *v);
 
 /* THE judgement of the daemon's state, for the daemon record, control
  * status and the console: PC_DAEMON_STARTING until warm-up is done, then
  * PC_DAEMON_DEGRADED while the database is down or any active chain's
- * breaker is not closed or its last attempt failed, else PC_DAEMON_READY. */
+ * breaker is not closed or its last attempt failed, the map is full or the
+ * store blocked, else PC_DAEMON_READY. */
 int  pcd_view_state(const pcd_view *v);
 
 /* /readyz: whether the data served is fresh (warm-up done, database

@@ -567,6 +567,12 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
     X(PC_EV_DATABASE,  "database")  /* the database went down or came back:   \
                                        value PC_DB_DOWN or PC_DB_UP; no chain */
 
+/* Alarms on the "*" heartbeat (pc_event.value): what the daemon cannot
+ * record in the cache while it lasts.  A heartbeat also says the daemon's
+ * main loop runs: none for three seconds means it does not respond. */
+#define PC_HB_MAP_FULL      0x1u  /* publishes fail for want of map space */
+#define PC_HB_STORE_BLOCKED 0x2u  /* a write has waited beyond [health] stall_s */
+
 enum pc_event_kind {
 #define PC_X_ENUM(id, name) id,
     PC_EVENT_KINDS(PC_X_ENUM)
@@ -584,7 +590,9 @@ typedef struct pc_event {
     uint64_t version;                  /* PC_EV_PUBLISH, PC_EV_HEARTBEAT: the
                                           chain's version; else 0 */
     uint32_t value;                    /* kind-specific: breaker state, load
-                                          result, rows */
+                                          result, rows; on the heartbeat of
+                                          "*" (chain ""), the daemon's alarms:
+                                          PC_HB_* bits, text saying them */
     char     text[PC_EVENT_TEXT_MAX + 1]; /* detail for humans, NUL-terminated */
 } pc_event;
 
@@ -929,6 +937,45 @@ typedef struct pc_env_status {
  * process's idle ones included.  Thread-safe.
  */
 int pc_env_read(pc_reader *r, pc_env_status *out);
+
+/* One used slot of the reader table (pc_readers_list).  Fixed layout;
+ * later versions use the reserved fields, never move the others. */
+typedef struct pc_reader_slot {
+    uint32_t pid;       /* process that holds the slot (caller's PID
+                           namespace) */
+    uint32_t alive;     /* 1 when `pid` exists (kill(pid, 0)); 0: the
+                           process is gone and its slot stays until the
+                           daemon or a reader clears dead slots */
+    uint64_t thread;    /* its thread, as LMDB recorded it */
+    uint64_t txnid;     /* the snapshot its open read transaction sees; 0
+                           when no transaction is open in the slot */
+    uint64_t behind;    /* commits made since that snapshot: while > 0 the
+                           transaction pins old pages and data.mdb grows
+                           with every publish; 0 when current or idle */
+    uint64_t reserved[2];
+} pc_reader_slot;
+
+/* pc_readers_list - who holds LMDB's reader slots, and which of them
+ * keeps an old snapshot open (a reader stopped inside a transaction: a
+ * process under SIGSTOP or a debugger, a pager reading a pipe slowly).
+ *
+ *   out         out  up to `cap` slots, in table order.
+ *   cap         in   room in out (0: count only; out may then be NULL).
+ *   n           out  slots in use; may exceed cap (call again with more).
+ *   last_txnid  out  the newest committed transaction (may be NULL).
+ *
+ * How long a slot has held its snapshot is not recorded by LMDB: the
+ * daemon measures it by sampling (metric
+ * pricecache_oldest_read_txn_seconds, control request `readers`); a
+ * program that lists repeatedly can do the same with (pid, thread,
+ * txnid).  Reads the lock file's table without taking its lock, inside a
+ * short read transaction of the caller (listed as current).  Returns
+ * PC_OK; PC_EINVAL (NULL r or n, out NULL with cap > 0); PC_ENOMEM;
+ * PC_EOVERLOADED; PC_EIO (a table this library cannot parse).
+ * Thread-safe.
+ */
+int pc_readers_list(pc_reader *r, pc_reader_slot *out, size_t cap, size_t *n,
+                    uint64_t *last_txnid);
 
 /* ---- Dump: pc_scan ---------------------------------------------------
  *

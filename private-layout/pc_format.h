@@ -186,6 +186,20 @@ int pc_audit_decode(uint64_t seq, const void *val, size_t len, pc_audit_rec *out
 int pc_audit_check(const pc_audit_rec *rec, uint64_t want_seq, const uint8_t *prev_hash,
                    char *why, size_t len);
 
+/* One used slot of LMDB's reader table, as mdb_reader_list shows it. */
+typedef struct pc_rslot {
+    uint32_t pid;
+    uint64_t thread;
+    uint64_t txnid;   /* snapshot its open read transaction sees; 0: none open */
+} pc_rslot;
+
+/* The used slots of env's reader table (no lock taken: LMDB's own listing
+ * of the lock file).  Up to cap into out; *n gets how many are used (may
+ * exceed cap).  PC_OK or PC_EIO.  client/rslots.c; the daemon and the
+ * library share it. */
+struct MDB_env;
+int pc_rslots_read(struct MDB_env *env, pc_rslot *out, size_t cap, size_t *n);
+
 /* The single place that translates LMDB return codes to PC_* codes. */
 int pc_err_from_mdb(int mdb_rc);
 

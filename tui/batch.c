@@ -58,6 +58,15 @@ int tui_batch_frame(FILE *f, const tui_model *m, const tui_eventlog *l, unsigned
                 m->readers_used, m->readers_max, m->map_used, m->map_size);
     else
         fprintf(f, "readers: -\nmap_used_bytes: -\nmap_size_bytes: -\n");
+    int64_t silent = tui_events_silent_ms(l, tui_mono_ms());
+    fprintf(f, "responding: %s\n", silent < 0 || m->daemon == TUI_D_DOWN ? "-"
+                                   : silent > (int64_t)TUI_SILENT_BEATS * TUI_BEAT_MS ? "no"
+                                                                                    : "yes");
+    fprintf(f, "alarms: %s%s%s\n", l->alarms ? "" : "none",
+            l->alarms & PC_HB_MAP_FULL ? "map_full " : "",
+            l->alarms & PC_HB_STORE_BLOCKED ? "store_blocked" : "");
+    fprintf(f, "oldest_txn_pid: %u\noldest_txn_s: %.1f\n", m->oldest_pid,
+            (double)m->oldest_ms / 1000.0);
     fprintf(f, "chains: %zu\n", m->nview);
     if (m->problem[0])
         fprintf(f, "problem: %s\n", m->problem);

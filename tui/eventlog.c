@@ -6,10 +6,32 @@
 
 #include "eventlog.h"
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t tui_events_silent_ms(const tui_eventlog *l, int64_t now)
+{
+    if (!l->sub)
+        return -1;
+    return now - (l->beat_ms ? l->beat_ms : l->opened_ms);
+}
+
+void tui_events_beat(tui_eventlog *l, const pc_event *e, int64_t now)
+{
+    l->beat_ms = now;
+    l->alarms = e->value;
+    snprintf(l->alarm_text, sizeof l->alarm_text, "%s", e->text);
+}
+
 int tui_events_open(tui_eventlog *l, const char *addr)
 {
     memset(l, 0, sizeof *l);
     snprintf(l->addr, sizeof l->addr, "%s", addr);
+    l->opened_ms = mono_ms();
     int rc = pc_sub_open(addr, NULL, 0, &l->sub);
     if (rc != PC_OK) {
         l->sub = NULL;
@@ -72,8 +94,11 @@ int tui_events_drain(tui_eventlog *l)
             l->resync = 1;
             continue;
         }
-        if (e.kind == PC_EV_HEARTBEAT)
+        if (e.kind == PC_EV_HEARTBEAT) {
+            if (!e.chain[0])
+                tui_events_beat(l, &e, mono_ms());
             continue;
+        }
         /* Every shown event changed some chain's metadata: read it again. */
         l->resync = 1;
         tui_events_add(l, &e);

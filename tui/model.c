@@ -48,6 +48,7 @@ int tui_model_init(tui_model *m, const char *path)
 void tui_model_free(tui_model *m)
 {
     pc_close(m->r);
+    free(m->rseen);
     free(m->chains);
     free(m->view);
     free(m->path);
@@ -58,6 +59,48 @@ static void problem(tui_model *m, const char *what, int rc)
 {
     if (!m->problem[0])
         snprintf(m->problem, sizeof m->problem, "%.150s: %s", what, pc_strerror(rc));
+}
+
+int tui_model_readers(tui_model *m, const pc_reader_slot *s, size_t n, int64_t mono_ms)
+{
+    tui_rseen *next = calloc(n ? n : 1, sizeof *next);
+    if (!next)
+        return PC_ENOMEM;
+    size_t k = 0;
+    m->oldest_pid = 0;
+    m->oldest_ms = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i].behind)
+            continue;
+        tui_rseen e = { s[i].pid, s[i].thread, s[i].txnid, mono_ms };
+        for (size_t j = 0; j < m->nrseen; j++)
+            if (m->rseen[j].pid == e.pid && m->rseen[j].thread == e.thread &&
+                m->rseen[j].txnid == e.txnid)
+                e.since_ms = m->rseen[j].since_ms;
+        next[k++] = e;
+        if (!m->oldest_pid || mono_ms - e.since_ms > m->oldest_ms) {
+            m->oldest_pid = e.pid;
+            m->oldest_ms = mono_ms - e.since_ms;
+        }
+    }
+    free(m->rseen);
+    m->rseen = next;
+    m->nrseen = k;
+    return PC_OK;
+}
+
+static void read_readers(tui_model *m)
+{
+    size_t cap = m->readers_max ? m->readers_max : 128, n = 0;
+    pc_reader_slot *s = calloc(cap, sizeof *s);
+    if (!s)
+        return;
+    int rc = pc_readers_list(m->r, s, cap, &n, NULL);
+    if (rc == PC_OK)
+        tui_model_readers(m, s, n < cap ? n : cap, tui_mono_ms());
+    else
+        problem(m, "reader slots", rc);
+    free(s);
 }
 
 static int64_t clock_ms(clockid_t id)
@@ -221,6 +264,7 @@ void tui_model_sample(tui_model *m)
         }
         else
             problem(m, "environment", rc);
+        read_readers(m);
     }
     m->daemon = daemon_state(m);
     db_state(m);

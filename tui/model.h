@@ -64,6 +64,16 @@ typedef struct tui_chain {
     uint64_t    rejected; /* every reason of the last load */
 } tui_chain;
 
+/* A reader holding an old snapshot this long is worth a line. */
+#define TUI_STALE_MS 5000
+
+/* A reader slot seen holding an old snapshot, and since when. */
+typedef struct tui_rseen {
+    uint32_t pid;
+    uint64_t thread, txnid;
+    int64_t  since_ms;   /* monotonic */
+} tui_rseen;
+
 typedef struct tui_model {
     char       *path;          /* the cache directory */
     pc_reader  *r;             /* NULL until the environment opens */
@@ -81,6 +91,12 @@ typedef struct tui_model {
     int         have_env;
     uint64_t    map_used, map_size;
     unsigned    readers_used, readers_max;
+    /* Stale readers, measured across samples (LMDB keeps no time): the
+     * slot that has held an old snapshot longest. */
+    tui_rseen  *rseen;
+    size_t      nrseen;
+    uint32_t    oldest_pid;    /* 0: none */
+    int64_t     oldest_ms;
 
     int         have_stats;    /* the statistics could be read */
     int         have_rate;     /* two samples of it so far */
@@ -109,6 +125,12 @@ void tui_model_free(tui_model *m);
  * Problems end up in m->problem, never as a failure: the console keeps
  * showing what it still has.  Arranges the view afterwards. */
 void tui_model_sample(tui_model *m);
+
+/* Feed one listing of the reader table (what a sample does; separate so
+ * tests can drive it): a slot behind the newest commit ages from the
+ * first sample that saw it so; the oldest goes to oldest_pid/_ms.  PC_OK
+ * or PC_ENOMEM. */
+int  tui_model_readers(tui_model *m, const pc_reader_slot *s, size_t n, int64_t mono_ms);
 
 /* Filter and sort m->chains into m->view (after changing sort or filter). */
 void tui_model_arrange(tui_model *m);

@@ -182,17 +182,25 @@ static attr_t breaker_look(unsigned breaker)
 
 /* ---- the frame ------------------------------------------------------- */
 
-static void draw_header(const tui_model *m, const tui_ui *ui)
+/* The daemon's record says it runs, but its heartbeats stopped. */
+static int not_responding(const tui_model *m, const tui_eventlog *l)
+{
+    return m->daemon != TUI_D_DOWN &&
+           tui_events_silent_ms(l, tui_mono_ms()) > (int64_t)TUI_SILENT_BEATS * TUI_BEAT_MS;
+}
+
+static void draw_header(const tui_model *m, const tui_eventlog *l, const tui_ui *ui)
 {
     char buf[64];
     at(0, 0);
     out(A_BOLD, " pricecache-top ");
     out(A_NORMAL, " daemon ");
-    char st[16];
-    snprintf(st, sizeof st, " %s ", tui_daemon_state_name(m->daemon));
+    char st[24];
+    int mute = not_responding(m, l);
+    snprintf(st, sizeof st, " %s ", mute ? "not responding" : tui_daemon_state_name(m->daemon));
     for (char *p = st; *p; p++)
         *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-    out(daemon_look(m->daemon), st);
+    out(mute ? look(P_BAD, A_REVERSE) | A_BOLD : daemon_look(m->daemon), st);
     if (m->daemon != TUI_D_DOWN && m->have_daemon) {
         tui_fmt_uptime(buf, sizeof buf, m->now_ms - m->d.started_ms);
         outf(A_NORMAL, "  up %s  pid %" PRIu32, buf, m->d.pid);
@@ -276,11 +284,32 @@ static void draw_message(const tui_model *m, const tui_eventlog *l, const tui_ui
         snprintf(msg, sizeof msg, " daemon is down%s: showing what LMDB still holds",
                  !m->have_daemon ? " (never started here)" : "");
         a = look(P_BAD, A_BOLD) | A_BOLD;
+    } else if (not_responding(m, l)) {
+        snprintf(msg, sizeof msg, " daemon not responding: no heartbeat for %lld s (stopped, "
+                 "hung, or its bus is gone); readers keep reading",
+                 (long long)(tui_events_silent_ms(l, tui_mono_ms()) / 1000));
+        a = look(P_BAD, A_BOLD) | A_BOLD;
+    } else if (l->alarms & PC_HB_STORE_BLOCKED) {
+        snprintf(msg, sizeof msg, " %.200s: publishes wait, readers keep reading", l->alarm_text);
+        a = look(P_BAD, A_BOLD) | A_BOLD;
+    } else if (l->alarms & PC_HB_MAP_FULL) {
+        char who[64] = "";
+        if (m->oldest_pid)
+            snprintf(who, sizeof who, "; reader pid %u holds an old snapshot", m->oldest_pid);
+        snprintf(msg, sizeof msg, " map full: publishes fail, the last snapshots are served%s",
+                 who);
+        a = look(P_BAD, A_BOLD) | A_BOLD;
     } else if (m->problem[0]) {
         snprintf(msg, sizeof msg, " %s", m->problem);
         a = look(P_BAD, A_BOLD);
     } else if (m->db == TUI_DB_FAILING) {
         snprintf(msg, sizeof msg, " database: %s", m->db_error[0] ? m->db_error : "loads fail");
+        a = look(P_WARN, A_BOLD);
+    } else if (m->oldest_pid && m->oldest_ms >= TUI_STALE_MS) {
+        char age[16];
+        tui_fmt_duration(age, sizeof age, m->oldest_ms);
+        snprintf(msg, sizeof msg, " reader pid %u has held an old snapshot for %s: data.mdb "
+                 "grows (pricecache readers)", m->oldest_pid, age);
         a = look(P_WARN, A_BOLD);
     } else if (l->problem[0]) {
         snprintf(msg, sizeof msg, " %s", l->problem);
@@ -434,7 +463,7 @@ void tui_view_draw(const tui_model *m, const tui_eventlog *l, tui_ui *ui)
     } else {
         int table, events;
         layout(&table, &events);
-        draw_header(m, ui);
+        draw_header(m, l, ui);
         draw_message(m, l, ui);
         draw_table(m, ui, table);
         draw_events(l, 4 + table, events);

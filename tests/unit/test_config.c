@@ -53,6 +53,32 @@ static void test_minimal_and_defaults(void **state)
     assert_true(cfg.max_reject_ratio > 0.049 && cfg.max_reject_ratio < 0.051);
     assert_string_equal(cfg.bus_events, "");
     assert_non_null(strstr(cfg.base_query, "$1"));
+    assert_int_equal(cfg.reader_warn_s, 30);
+    assert_int_equal(cfg.health_stall_s, 10);
+    pcd_config_free(&cfg);
+}
+
+/* Issue 13's keys: [cache] reader_warn_s, [health] stall_s; bad values
+ * name the line and the key. */
+static void test_reader_warn_and_stall(void **state)
+{
+    (void)state;
+    pcd_config cfg;
+    char err[512];
+    assert_int_equal(load("[database]\ndsn = host=/tmp dbname=x\n[cache]\npath = /tmp/c\n"
+                          "reader_warn_s = 5\n[health]\nstall_s = 3\n", &cfg, err, sizeof err),
+                     PC_OK);
+    assert_int_equal(cfg.reader_warn_s, 5);
+    assert_int_equal(cfg.health_stall_s, 3);
+    pcd_config_free(&cfg);
+    assert_int_equal(load("[database]\ndsn = host=/tmp dbname=x\n[cache]\npath = /tmp/c\n"
+                          "reader_warn_s = 0\n", &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, ":5:"));
+    assert_non_null(strstr(err, "reader_warn_s"));
+    pcd_config_free(&cfg);
+    assert_int_equal(load("[database]\ndsn = host=/tmp dbname=x\n[cache]\npath = /tmp/c\n"
+                          "[health]\nstall_s = 1\n", &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, "stall_s"));
     pcd_config_free(&cfg);
 }
 
@@ -204,6 +230,7 @@ int main(void)
     pcd_log_level = PCD_LOG_ERROR;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_and_defaults),
+        cmocka_unit_test(test_reader_warn_and_stall),
         cmocka_unit_test(test_unknown_key_names_file_line_key),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_required_keys),

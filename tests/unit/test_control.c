@@ -225,7 +225,7 @@ static int f_accept(void *ctx, const char *chain, const pcd_actor *who, char *ou
 
 static pcd_control *new_ctl(void)
 {
-    pcd_control_ops ops = { NULL, f_status, f_status, f_reload, f_reset, f_accept, NULL };
+    pcd_control_ops ops = { NULL, f_status, f_status, f_reload, f_reset, f_accept, NULL, NULL };
     pcd_control *c;
     assert_int_equal(pcd_control_new(&ops, &c), PC_OK);
     reloads = resets = accepts = 0;

@@ -314,6 +314,52 @@ static void test_eventlog_ring(void **state)
     free(l);
 }
 
+/* Stale readers across samples: a slot behind ages, the oldest is named,
+ * a slot that moves on is forgotten. */
+static void test_readers_age(void **state)
+{
+    (void)state;
+    tui_model *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    assert_int_equal(tui_model_init(m, "/nonexistent"), PC_OK);
+    pc_reader_slot s[2];
+    memset(s, 0, sizeof s);
+    s[0].pid = 10; s[0].thread = 1; s[0].txnid = 5; s[0].behind = 3;
+    s[1].pid = 11; s[1].thread = 2; s[1].txnid = 8; s[1].behind = 0;
+    assert_int_equal(tui_model_readers(m, s, 2, 1000), PC_OK);
+    assert_int_equal(m->oldest_pid, 10);
+    assert_int_equal(m->oldest_ms, 0);
+    assert_int_equal(tui_model_readers(m, s, 2, 7000), PC_OK);
+    assert_int_equal(m->oldest_pid, 10);
+    assert_int_equal(m->oldest_ms, 6000);
+    s[0].txnid = 8;
+    s[0].behind = 0;
+    assert_int_equal(tui_model_readers(m, s, 2, 8000), PC_OK);
+    assert_int_equal(m->oldest_pid, 0);
+    tui_model_free(m);
+    free(m);
+}
+
+/* "Not responding" is three missed heartbeats of "*". */
+static void test_heartbeat_silence(void **state)
+{
+    (void)state;
+    tui_eventlog *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    assert_int_equal(tui_events_silent_ms(l, 5000), -1); /* no subscriber: unknown */
+    l->sub = (pc_sub *)l; /* only tested for NULL here */
+    l->opened_ms = 1000;
+    assert_int_equal(tui_events_silent_ms(l, 2500), 1500);
+    pc_event e = { .kind = PC_EV_HEARTBEAT, .value = PC_HB_MAP_FULL };
+    snprintf(e.text, sizeof e.text, "map full");
+    tui_events_beat(l, &e, 3000);
+    assert_int_equal(tui_events_silent_ms(l, 6500), 3500);
+    assert_true(tui_events_silent_ms(l, 6500) > TUI_SILENT_BEATS * TUI_BEAT_MS);
+    assert_int_equal(l->alarms, PC_HB_MAP_FULL);
+    assert_string_equal(l->alarm_text, "map full");
+    free(l);
+}
+
 /* Every action has a key, and the help's first key name is that key. */
 static void test_keys(void **state)
 {
@@ -351,6 +397,8 @@ int main(void)
         cmocka_unit_test(test_batch_frame),
         cmocka_unit_test(test_eventlog_ring),
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_readers_age),
+        cmocka_unit_test(test_heartbeat_silence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,36 @@ static void test_status_line(void **state)
     assert_string_equal(line, "warming up: 1 of 2 chains loaded, database unreachable");
 }
 
+/* Issue 13: a store blocked beyond stall_s and a full map are said by
+ * /readyz, the state and STATUS=; a publish that merely takes a while is
+ * not. */
+static void test_store_blocked_and_map_full(void **state)
+{
+    (void)state;
+    char why[256], line[160];
+    pcd_view v = healthy();
+    v.stall_limit_s = 10;
+    v.stall_ms = 60000; /* the main loop waited for PostgreSQL: not the store */
+    v.store_busy_ms = 9999;
+    assert_int_equal(pcd_view_store_blocked_s(&v), 0);
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 0);
+    assert_int_equal(pcd_view_state(&v), PC_DAEMON_READY);
+    v.store_busy_ms = 42500;
+    assert_int_equal(pcd_view_store_blocked_s(&v), 42);
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
+    assert_string_equal(why, "store blocked for 42 s");
+    assert_int_equal(pcd_view_state(&v), PC_DAEMON_DEGRADED);
+    pcd_view_status_line(&v, line, sizeof line);
+    assert_string_equal(line, "ready: 2 chains, 0 breakers open, store blocked for 42 s");
+    v = healthy();
+    v.map_full = 1;
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
+    assert_non_null(strstr(why, "map full"));
+    assert_int_equal(pcd_view_state(&v), PC_DAEMON_DEGRADED);
+    pcd_view_status_line(&v, line, sizeof line);
+    assert_string_equal(line, "ready: 2 chains, 0 breakers open, map full");
+}
+
 static void test_names_and_histogram(void **state)
 {
     (void)state;
@@ -158,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_state),
         cmocka_unit_test(test_unready),
         cmocka_unit_test(test_status_line),
+        cmocka_unit_test(test_store_blocked_and_map_full),
         cmocka_unit_test(test_names_and_histogram),
         cmocka_unit_test(test_db_observed),
     };
