@@ -32,7 +32,8 @@
     X(M_PAGES,      "map_pages",              "gauge",     "LMDB pages: used (up to the last page of the newest snapshot) and free (on the free list)") \
     X(M_DATA_BYTES, "data_file_bytes",        "gauge",     "Size of data.mdb on disk") \
     X(M_MAP_FULL,   "map_full",               "gauge",     "1 while publishes fail for want of map space") \
-    X(M_PROGRESS,   "last_progress_seconds",  "gauge",     "Seconds since the engine (main loop and publisher) last made progress; grows when hung")
+    X(M_PROGRESS,   "last_progress_seconds",  "gauge",     "Seconds since the engine (main loop and publisher) last made progress; grows when hung") \
+    X(M_ACCEPT,     "accept_pending",         "gauge",     "1 while a chain's last load was refused by a guard (reject share or shrink) and awaits `pricecache accept`")
 
 enum {
 #define PCD_X_ENUM(id, name, type, help) id,
@@ -221,6 +222,14 @@ char *pcd_metrics_render(const pcd_view *v, size_t *len)
     put(&b, "pricecache_map_full %d\n", v->map_full ? 1 : 0);
     family(&b, M_PROGRESS);
     put(&b, "pricecache_last_progress_seconds %.3f\n", (double)v->stall_ms / 1000.0);
+    /* Refused by a guard and not yet accepted (an accept given is a load
+     * queued that skips the guards once). */
+    family(&b, M_ACCEPT);
+    for (size_t c = 0; c < v->nchains; c++) {
+        const pcd_view_chain *vc = &v->chains[c];
+        put(&b, "pricecache_accept_pending{chain=\"%s\"} %d\n", vc->slug,
+            vc->cached && vc->meta.last_result == PC_LOAD_REFUSED && !vc->accept);
+    }
     if (b.oom) {
         free(b.p);
         return NULL;
