@@ -220,8 +220,16 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
         return PC_EDB;
     }
     int rc = PC_OK;
-    PGresult *res = exec_deadline(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                                  NULL, cx, &rc, err, errlen);
+    size_t nstore = 0;
+    for (size_t i = 0; i < d->n; i++)
+        nstore += d->keys[i].store != NULL;
+    /* Both kinds of keys are read in one snapshot; one statement alone is
+     * one snapshot already, and saves two round trips on the delta path. */
+    int txn = nstore > 0 && nstore < d->n;
+    PGresult *res = NULL;
+    if (txn)
+        res = exec_deadline(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, cx,
+                            &rc, err, errlen);
     PQclear(res);
     for (int is_store = 0; is_store < 2 && rc == PC_OK; is_store++) {
         size_t count;
@@ -260,11 +268,12 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
         free(q);
         free(json);
     }
-    if (rc == PC_OK) {
+    if (rc == PC_OK && txn) {
         char what[256];
         res = exec_deadline(conn, "COMMIT", NULL, cx, &rc, what, sizeof what);
         PQclear(res);
-    } else if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+    } else if (rc != PC_OK && PQstatus(conn) == CONNECTION_OK &&
+               PQtransactionStatus(conn) != PQTRANS_IDLE) {
         PQclear(PQexec(conn, "ROLLBACK"));
     }
     PQfreemem(lit);
