@@ -3,9 +3,10 @@
  *   bench_change DSN DIR SMALL BIG UPDATES PRICECACHE_CLI
  *
  * Against a running daemon whose triggers NOTIFY on "pricecache":
- *  1. NOTIFY floor: a libpq connection of ours LISTENs too; time from
- *     COMMIT returning to the first notification arriving (one-row UPDATEs
- *     of SMALL).  Nothing the daemon does can beat it.
+ *  1. Floors: a libpq connection of ours LISTENs too; time from COMMIT
+ *     returning to the first notification arriving (one-row UPDATEs of
+ *     SMALL).  And one 4 KiB write + fdatasync in DIR (a delta's commit
+ *     makes one).  Nothing the daemon does can beat their sum.
  *  2. One-row propagation: UPDATE one random item, commit, poll pc_get
  *     until the new price shows; p50/p99/max on SMALL and on BIG (a change
  *     must cost O(changed rows), not O(chain)), each update alone (20 ms
@@ -19,6 +20,8 @@
  *     asked through the CLI (`pricecache reload BIG`), timed to their
  *     publish: of the chain unchanged, and after the same UPDATE made
  *     with the triggers off (every price rewritten). */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pricecache.h"
 
@@ -147,6 +151,33 @@ static void notify_floor(PGconn *lc, const char *chain, char **it, int n, int up
     free(v);
     r = PQexec(lc, "UNLISTEN *");
     PQclear(r);
+}
+
+/* The other floor: one small write made durable where the cache lives
+ * (a delta commits one LMDB transaction with one fdatasync). */
+static void fsync_floor(const char *dir, int updates)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.bench-fsync-probe", dir);
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    if (fd < 0)
+        die(path, strerror(errno));
+    char page[4096];
+    memset(page, 'x', sizeof page);
+    double *v = calloc((size_t)updates, sizeof *v);
+    for (int i = 0; i < updates; i++) {
+        double t0 = now_ms();
+        if (pwrite(fd, page, sizeof page, (off_t)(i % 16) * 4096) != (ssize_t)sizeof page ||
+            fdatasync(fd) != 0)
+            die(path, strerror(errno));
+        v[i] = now_ms() - t0;
+        nap_ms(20);
+    }
+    close(fd);
+    unlink(path);
+    summary("fdatasync floor, one 4 KiB page written and made durable in the cache's directory",
+            v, (size_t)updates);
+    free(v);
 }
 
 /* ---- 2. one-row propagation, with publish events ---------------------- */
@@ -339,6 +370,7 @@ int main(int argc, char **argv)
     char **its = items_of(small, 5000, &ns), **itb = items_of(big, 5000, &nb);
 
     notify_floor(lc, small, its, ns, updates);
+    fsync_floor(argv[2], updates);
 
     char evaddr[512];
     int with_events = pc_bus_addrs(rd, evaddr, sizeof evaddr, NULL, 0) == PC_OK && *evaddr &&
