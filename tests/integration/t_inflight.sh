@@ -72,6 +72,19 @@ release
 wait_until '[ "$(pc get acme "" item1 | cut -f1)" = 1005 ]' 10
 wait_until '[ "$(pc get acme "" item5 | cut -f1)" = 5005 ]' 10
 
+# 3. The path by size: a batch of more than 10% of a chain's rows is
+# reloaded whole, and the log says why; a small one stays a delta.
+sql "INSERT INTO chains VALUES ('mass');
+     INSERT INTO chain_prices(chain_slug, item_id, price_cents)
+       SELECT 'mass', 'm' || g, g FROM generate_series(1, 2000) g"
+wait_until '[ "$(info mass base_rows)" = 2000 ]' 10
+sql "UPDATE chain_prices SET price_cents = price_cents + 100000 WHERE chain_slug = 'mass' AND item_id LIKE 'm1%' AND length(item_id) = 4 AND substr(item_id, 2)::int < 1300"
+wait_until '[ "$(pc get mass "" m1299 | cut -f1)" = 101299 ]' 10
+assert_contains "$W/daemon.log" "chain mass: reloading the chain whole, not as a delta (300 changed keys are 15.0% of 2000 rows (> 10%): a reload is faster)"
+sql "UPDATE chain_prices SET price_cents = 7 WHERE chain_slug = 'mass' AND item_id IN ('m5', 'm6')"
+wait_until '[ "$(pc get mass "" m6 | cut -f1)" = 7 ]' 10
+assert_contains "$W/daemon.log" "chain mass: applied 2 changed keys"
+
 touch "$W/stop"
 wait "$WPID" || fail "reader saw a step back: $(cat "$W/watch.err")"
 cat "$W/watch.out"
