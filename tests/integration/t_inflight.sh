@@ -78,7 +78,7 @@ sql "INSERT INTO chains VALUES ('mass');
      INSERT INTO chain_prices(chain_slug, item_id, price_cents)
        SELECT 'mass', 'm' || g, g FROM generate_series(1, 2000) g"
 wait_until '[ "$(info mass base_rows)" = 2000 ]' 10
-sql "UPDATE chain_prices SET price_cents = price_cents + 100000 WHERE chain_slug = 'mass' AND item_id LIKE 'm1%' AND length(item_id) = 4 AND substr(item_id, 2)::int < 1300"
+sql "UPDATE chain_prices SET price_cents = price_cents + 100000 WHERE chain_slug = 'mass' AND item_id LIKE 'm1%' AND length(item_id) = 5 AND substr(item_id, 2)::int < 1300"
 wait_until '[ "$(pc get mass "" m1299 | cut -f1)" = 101299 ]' 10
 assert_contains "$W/daemon.log" "chain mass: reloading the chain whole, not as a delta (300 changed keys are 15.0% of 2000 rows (> 10%): a reload is faster)"
 sql "UPDATE chain_prices SET price_cents = 7 WHERE chain_slug = 'mass' AND item_id IN ('m5', 'm6')"
