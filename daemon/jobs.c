@@ -401,7 +401,8 @@ static void *worker_main(void *arg)
         /* A transaction whose marker is still due (the wait ran out): its
          * keys may be incomplete, but it has committed (NOTIFYs come after
          * commit), so a full reload sees all of it. */
-        int path = pcd_coalesce_path(c->full, dl.n, dl.overflow, c->nopen, 1, 0);
+        /* The size is judged below, once the chain's row count is read. */
+        int path = pcd_coalesce_path(c->full, dl.n, dl.overflow, c->nopen, 1, UINT64_MAX);
         c->full = 0;
         if (path != PCD_PATH_DELTA)
             c->nopen = 0;

@@ -44,7 +44,12 @@ UPDATE chain_prices SET price_cents = $i WHERE chain_slug = 'storm' AND item_id 
 UPDATE chain_prices SET price_cents = $((i + 1)) WHERE chain_slug = 'storm' AND item_id = 'i1000';
 UPDATE chain_prices SET price_cents = $((i + 2)) WHERE chain_slug = 'storm' AND item_id = 'i1000';
 COMMIT;"
-    [ $((i % 50)) = 0 ] && echo "UPDATE chain_prices SET price_cents = price_cents + 1 WHERE chain_slug = 'storm' AND item_id LIKE 'i1%';"
+    # The slice waits for writer 2's open transaction first (a table lock
+    # that its row locks conflict with): row by row, the two took the same
+    # rows in opposite orders and PostgreSQL aborted one as a deadlock.
+    [ $((i % 50)) = 0 ] && echo "BEGIN; LOCK TABLE chain_prices IN SHARE ROW EXCLUSIVE MODE;
+UPDATE chain_prices SET price_cents = price_cents + 1 WHERE chain_slug = 'storm' AND item_id LIKE 'i1%';
+COMMIT;"
 done >"$W/w4.sql"
 wpids=""
 for n in 1 2 3 4; do

@@ -167,6 +167,8 @@ static void test_path_by_size(void **state)
     assert_int_equal(pcd_coalesce_path(0, 0, 0, 0, 1, 1000000), PCD_PATH_FULL_NOKEYS);
     assert_int_equal(pcd_coalesce_path(0, 5, 0, 1, 1, 1000000), PCD_PATH_FULL_OPEN_TX);
     assert_int_equal(pcd_coalesce_path(0, 5, 0, 0, 0, 0), PCD_PATH_FULL_UNCACHED);
+    /* Size not known yet (UINT64_MAX): not judged by share. */
+    assert_int_equal(pcd_coalesce_path(0, 900, 0, 0, 1, UINT64_MAX), PCD_PATH_DELTA);
     char why[200];
     pcd_coalesce_why(PCD_PATH_FULL_SHARE, 1200, 10000, why, sizeof why);
     assert_string_equal(why, "1200 changed keys are 12.0% of 10000 rows (> 10%): a reload is faster");
