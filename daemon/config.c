@@ -44,7 +44,7 @@ static const key_def keys[] = {
     { "load",     "refresh_s",           T_INT,   OFF(refresh_s),         "300", 0, 86400 * 7 },
     { "load",     "max_reject_ratio",    T_RATIO, OFF(max_reject_ratio),  "0.05", 0, 0 },
     { "load",     "max_shrink_ratio",    T_RATIO, OFF(max_shrink_ratio),  "0.5", 0, 0 },
-    { "load",     "debounce_ms",         T_INT,   OFF(debounce_ms),       "10", 0, 60000 },
+    { "load",     "debounce_ms",         T_INT,   OFF(debounce_ms),       "5", 0, 60000 },
     { "load",     "delta_max_keys",      T_INT,   OFF(delta_max_keys),    "1000", 0, 10000000 },
     { "load",     "chains_query",        T_STR,   OFF(chains_query),
       "SELECT slug FROM chains WHERE active ORDER BY slug", 0, 0 },

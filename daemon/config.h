@@ -21,7 +21,7 @@ typedef struct pcd_config {
     int      refresh_s;           /* default 300; 0 turns the periodic refresh off */
     double   max_reject_ratio;    /* default 0.05 */
     double   max_shrink_ratio;    /* default 0.5 */
-    int      debounce_ms;         /* default 10: wait for more NOTIFYs of a chain */
+    int      debounce_ms;         /* default 5: least spacing of a busy chain's deltas (coalesce.c) */
     int      delta_max_keys;      /* default 1000: more changed keys -> full reload */
     char    *chains_query;        /* active chains; one text column */
     char    *base_query;          /* item_id, price_cents, updated_at; $1 = chain */

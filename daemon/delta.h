@@ -12,8 +12,12 @@ typedef struct pcd_delta_key {
 typedef struct pcd_delta {
     pcd_delta_key *keys;
     size_t         n, cap;
-    int            overflow;  /* more keys than fit: reload the chain instead */
+    int            overflow;  /* more keys than fit (1) or unlisted (PCD_DELTA_UNLISTED):
+                                 reload the chain instead */
 } pcd_delta;
+
+/* overflow: a change did not list its keys (NOTIFY payload limit). */
+#define PCD_DELTA_UNLISTED 2
 
 void pcd_delta_init(pcd_delta *d);
 void pcd_delta_free(pcd_delta *d);

@@ -17,8 +17,8 @@
  *             -> schedule, engine
  *   jobs      worker threads: the load and delta jobs, guards, breaker and
  *             metadata bookkeeping   -> notice, schedule, engine
- *   notice    LISTEN notices: pending keys, commit markers, debounce
- *             -> schedule, engine
+ *   notice    LISTEN notices: pending keys, commit markers, when to queue
+ *             -> coalesce, schedule, engine
  *   schedule  the run queue: single-flight, due times, retry backoff
  *             -> engine
  *   engine    (this header) chain table, lock, configuration in force; fills
@@ -31,6 +31,7 @@
  * listen (LISTEN thread; notices come in through a callback), sdnotify,
  * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy, dsn
  * (PostgreSQL), migrate, config (-> dsn; knows nothing of pgsource), delta,
+ * coalesce (the rule of when and how pending changes are applied; pure),
  * breaker, snapshot, validate, log.
  *
  * Locking: engine.mu guards the chain table, the run queue and the fields
@@ -66,6 +67,7 @@ typedef struct chain {
     int           backoff_ms;  /* next retry delay after a failure */
     int           full;        /* a full reload is asked for */
     int64_t       first_notice_ms; /* of the changes pending since the last load began */
+    int64_t       last_start_ms;   /* when the chain's last job began (coalesce.c's spacing) */
     long long     open_tx[8];  /* transactions with pending keys whose commit marker is due */
     int           nopen;
     uint64_t      loads[PC_LOAD__COUNT];    /* since start, for the metrics */

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "coalesce.h"
 #include "log.h"
 #include "notice.h"
 #include "pgdelta.h"
@@ -61,6 +63,14 @@ static void copy_trunc(char *dst, size_t cap, const char *src)
         n = cap - 1;
     memcpy(dst, src, n);
     dst[n] = 0;
+}
+
+/* Microseconds, for the delta's log line (its parts take well under 1 ms). */
+static double mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 typedef struct worker {
@@ -233,6 +243,10 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
         pthread_mutex_unlock(&d->mu);
     }
     if (rc == PC_OK) {
+        pcd_events_send(d->events, PC_EV_PUBLISH, c->slug, ps.version,
+                        (uint32_t)(snap.base_rows + snap.store_rows),
+                        "reload: %llu put, %llu deleted", (unsigned long long)ps.put,
+                        (unsigned long long)ps.deleted);
         LOG_INFO("load", "chain %s: published version %llu: %llu base, %llu store rows "
                  "(%llu put, %llu deleted, %llu unchanged) in %.3f s (read %.3f s, "
                  "write %.3f s)", c->slug, (unsigned long long)ps.version,
@@ -241,10 +255,6 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
                  (unsigned long long)ps.unchanged,
                  (double)(pc_mono_ms() - t0) / 1000.0, read_s,
                  (double)(pc_mono_ms() - p0) / 1000.0);
-        pcd_events_send(d->events, PC_EV_PUBLISH, c->slug, ps.version,
-                        (uint32_t)(snap.base_rows + snap.store_rows),
-                        "reload: %llu put, %llu deleted", (unsigned long long)ps.put,
-                        (unsigned long long)ps.deleted);
     } else {
         LOG_ERR("load", "chain %s: publish failed, the previous snapshot stays (%s)",
                 c->slug, err);
@@ -258,7 +268,8 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
 /* Apply the changed keys of a chain as one small transaction.  Anything
  * the delta cannot settle alone (rejected rows, a chain not cached yet)
  * asks for a full reload instead. */
-static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd_delta *dl)
+static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd_delta *dl,
+                     uint64_t rows)
 {
     engine *d = w->d;
     char err[512] = "";
@@ -266,6 +277,7 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
     int rc = ensure_conn(w, cfg, err, sizeof err);
     pcd_snapshot found;
     pcd_snapshot_init(&found, c->slug);
+    double f0 = mono_us();
     if (rc == PC_OK)
         rc = pcd_pg_fetch_delta(w->conn, cfg, c->slug, dl, &cx, &found, err, sizeof err);
     if (rc == PC_ECANCELED) {
@@ -302,6 +314,7 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
     meta.last_result = PC_LOAD_OK;
     meta.consecutive_failures = 0;
     pcd_publish_stats ps;
+    double w0 = mono_us();
     rc = pcd_store_apply_delta(d->store, c->slug, &found, dl->keys, dl->n, &meta, &ps,
                                err, sizeof err);
     pcd_snapshot_free(&found);
@@ -313,13 +326,18 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
         return PC_LOAD_NEED_FULL;
     }
     if (ps.version) {
-        LOG_INFO("load", "chain %s: applied %zu changed keys as version %llu (%llu put, "
-                 "%llu deleted) in %.1f ms", c->slug, dl->n, (unsigned long long)ps.version,
-                 (unsigned long long)ps.put, (unsigned long long)ps.deleted,
-                 (double)(pc_mono_ms() - t0));
+        /* The event first: subscribers hear of the data right after its
+         * commit, before anything else this job does. */
         pcd_events_send(d->events, PC_EV_PUBLISH, c->slug, ps.version, (uint32_t)dl->n,
                         "delta: %llu put, %llu deleted", (unsigned long long)ps.put,
                         (unsigned long long)ps.deleted);
+        double w1 = mono_us();
+        LOG_INFO("load", "chain %s: applied %zu changed keys as version %llu (%llu put, "
+                 "%llu deleted; a delta, the chain holds %llu rows) in %.2f ms (fetch %.2f ms, "
+                 "write %.2f ms)", c->slug, dl->n,
+                 (unsigned long long)ps.version, (unsigned long long)ps.put,
+                 (unsigned long long)ps.deleted, (unsigned long long)rows,
+                 (w1 - f0) / 1000.0, (w0 - f0) / 1000.0, (w1 - w0) / 1000.0);
     } else
         LOG_DBG("load", "chain %s: %zu changed keys, none different from the cache",
                 c->slug, dl->n);
@@ -341,6 +359,17 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
     return PC_LOAD_OK;
 }
 
+/* Log why a chain is reloaded whole when changes, not a request, led to
+ * it: the mass-change decision is visible (README "Change propagation"). */
+static void log_path(const chain *c, int path, size_t nkeys, uint64_t rows)
+{
+    if (path == PCD_PATH_DELTA || path == PCD_PATH_FULL_ASKED || path == PCD_PATH_FULL_NOKEYS)
+        return;
+    char why[200];
+    pcd_coalesce_why(path, nkeys, rows, why, sizeof why);
+    LOG_INFO("load", "chain %s: reloading the chain whole, not as a delta (%s)", c->slug, why);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -348,24 +377,52 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&d->mu);
     chain *c;
     while ((c = pcd_sched_take(d)) != NULL) {
+        int64_t t0 = pc_mono_ms();
+        pcd_coalesce_in in = {
+            .now_ms = t0, .first_notice_ms = c->first_notice_ms,
+            .pending = c->pending.n || c->pending.overflow,
+            .keys_unknown = c->pending.overflow != 0, .nopen = c->nopen,
+        };
+        if (!c->full && in.pending && !pcd_coalesce_take_now(&in)) {
+            /* Keys of a transaction whose commit marker has not come yet
+             * (it follows in the same stream, normally within
+             * microseconds): taken now they could apply half of it.  Put
+             * the chain back; the marker queues it again, and if none
+             * comes the main loop queues it at the deadline (a reload). */
+            c->state = PCD_CHAIN_IDLE;
+            c->due_ms = (c->first_notice_ms ? c->first_notice_ms : t0) + PCD_TX_WAIT_MS;
+            pcd_engine_wake(d);
+            continue;
+        }
         pcd_delta dl;
         pcd_delta_take(&dl, &c->pending);
         c->first_notice_ms = 0;
-        /* A transaction whose marker is still due: its keys may be
-         * incomplete, but it has committed (NOTIFYs come after commit),
-         * so a full reload sees all of it. */
-        int full = c->full || dl.overflow || dl.n == 0 || c->nopen > 0;
+        c->last_start_ms = t0;
+        /* A transaction whose marker is still due (the wait ran out): its
+         * keys may be incomplete, but it has committed (NOTIFYs come after
+         * commit), so a full reload sees all of it. */
+        /* The size is judged below, once the chain's row count is read. */
+        int path = pcd_coalesce_path(c->full, dl.n, dl.overflow, c->nopen, 1, UINT64_MAX);
         c->full = 0;
-        if (full)
+        if (path != PCD_PATH_DELTA)
             c->nopen = 0;
         d->running++;
         const pcd_config *cfg = cur_cfg(d);
         w->want_gen = d->conn_gen;
-        int64_t t0 = pc_mono_ms();
         int allowed = pcd_breaker_allow(&c->br, t0);
         int half_open = c->br.state == PC_BREAKER_HALF_OPEN;
         pthread_mutex_unlock(&d->mu);
 
+        /* By size, outside mu (the store's memo; a chain read for the
+         * first time may wait for a commit): a mass change is reloaded. */
+        uint64_t rows = 0;
+        if (path == PCD_PATH_DELTA) {
+            pc_meta_rec m;
+            int cached = pcd_store_get_meta(d->store, c->slug, &m) == PC_OK;
+            rows = cached ? m.base_rows + m.store_rows : 0;
+            path = pcd_coalesce_path(0, dl.n, 0, 0, cached, rows);
+        }
+        int full = path != PCD_PATH_DELTA;
         int result;
         if (!allowed) {
             LOG_DBG("load", "chain %s: load refused at once, breaker open", c->slug);
@@ -373,7 +430,8 @@ static void *worker_main(void *arg)
         } else {
             if (half_open)
                 LOG_INFO("breaker", "chain %s: half-open probe", c->slug);
-            result = full ? load_one(w, c, cfg, t0) : delta_one(w, c, cfg, t0, &dl);
+            log_path(c, path, dl.n, rows);
+            result = full ? load_one(w, c, cfg, t0) : delta_one(w, c, cfg, t0, &dl, rows);
         }
         pcd_delta_free(&dl);
 
@@ -395,7 +453,7 @@ static void *worker_main(void *arg)
         else if (c->again && !d->stopping && c->full)
             pcd_sched_load(d, c);
         else if (c->again && !d->stopping)
-            pcd_notice_schedule(d, c); /* changes arrived meanwhile */
+            pcd_notice_schedule(d, c); /* changes arrived meanwhile: the next batch */
         pcd_engine_wake(d);
     }
     pthread_mutex_unlock(&d->mu);

@@ -1,44 +1,40 @@
-/* notice.c - what the engine makes of LISTEN notices: pending keys per chain, transactions' commit markers, the debounce before a delta. */
+/* notice.c - what the engine makes of LISTEN notices: pending keys per chain, transactions' commit markers, when a delta is queued. */
 #include "notice.h"
 
 /* Owns: chain.pending, open_tx/nopen, first_notice_ms; the invalidation
- * counters of notices.  May call: schedule, engine, delta. */
+ * counters of notices.  May call: coalesce, schedule, engine, delta. */
 
 #include <string.h>
 
+#include "coalesce.h"
 #include "schedule.h"
 
-/* How long a chain waits for a transaction's commit marker before it
- * reloads whole (a missing marker: migration 0003 not applied, or lost). */
-#define TX_WAIT_MS 2000
-
-/* The keys of a transaction are applied together: while one of the
- * transactions that touched the chain has not shown its commit marker, the
- * delta waits (at most TX_WAIT_MS, then a full reload).  Otherwise a short
- * debounce gathers bursts of small transactions into one write. */
+/* The coalescing rule is coalesce.c's; this feeds it the chain's state.
+ * A change after a quiet spell is queued at once (no timer: a worker
+ * wakes on the queue's condition variable); while a job of the chain is
+ * queued or running, changes pile up and the job's end asks again; a busy
+ * chain's jobs start at least debounce_ms apart. */
 void pcd_notice_schedule(engine *d, chain *c)
 {
     const pcd_config *cfg = cur_cfg(d);
-    if ((!c->pending.n && !c->pending.overflow) || c->state != PCD_CHAIN_IDLE)
+    int pending = c->pending.n || c->pending.overflow;
+    if (!pending || c->state != PCD_CHAIN_IDLE)
         return;
     int64_t now = pc_mono_ms();
     if (!c->first_notice_ms)
         c->first_notice_ms = now;
-    int64_t due;
-    if (c->pending.overflow) {
-        due = now; /* a full reload reads a consistent snapshot anyway */
-    } else if (c->nopen > 0) {
-        due = c->first_notice_ms + TX_WAIT_MS;
-    } else {
-        due = now + cfg->debounce_ms;
-        int64_t cap = c->first_notice_ms + 5 * (int64_t)cfg->debounce_ms;
-        if (due > cap)
-            due = cap;
-        if (due < now)
-            due = now;
+    pcd_coalesce_in in = {
+        .now_ms = now, .last_start_ms = c->last_start_ms, .first_notice_ms = c->first_notice_ms,
+        .debounce_ms = cfg->debounce_ms, .busy = 0, .pending = pending,
+        .keys_unknown = c->pending.overflow != 0, .nopen = c->nopen,
+    };
+    int64_t due = pcd_coalesce_due(&in);
+    if (due && due <= now) {
+        pcd_sched_enqueue(d, c); /* straight to a worker: no hop through the main loop */
+        return;
     }
     c->due_ms = due;
-    pcd_engine_wake(d);
+    pcd_engine_wake(d); /* the main loop sleeps until the earliest due time */
 }
 
 /* A NOTIFY named a changed key.  Caller holds mu. */
@@ -91,8 +87,13 @@ void pcd_notice_on(void *ctx, const pcd_notice *n)
             d->sync_asked = 1; /* a chain we do not know: the listing decides */
             pcd_engine_wake(d);
         } else if (!n->has_keys) {
+            /* Too many keys for one notification: the chain is reloaded
+             * whole, and the log says so (coalesce.c). */
             d->agg.invalidations[PCD_INV_CHAIN]++;
-            pcd_sched_load(d, c);
+            c->pending.overflow = PCD_DELTA_UNLISTED;
+            if (c->state == PCD_CHAIN_RUNNING)
+                c->again = 1;
+            pcd_notice_schedule(d, c);
         } else {
             /* All keys of one statement under one lock hold, and held
              * until the transaction's commit marker: applied together. */

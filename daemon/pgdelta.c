@@ -14,82 +14,68 @@
 #include "pc_format.h"
 #include "validate.h"
 
-/* Append s as a JSON string. */
-static int json_put(char **buf, size_t *len, size_t *cap, const char *s)
+/* A growing text buffer for the key arrays. */
+typedef struct tbuf {
+    char  *p;
+    size_t len, cap;
+    int    bad;   /* out of memory */
+} tbuf;
+
+static void tb_put(tbuf *t, const char *s, size_t n)
 {
-    size_t need = *len + strlen(s) * 6 + 4;
-    if (need > *cap) {
-        size_t ncap = need * 2;
-        char *nb = realloc(*buf, ncap);
-        if (!nb)
-            return PC_ENOMEM;
-        *buf = nb;
-        *cap = ncap;
-    }
-    char *o = *buf + *len;
-    *o++ = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            *o++ = '\\';
-            *o++ = (char)*p;
-        } else if (*p < 0x20) {
-            o += sprintf(o, "\\u%04x", *p);
-        } else {
-            *o++ = (char)*p;
+    if (t->bad)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t ncap = (t->len + n + 1) * 2;
+        char *np = realloc(t->p, ncap);
+        if (!np) {
+            t->bad = 1;
+            return;
         }
+        t->p = np;
+        t->cap = ncap;
     }
-    *o++ = '"';
-    *len = (size_t)(o - *buf);
-    return PC_OK;
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = 0;
 }
 
-static int json_raw(char **buf, size_t *len, size_t *cap, const char *s)
+/* Append s as an element of a PostgreSQL array literal: quoted, with '"'
+ * and '\' escaped, so any id round-trips. */
+static void tb_elem(tbuf *t, const char *s)
 {
-    size_t n = strlen(s);
-    if (*len + n + 1 > *cap) {
-        size_t ncap = (*len + n + 1) * 2;
-        char *nb = realloc(*buf, ncap);
-        if (!nb)
-            return PC_ENOMEM;
-        *buf = nb;
-        *cap = ncap;
+    tb_put(t, t->len > 1 ? ",\"" : "\"", t->len > 1 ? 2 : 1);
+    for (const char *q = s; *q; q++) {
+        if (*q == '"' || *q == '\\')
+            tb_put(t, "\\", 1);
+        tb_put(t, q, 1);
     }
-    memcpy(*buf + *len, s, n + 1);
-    *len += n;
-    return PC_OK;
+    tb_put(t, "\"", 1);
 }
 
-/* The keys as JSON: base items ["i",...] or store pairs [["s","i"],...]. */
-static char *keys_json(const pcd_delta *d, int stores, size_t *count)
+/* The keys as text[] literals: base items, or store ids and items side by
+ * side.  An array (not JSON) because the planner sizes `= ANY(array)` and
+ * unnest(array) by the array's length: a delta of one key is one index
+ * probe, where a set-returning JSON function (estimated at 100 rows)
+ * made it hash the whole chain: work proportional to the chain on every
+ * one-row change.  0, or PC_ENOMEM. */
+static int keys_arrays(const pcd_delta *d, int stores, tbuf *ids, tbuf *items, size_t *count)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int rc = json_raw(&buf, &len, &cap, "[");
     *count = 0;
-    for (size_t i = 0; i < d->n && rc == PC_OK; i++) {
+    tb_put(ids, "{", 1);
+    tb_put(items, "{", 1);
+    for (size_t i = 0; i < d->n; i++) {
         const pcd_delta_key *k = &d->keys[i];
         if (!!k->store != stores)
             continue;
-        if (*count)
-            rc = json_raw(&buf, &len, &cap, ",");
-        if (stores && rc == PC_OK) {
-            rc = json_raw(&buf, &len, &cap, "[");
-            if (rc == PC_OK) rc = json_put(&buf, &len, &cap, k->store);
-            if (rc == PC_OK) rc = json_raw(&buf, &len, &cap, ",");
-            if (rc == PC_OK) rc = json_put(&buf, &len, &cap, k->item);
-            if (rc == PC_OK) rc = json_raw(&buf, &len, &cap, "]");
-        } else if (rc == PC_OK) {
-            rc = json_put(&buf, &len, &cap, k->item);
-        }
+        if (stores)
+            tb_elem(ids, k->store);
+        tb_elem(items, k->item);
         (*count)++;
     }
-    if (rc == PC_OK)
-        rc = json_raw(&buf, &len, &cap, "]");
-    if (rc != PC_OK) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    tb_put(ids, "}", 1);
+    tb_put(items, "}", 1);
+    return ids->bad || items->bad ? PC_ENOMEM : PC_OK;
 }
 
 static void first_line(char *err, size_t errlen, const char *what, const char *msg)
@@ -99,11 +85,11 @@ static void first_line(char *err, size_t errlen, const char *what, const char *m
 
 /* Run one statement under the load's deadline and stop fd, cancelling it
  * server-side when either fires. */
-static PGresult *exec_deadline(PGconn *conn, const char *sql, const char *param,
-                               const pcd_cancel *cx, int *rc, char *err, size_t errlen)
+static PGresult *exec_deadline(PGconn *conn, const char *sql, int nparams,
+                               const char *const *params, const pcd_cancel *cx, int *rc,
+                               char *err, size_t errlen)
 {
-    const char *params[1] = { param };
-    if (!PQsendQueryParams(conn, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0)) {
+    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
         first_line(err, errlen, "cannot send query", PQerrorMessage(conn));
         *rc = PC_EDB;
         return NULL;
@@ -220,35 +206,45 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
         return PC_EDB;
     }
     int rc = PC_OK;
-    PGresult *res = exec_deadline(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                                  NULL, cx, &rc, err, errlen);
+    size_t nstore = 0;
+    for (size_t i = 0; i < d->n; i++)
+        nstore += d->keys[i].store != NULL;
+    /* Both kinds of keys are read in one snapshot; one statement alone is
+     * one snapshot already, and saves two round trips on the delta path. */
+    int txn = nstore > 0 && nstore < d->n;
+    PGresult *res = NULL;
+    if (txn)
+        res = exec_deadline(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+                            cx, &rc, err, errlen);
     PQclear(res);
     for (int is_store = 0; is_store < 2 && rc == PC_OK; is_store++) {
         size_t count;
-        char *json = keys_json(d, is_store, &count);
+        tbuf ids = { 0 }, items = { 0 };
+        int arc = keys_arrays(d, is_store, &ids, &items, &count);
         char *q = pcd_sql_subst_chain(is_store ? cfg->store_query : cfg->base_query, lit);
         char *sql = NULL;
-        if (json && q && count > 0) {
+        if (arc == PC_OK && q && count > 0) {
             int n = is_store
                 ? asprintf(&sql, "SELECT store_id::text, item_id::text, price_cents::bigint, "
                            PCD_SQL_EPOCH " FROM (%s\n) q "
                            "WHERE (store_id::text, item_id::text) IN "
-                           "(SELECT e->>0, e->>1 FROM jsonb_array_elements($1::jsonb) e) "
+                           "(SELECT * FROM unnest($1::text[], $2::text[])) "
                            "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
                            "q.updated_at DESC", q)
                 : asprintf(&sql, "SELECT item_id::text, price_cents::bigint, "
                            PCD_SQL_EPOCH " FROM (%s\n) q "
-                           "WHERE item_id::text IN (SELECT jsonb_array_elements_text($1::jsonb)) "
+                           "WHERE item_id::text = ANY($1::text[]) "
                            "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC", q);
             if (n < 0)
                 sql = NULL;
         }
-        if (count > 0 && (!json || !q || !sql)) {
+        if (count > 0 && (arc != PC_OK || !q || !sql)) {
             snprintf(err, errlen, "out of memory");
             rc = PC_ENOMEM;
         } else if (count > 0) {
             char what[512];
-            res = exec_deadline(conn, sql, json, cx, &rc, what, sizeof what);
+            const char *params[2] = { is_store ? ids.p : items.p, items.p };
+            res = exec_deadline(conn, sql, is_store ? 2 : 1, params, cx, &rc, what, sizeof what);
             if (res)
                 rc = add_rows(res, is_store, found, what, sizeof what);
             if (rc != PC_OK)
@@ -258,13 +254,15 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
         }
         free(sql);
         free(q);
-        free(json);
+        free(ids.p);
+        free(items.p);
     }
-    if (rc == PC_OK) {
+    if (rc == PC_OK && txn) {
         char what[256];
-        res = exec_deadline(conn, "COMMIT", NULL, cx, &rc, what, sizeof what);
+        res = exec_deadline(conn, "COMMIT", 0, NULL, cx, &rc, what, sizeof what);
         PQclear(res);
-    } else if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+    } else if (rc != PC_OK && PQstatus(conn) == CONNECTION_OK &&
+               PQtransactionStatus(conn) != PQTRANS_IDLE) {
         PQclear(PQexec(conn, "ROLLBACK"));
     }
     PQfreemem(lit);

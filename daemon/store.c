@@ -122,8 +122,14 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
         rc = pcd_st_fail(rc, "cache: cannot set up the environment", err, errlen);
         goto fail;
     }
-    /* lock.mdb 0660 (readers must write their slot), data.mdb 0640. */
-    rc = mdb_env_open(st->env, cfg->path, 0, 0660);
+    /* lock.mdb 0660 (readers must write their slot), data.mdb 0640.
+     * MDB_NOMETASYNC: one fdatasync per commit instead of two (the meta
+     * page is flushed with the next commit's data).  A crash of the
+     * daemon loses nothing (the page cache holds every commit); a crash of
+     * the whole system may undo the last transaction, never corrupt the
+     * environment, and the daemon reloads every chain when it starts.
+     * It halves the write part of every change's delay (issue 19). */
+    rc = mdb_env_open(st->env, cfg->path, MDB_NOMETASYNC, 0660);
     if (rc) {
         char what[4200];
         snprintf(what, sizeof what, "cache %s: cannot open", cfg->path);

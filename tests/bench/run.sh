@@ -3,7 +3,9 @@
 # prices, 200,000 store exceptions over 500 stores) in a throwaway PostgreSQL,
 # then measure lookups and reloads beside their baselines, in one run; the
 # bindings (bindings/*/bench.sh) beside C over the same lookups.
-# NBASE, NSTORE: the chain's size; NKEYS: lookups for the bindings.
+# NBASE, NSTORE: the chain's size; NKEYS: lookups for the bindings;
+# BENCH_ONLY=change: only the change-propagation section (bench_change), for
+# iterating on the daemon's delta path; NUPDATES: its one-row changes (300).
 # Results are printed and kept in BUILD_DIR/bench/results.txt.
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
@@ -56,6 +58,24 @@ psql_q bench "ALTER TABLE chain_prices ENABLE TRIGGER USER; ALTER TABLE store_pr
 psql_q bench "VACUUM ANALYZE" >/dev/null
 echo "generated $NBASE base + $NSTORE store rows in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
+out="$B/bench/results.txt"
+# bench_change against a running daemon, the section shared by both modes.
+change_section() {
+    echo "-- a price change in PostgreSQL to pc_get: one row (a 10,000-item chain and the big one), sustained commits, a whole chain; beside the NOTIFY floor and full reloads (bench_change)"
+    "$B/bench/bench_change" "$DSN" "$W/cache" small bench "${NUPDATES:-300}" "$B/pricecache"
+}
+if [ "${BENCH_ONLY:-}" = change ]; then
+    {
+        echo "== pricecache change propagation ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, BENCH_ONLY=change)"
+        "$B/pricecached" -c "$W/conf" 2>"$W/daemon.log" &
+        DPID=$!
+        "$B/pricecache" -d "$W/cache" wait -t 120000 >/dev/null
+        change_section
+        kill -TERM "$DPID"; wait "$DPID" || true; DPID=""
+    } | tee "$B/bench/results-change.txt"
+    exit 0
+fi
+
 # A throwaway Redis on a unix socket only, for bench_rtt; started here, not
 # in the block below (a subshell), so that the traps know its pid.
 mkdir "$W/redis"
@@ -68,7 +88,6 @@ for i in $(seq 1 100); do
 done
 redis-cli -s "$W/redis/sock" ping >/dev/null || { cat "$W/redis/log" >&2; exit 1; }
 
-out="$B/bench/results.txt"
 {
     echo "== pricecache benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m))"
     echo
@@ -111,7 +130,6 @@ out="$B/bench/results.txt"
     done
     "$B/bench/bench_propagate" "$DSN" "$W/cache" bench other 200
     echo
-    echo "-- a price change in PostgreSQL to pc_get: one row, sustained commits, a whole chain; beside the NOTIFY floor and a full reload (bench_change)"
-    "$B/bench/bench_change" "$DSN" "$W/cache" small bench 300 "$B/pricecache"
+    change_section
     kill -TERM "$DPID"; wait "$DPID" || true; DPID=""
 } | tee "$out"
