@@ -50,12 +50,8 @@ pings() { grep -c 'WATCHDOG=1' "$MSGS" || true; }
 # ---- (1) the writer mutex held by another process ---------------------
 "$B/itest/consistency" "$CACHE" gen 1000 watch 1 1 12 >"$W/watch.out" 2>"$W/watch.err" &
 CW=$!
-mkfifo "$W/hold.in"
-"$B/itest/lmdbhold" write "$CACHE" <"$W/hold.in" >"$W/hold.out" 2>"$W/hold.err" 7>&- &
-HP=$!
-echo "$HP" >>"$W/pids"
-exec 7>"$W/hold.in"
-wait_until 'grep -q "^writer" "$W/hold.out"' 10
+lmdb_hold write hold 7
+HP=$HOLD_PID
 v0=$(version)
 sql "BEGIN; UPDATE chain_prices SET price_cents = 2; UPDATE store_prices SET price_cents = 2; COMMIT"
 T0=$(date +%s%N)

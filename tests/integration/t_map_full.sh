@@ -23,12 +23,8 @@ version() { info gen version; }
 start_daemon
 wait_until '[ "$(metric pricecache_map_full)" = 0 ]' 10
 
-mkfifo "$W/hold.in"
-"$B/itest/lmdbhold" read "$CACHE" <"$W/hold.in" >"$W/hold.out" 2>"$W/hold.err" &
-HP=$!
-echo "$HP" >>"$W/pids"
-exec 7>"$W/hold.in"
-wait_until 'grep -q "^txn " "$W/hold.out"' 10
+lmdb_hold read hold 7
+HP=$HOLD_PID
 kill -STOP "$HP"
 
 "$B/itest/consistency" "$CACHE" gen 4000 watch 1 1 20 >"$W/watch.out" 2>"$W/watch.err" 7>&- &

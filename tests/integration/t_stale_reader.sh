@@ -42,12 +42,8 @@ publish_gens() {
 }
 
 # The stale reader: a read transaction, then SIGSTOP.
-mkfifo "$W/hold.in"
-"$B/itest/lmdbhold" read "$CACHE" <"$W/hold.in" >"$W/hold.out" 2>"$W/hold.err" &
-HP=$!
-echo "$HP" >>"$W/pids"
-exec 7>"$W/hold.in"
-wait_until 'grep -q "^txn " "$W/hold.out"' 10
+lmdb_hold read hold 7
+HP=$HOLD_PID
 kill -STOP "$HP"
 size0=$(metric pricecache_data_file_bytes)
 
@@ -100,12 +96,8 @@ assert_contains "$W/check.out" "generation=201"
 
 # A reader killed with -9 inside its transaction leaves its slot, and the
 # snapshot pinned: the watcher clears slots of dead processes.
-mkfifo "$W/hold2.in"
-"$B/itest/lmdbhold" read "$CACHE" <"$W/hold2.in" >"$W/hold2.out" 2>"$W/hold2.err" &
-HP2=$!
-echo "$HP2" >>"$W/pids"
-exec 8>"$W/hold2.in"
-wait_until 'grep -q "^txn " "$W/hold2.out"' 10
+lmdb_hold read hold2 8
+HP2=$HOLD_PID
 publish_gens 202 202
 wait_until "[ \"\$(metric pricecache_oldest_read_txn_pid)\" = $HP2 ]" 10
 kill -9 "$HP2"

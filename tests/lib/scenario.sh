@@ -179,3 +179,18 @@ EOS
     chmod +x "$1/san-exec"
     echo "$1/san-exec"
 }
+
+# lmdb_hold MODE NAME FD: run itest/lmdbhold MODE on the cache (read: hold a
+# read transaction; write: hold LMDB's writer lock) until this shell closes
+# its descriptor FD (`exec FD>&-`), and wait until it holds.  HOLD_PID is
+# its pid; its output is $W/NAME.out and .err.
+lmdb_hold() {
+    local mode=$1 name=$2 fd=$3 want='^txn '
+    [ "$mode" = write ] && want='^writer'
+    mkfifo "$W/$name.in"
+    "$B/itest/lmdbhold" "$mode" "$CACHE" <"$W/$name.in" >"$W/$name.out" 2>"$W/$name.err" 7>&- 8>&- &
+    HOLD_PID=$!
+    echo "$HOLD_PID" >>"$W/pids"
+    eval "exec $fd>\"\$W/$name.in\""
+    wait_until "grep -q '$want' \"\$W/$name.out\"" 10
+}
