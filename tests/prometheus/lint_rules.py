@@ -5,6 +5,9 @@ Every alert: a `for:` of at least one minute (no alert on one scrape), a
 severity label `page` or `ticket`, a summary and a description that points
 to pricecached(8); and in the unit tests at least one evaluation where it
 fires (exp_alerts not empty) and one where it must not (exp_alerts empty).
+The unit tests name every group in group_eval_order, in the rule file's
+order: without it promtool evaluates the groups in a random order and an
+alert reading a recording rule starts its `for:` a minute late now and then.
 Prints each problem and exits 1 if there is any.
 """
 import re
@@ -46,6 +49,10 @@ def main():
                     problems.append(f"{name}: no {a}")
             if "pricecached(8)" not in ann.get("description", ""):
                 problems.append(f"{name}: the description does not point to pricecached(8)")
+    groups = [g["name"] for g in rules["groups"]]
+    if tests.get("group_eval_order") != groups:
+        problems.append(f"the unit tests' group_eval_order is {tests.get('group_eval_order')!r}, "
+                        f"not the rule file's groups in order {groups!r}")
     if len(set(alerts)) != len(alerts):
         problems.append("an alert name is used twice")
     fires, quiet = set(), set()
