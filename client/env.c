@@ -407,6 +407,11 @@ int pc_open(const char *path, pc_reader **out)
         return pc_err_from_mdb(errno);
     if (st.st_size == 0)
         return PC_ENOTREADY;
+    /* A cache the system went down on while the daemon wrote it may be
+     * torn (its commits reach the disk just after readers see them): not
+     * read until the daemon has rebuilt it.  One small read per open. */
+    if (pc_unsynced_check(path, NULL, 0) == PC_ENOTREADY)
+        return PC_ENOTREADY;
 
     pc_reader *r = calloc(1, sizeof *r);
     if (!r)

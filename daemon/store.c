@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "durable.h"
 #include "log.h"
 #include "store_int.h"
 #include "statsdir.h"
@@ -116,6 +117,11 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
         goto fail;
     }
 
+    /* After the daemon's lock (one writer), before LMDB opens the files:
+     * a cache torn by a system crash is removed here (durable.c). */
+    int rebuilt;
+    if ((rc = pcd_durable_begin(cfg->path, &rebuilt, err, errlen)) != PC_OK)
+        goto fail;
     if ((rc = mdb_env_create(&st->env)) ||
         (rc = mdb_env_set_maxreaders(st->env, (unsigned)cfg->max_readers)) ||
         (rc = mdb_env_set_mapsize(st->env, st->map_size))) {
@@ -123,13 +129,12 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
         goto fail;
     }
     /* lock.mdb 0660 (readers must write their slot), data.mdb 0640.
-     * MDB_NOMETASYNC: one fdatasync per commit instead of two (the meta
-     * page is flushed with the next commit's data).  A crash of the
-     * daemon loses nothing (the page cache holds every commit); a crash of
-     * the whole system may undo the last transaction, never corrupt the
-     * environment, and the daemon reloads every chain when it starts.
-     * It halves the write part of every change's delay (issue 19). */
-    rc = mdb_env_open(st->env, cfg->path, MDB_NOMETASYNC, 0660);
+     * MDB_NOSYNC: a commit is visible when its pages are written, and a
+     * thread of durable.c syncs right behind it; fdatasync was most of a
+     * change's delay (issue 19).  A crash of the daemon loses nothing (the
+     * page cache holds every commit); after a crash of the whole system
+     * the marker makes the next start rebuild the cache (durable.c). */
+    rc = mdb_env_open(st->env, cfg->path, MDB_NOSYNC, 0660);
     if (rc) {
         char what[4200];
         snprintf(what, sizeof what, "cache %s: cannot open", cfg->path);
@@ -156,9 +161,14 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
     if (dead)
         LOG_INFO("cache", "cache %s: cleared %d reader slots of dead processes", cfg->path, dead);
 
+    if (!(st->sync = pcd_syncer_start(st->env, cfg->path, err, errlen))) {
+        rc = PC_ENOMEM;
+        goto fail;
+    }
     rc = init_format(st, err, errlen);
     if (rc != PC_OK)
         goto fail;
+    pcd_syncer_kick(st->sync);
     /* Readers count their lookups there; without it they just do not. */
     char serr[512];
     if (pcd_statsdir_open(cfg->path, &st->stats, serr, sizeof serr) != PC_OK)
@@ -174,6 +184,7 @@ void pcd_store_close(pcd_store *st)
 {
     if (!st)
         return;
+    pcd_syncer_stop(st->sync); /* every commit on disk, then the marker goes */
     if (st->env)
         mdb_env_close(st->env);
     if (st->lock_fd >= 0)
@@ -221,6 +232,8 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
     int rc, grc = PC_OK;
     while ((rc = attempt(st, arg)) == MDB_MAP_FULL && (grc = grow_map(st, err, errlen)) == PC_OK)
         ;
+    if (rc == 0)
+        pcd_syncer_kick(st->sync);
     atomic_store(&st->busy_since_ms, 0);
     pthread_mutex_unlock(&st->mu);
     if (rc == MDB_MAP_FULL && grc == PC_EMAPFULL) {

@@ -20,6 +20,7 @@ struct pcd_store {
     uint64_t        map_max;      /* bytes */
     char           *path;
     struct pcd_statsdir *stats;   /* the readers' statistics; NULL: off */
+    struct pcd_syncer *sync;      /* syncs right behind each commit (durable.c) */
     /* Every transaction of the daemon runs under this lock: LMDB allows one
      * writer anyway, and mdb_env_set_mapsize (map growth) is only legal
      * while no transaction is active in the process. */

@@ -200,6 +200,24 @@ typedef struct pc_rslot {
 struct MDB_env;
 int pc_rslots_read(struct MDB_env *env, pc_rslot *out, size_t cap, size_t *n);
 
+/* <cache>/unsynced: present while a daemon runs, whose commits reach the
+ * disk after readers see them (MDB_NOSYNC, a sync thread right behind:
+ * daemon/durable.c).  It holds the id of the boot it was written in
+ * (/proc/sys/kernel/random/boot_id).  Left by a daemon that did not stop
+ * cleanly: from the same boot (kill -9) the page cache holds every commit
+ * and the environment is whole; from an earlier boot (the system crashed
+ * or lost power) its last commits may be half on disk, and nobody may
+ * read it until the daemon has rebuilt it.  client/unsynced.c. */
+#define PC_UNSYNCED_FILE "unsynced"
+#define PC_BOOT_ID_MAX   64
+/* This boot's id into out (PC_BOOT_ID_MAX bytes, NUL-terminated); "" when
+ * the system does not say (then every marker counts as this boot's). */
+void pc_boot_id(char *out);
+/* PC_OK: the environment in dir may be read; PC_ENOTREADY: it was being
+ * written when the system went down (a marker from another boot); why
+ * says so when not NULL. */
+int pc_unsynced_check(const char *dir, char *why, size_t len);
+
 /* The single place that translates LMDB return codes to PC_* codes. */
 int pc_err_from_mdb(int mdb_rc);
 

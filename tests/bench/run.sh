@@ -5,7 +5,9 @@
 # bindings (bindings/*/bench.sh) beside C over the same lookups.
 # NBASE, NSTORE: the chain's size; NKEYS: lookups for the bindings;
 # BENCH_ONLY=change: only the change-propagation section (bench_change), for
-# iterating on the daemon's delta path; NUPDATES: its one-row changes (300).
+# iterating on the daemon's delta path; NUPDATES: its one-row changes (300);
+# BENCH_LOG_LEVEL=info: the daemon logs each delta's fetch and write times
+# (kept in BUILD_DIR/bench/daemon-change.log).
 # Results are printed and kept in BUILD_DIR/bench/results.txt.
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
@@ -34,7 +36,7 @@ dsn = $DSN
 path = $W/cache
 map_size_mb = 4096
 [log]
-level = warn
+level = ${BENCH_LOG_LEVEL:-warn}
 [bus]
 events = ipc://$W/run/events.ipc
 control = ipc://$W/run/control.ipc
@@ -72,6 +74,7 @@ if [ "${BENCH_ONLY:-}" = change ]; then
         "$B/pricecache" -d "$W/cache" wait -t 120000 >/dev/null
         change_section
         kill -TERM "$DPID"; wait "$DPID" || true; DPID=""
+        cp "$W/daemon.log" "$B/bench/daemon-change.log"
     } | tee "$B/bench/results-change.txt"
     exit 0
 fi
