@@ -144,7 +144,10 @@ static void disk_full_retry(engine *d, int64_t now)
     pcd_store_disk_state(d->store, &ds);
     pcd_view_env env;
     pcd_watch_env(d->watch, &env);
-    if (!ds.full || !env.sampled_ms || env.disk_free < ds.free_at_fail + DISK_BACK_BYTES)
+    /* Only a sample taken after the last failure: one from before the
+     * disk filled would retry at every pass until the next sample. */
+    if (!ds.full || env.disk_at_ms <= ds.fail_mono_ms ||
+        env.disk_free < ds.free_at_fail + DISK_BACK_BYTES)
         return;
     int waiting = 0;
     pthread_mutex_lock(&d->mu);

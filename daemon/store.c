@@ -255,6 +255,7 @@ static int disk_check(pcd_store *st, int rc, const char *what, char *err, size_t
     if (first)
         st->disk_since_ms = pc_now_ms();
     st->disk_free_at_fail = fr == UINT64_MAX ? 0 : fr;
+    st->disk_fail_mono = pc_mono_ms();
     snprintf(st->disk_err, sizeof st->disk_err, "%s", err);
     pthread_mutex_unlock(&st->disk_mu);
     if (first)
@@ -319,6 +320,7 @@ void pcd_store_disk_state(pcd_store *st, pcd_store_disk *out)
     if (out->full) {
         out->since_ms = st->disk_since_ms;
         out->free_at_fail = st->disk_free_at_fail;
+        out->fail_mono_ms = st->disk_fail_mono;
         memcpy(out->error, st->disk_err, sizeof out->error);
     }
     pthread_mutex_unlock(&st->disk_mu);

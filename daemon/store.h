@@ -91,6 +91,7 @@ typedef struct pcd_store_sample {
     int       map_full;              /* writes fail at map_max */
     int       disk_full;             /* writes fail for want of disk space */
     uint64_t  disk_free;             /* bytes free on the cache's filesystem (pcd_store_disk_free) */
+    int64_t   disk_at_ms;            /* monotonic ms just before it was asked */
     pc_rslot *slots;                 /* used slots (malloc'ed) */
     size_t    nslots;
 } pcd_store_sample_t;
@@ -115,6 +116,8 @@ typedef struct pcd_store_disk {
     int      full;           /* 1 during an episode */
     int64_t  since_ms;       /* unix ms of its first failure */
     uint64_t free_at_fail;   /* bytes free after the last failed write */
+    int64_t  fail_mono_ms;   /* monotonic ms of that failure (a sample of the
+                                space taken before it says nothing) */
     char     error[PC_ERROR_TEXT_MAX]; /* the last failure, "disk full: ..." */
 } pcd_store_disk;
 /* 1 while writes fail for want of disk space (no lock: an atomic). */

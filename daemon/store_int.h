@@ -45,6 +45,7 @@ struct pcd_store {
     char            disk_err[PC_ERROR_TEXT_MAX];
     uint64_t        disk_free_at_fail;
     int64_t         disk_since_ms; /* unix ms of the first failure of the episode */
+    int64_t         disk_fail_mono; /* monotonic ms of the last failure */
     /* The meta records as last committed, so that reading one never waits
      * for a publish holding `mu` (control status and /metrics read every
      * chain's).  Written under `mu` right after each commit, so it follows

@@ -71,6 +71,7 @@ typedef struct pcd_view_env {
     int      map_full;       /* publishes fail for want of map space */
     int      disk_full;      /* publishes fail for want of disk space */
     uint64_t disk_free;      /* bytes free on the cache's filesystem */
+    int64_t  disk_at_ms;     /* monotonic ms just before disk_free was asked */
     double   oldest_txn_s;   /* oldest read transaction behind the newest commit */
     uint32_t oldest_txn_pid; /* its pid; 0 none */
 } pcd_view_env;

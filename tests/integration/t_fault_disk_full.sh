@@ -88,6 +88,10 @@ assert_contains "$W/status.full" " map=ok disk=full "
 wait_until '[ "$(failed_loads)" -ge 3 ]' 30
 assert_eq 0 "$(dbf_metric 'pricecache_circuit_breaker_state{chain="gen"}')" "breaker of gen"
 assert_eq 1 "$(dbf_metric pricecache_disk_full)" "disk_full while the filler stays"
+# The retries kept to their backoff: no sample of the space taken before
+# the disk filled made them run at once.
+assert_eq 0 "$(grep -c 'retrying the failed publishes now' "$W/daemon.log" || true)" "retries at once while the disk is full"
+assert_le 6 "$(failed_loads)" "failed loads in the first seconds (backoff 0.5, 1, 2, 4 s)"
 # The last snapshot, whole: generation 1, its 200 items and no new one.
 assert_eq 1 "$(dbf_gen)" "generation served while the disk is full"
 assert_eq "$DBF_N" "$(info gen base_rows)" "rows of gen while the disk is full"

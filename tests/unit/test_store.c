@@ -413,6 +413,7 @@ static void test_disk_full(void **state)
     pcd_store_disk_state(st, &ds);
     assert_int_equal(ds.full, 1);
     assert_true(ds.since_ms > 0);
+    assert_true(ds.fail_mono_ms > 0 && ds.fail_mono_ms <= pc_mono_ms());
     assert_true(ds.free_at_fail < 64 * 4096);
     assert_int_equal(strncmp(ds.error, "disk full: No space left on device", 34), 0);
     assert_int_equal(pcd_store_map_full(st), 0);
@@ -424,6 +425,7 @@ static void test_disk_full(void **state)
     assert_int_equal(pcd_store_sample(st, &smp), PC_OK);
     assert_int_equal(smp.disk_full, 1);
     assert_true(smp.disk_free < 64 * 4096);
+    assert_true(smp.disk_at_ms >= ds.fail_mono_ms); /* asked after the failure */
     pcd_store_sample_free(&smp);
     /* Still full while the filler stays. */
     assert_int_equal(pcd_store_publish(st, &s, &m, &ps, err, sizeof err), PC_EDISKFULL);
