@@ -215,7 +215,7 @@ static int grow_map(pcd_store *st, char *err, size_t errlen)
 
 int pcd_st_is_disk_full(int rc, uint64_t free_bytes, uint64_t psize)
 {
-    if (rc == ENOSPC || rc == EDQUOT)
+    if (pc_err_from_mdb(rc) == PC_EDISKFULL) /* ENOSPC, EDQUOT: the one mapping */
         return 1;
     return rc == EIO && free_bytes < 64 * (psize ? psize : 4096);
 }
@@ -293,7 +293,7 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
         snprintf(err, errlen, "%s: not found", what);
         return PC_NOTFOUND;
     }
-    if ((rc == ENOSPC || rc == EDQUOT || rc == EIO) &&
+    if ((pc_err_from_mdb(rc) == PC_EDISKFULL || rc == EIO) &&
         disk_check(st, rc, what, err, errlen) == PC_EDISKFULL)
         return PC_EDISKFULL;
     return rc ? pcd_st_fail(rc, what, err, errlen) : PC_OK;
