@@ -23,7 +23,8 @@
     X(PC_EDB,         "database error")                                             \
     X(PC_ECONFIG,     "bad configuration")                                          \
     X(PC_EMAPFULL,    "cache map full")                                             \
-    X(PC_EBREAKER,    "circuit breaker open")
+    X(PC_EBREAKER,    "circuit breaker open")                                       \
+    X(PC_EDISKFULL,   "cache disk full (no space left on its filesystem)")
 
 const char *pc_strerror(int rc)
 {

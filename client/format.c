@@ -165,6 +165,8 @@ int pc_err_from_mdb(int rc)
     case MDB_NOTFOUND:       return PC_NOTFOUND;
     case MDB_READERS_FULL:   return PC_EOVERLOADED;
     case MDB_MAP_FULL:       return PC_EMAPFULL;
+    case ENOSPC:
+    case EDQUOT:             return PC_EDISKFULL;
     case MDB_VERSION_MISMATCH:
     case MDB_INVALID:
     case MDB_INCOMPATIBLE:   return PC_EFORMAT;

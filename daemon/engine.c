@@ -110,6 +110,12 @@ void pcd_engine_view_locked(engine *d, pcd_view *v)
      * even while a writer is stuck. */
     pcd_watch_env(d->watch, &v->env);
     v->map_full = d->store ? pcd_store_map_full(d->store) : 0;
+    if (d->store) {
+        pcd_store_disk ds;
+        pcd_store_disk_state(d->store, &ds);
+        v->disk_full = ds.full;
+        memcpy(v->disk_error, ds.error, sizeof v->disk_error);
+    }
     v->store_busy_ms = d->store ? pcd_store_busy_ms(d->store) : 0;
     long long loop = atomic_load(&d->loop_ms);
     int64_t since_loop = loop ? pc_mono_ms() - loop : 0;

@@ -128,6 +128,44 @@ static void map_full_retry(engine *d, int *was_full, uint32_t *pin, int64_t now)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* Bytes free that count as space coming back after a disk-full failure:
+ * a retry then runs at once instead of at its backoff (up to
+ * breaker.reset_s); each retry that fails again measures from there. */
+#define DISK_BACK_BYTES (1u << 20)
+
+/* The disk filled under the cache: when the watcher sees the space back,
+ * retry the chains whose publish failed now; when none waits (the failure
+ * was a metadata write), the episode ends here. */
+static void disk_full_retry(engine *d, int64_t now)
+{
+    if (!pcd_store_disk_full(d->store))
+        return;
+    pcd_store_disk ds;
+    pcd_store_disk_state(d->store, &ds);
+    pcd_view_env env;
+    pcd_watch_env(d->watch, &env);
+    /* Only a sample taken after the last failure: one from before the
+     * disk filled would retry at every pass until the next sample. */
+    if (!ds.full || env.disk_at_ms <= ds.fail_mono_ms ||
+        env.disk_free < ds.free_at_fail + DISK_BACK_BYTES)
+        return;
+    int waiting = 0;
+    pthread_mutex_lock(&d->mu);
+    for (chain *c = d->chains; c; c = c->next) {
+        if (!c->active || c->last_ok)
+            continue;
+        waiting++;
+        if (c->state == PCD_CHAIN_IDLE && c->due_ms > now)
+            c->due_ms = now;
+    }
+    pthread_mutex_unlock(&d->mu);
+    LOG_INFO("cache", "disk full: %llu KiB free again (%llu KiB at the last failure); %s",
+             (unsigned long long)(env.disk_free >> 10),
+             (unsigned long long)(ds.free_at_fail >> 10),
+             waiting ? "retrying the failed publishes now" : "nothing waits to be published");
+    pcd_store_disk_back(d->store, env.disk_free, !waiting);
+}
+
 int pcd_run(const char *config_file, int mode, int sig_fd)
 {
     engine dd, *d = &dd;
@@ -267,8 +305,10 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     while (all_started) {
         int64_t now = pc_mono_ms();
         atomic_store(&d->loop_ms, now);
-        if (mode != PCD_MODE_ONCE)
+        if (mode != PCD_MODE_ONCE) {
             map_full_retry(d, &was_full, &full_pin, now);
+            disk_full_retry(d, now);
+        }
         pthread_mutex_lock(&d->mu);
         if (d->sync_asked) {
             d->sync_asked = 0;
@@ -318,9 +358,12 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
             char alarm[64] = "";
             if (blocked)
                 snprintf(alarm, sizeof alarm, "store blocked for %d s", blocked);
+            else if (hv.disk_full)
+                snprintf(alarm, sizeof alarm, "disk full");
             else if (hv.map_full)
                 snprintf(alarm, sizeof alarm, "map full");
             pcd_events_alarms(d->events, (hv.map_full ? PC_HB_MAP_FULL : 0) |
+                                             (hv.disk_full ? PC_HB_DISK_FULL : 0) |
                                              (blocked ? PC_HB_STORE_BLOCKED : 0), alarm);
             pcd_events_heartbeat(d->events);
             last_beat = pc_mono_ms();

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <errno.h>
@@ -92,6 +93,7 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
     st->lock_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->memo_mu, NULL);
+    pthread_mutex_init(&st->disk_mu, NULL);
     pthread_rwlock_init(&st->map_lock, NULL);
     st->map_size = cfg->map_size_mb << 20;
     st->map_max = cfg->map_max_mb << 20;
@@ -192,6 +194,7 @@ void pcd_store_close(pcd_store *st)
     pcd_statsdir_close(st->stats);
     pcd_st_memo_free(st);
     pthread_mutex_destroy(&st->memo_mu);
+    pthread_mutex_destroy(&st->disk_mu);
     pthread_rwlock_destroy(&st->map_lock);
     pthread_mutex_destroy(&st->mu);
     free(st->path);
@@ -219,6 +222,57 @@ static int grow_map(pcd_store *st, char *err, size_t errlen)
              (unsigned long long)(st->map_size >> 20), (unsigned long long)(next >> 20));
     st->map_size = next;
     return PC_OK;
+}
+
+int pcd_st_is_disk_full(int rc, uint64_t free_bytes, uint64_t psize)
+{
+    if (pc_err_from_mdb(rc) == PC_EDISKFULL) /* ENOSPC, EDQUOT: the one mapping */
+        return 1;
+    return rc == EIO && free_bytes < 64 * (psize ? psize : 4096);
+}
+
+int pcd_store_disk_free(pcd_store *st, uint64_t *out)
+{
+    struct statvfs fs;
+    if (statvfs(st->path, &fs) != 0)
+        return PC_EIO;
+    uint64_t blocks = geteuid() == 0 ? (uint64_t)fs.f_bfree : (uint64_t)fs.f_bavail;
+    *out = blocks * (uint64_t)(fs.f_frsize ? fs.f_frsize : fs.f_bsize);
+    return PC_OK;
+}
+
+/* A write failed with `rc` (ENOSPC, EDQUOT or EIO): if the filesystem ran
+ * out of space, say so in err ("disk full: No space left on device (what;
+ * N KiB free under PATH)"), open or continue the episode and return
+ * PC_EDISKFULL; else PC_OK (another failure: the caller reports it). */
+static int disk_check(pcd_store *st, int rc, const char *what, char *err, size_t errlen)
+{
+    uint64_t fr = UINT64_MAX;
+    pcd_store_disk_free(st, &fr);
+    MDB_stat ms;
+    pthread_rwlock_rdlock(&st->map_lock);
+    if (mdb_env_stat(st->env, &ms) != 0)
+        ms.ms_psize = 4096;
+    pthread_rwlock_unlock(&st->map_lock);
+    if (!pcd_st_is_disk_full(rc, fr, ms.ms_psize))
+        return PC_OK;
+    /* The cause first: the chain's record keeps the head of the text. */
+    snprintf(err, errlen, "disk full: %s (%s; %llu KiB free under %s%s)",
+             strerror(rc == EDQUOT ? EDQUOT : ENOSPC), what,
+             fr == UINT64_MAX ? 0ULL : (unsigned long long)(fr >> 10), st->path,
+             rc == EIO ? "; LMDB made a short write of it an I/O error" : "");
+    pthread_mutex_lock(&st->disk_mu);
+    int first = atomic_exchange(&st->disk_full, 1) == 0;
+    if (first)
+        st->disk_since_ms = pc_now_ms();
+    st->disk_free_at_fail = fr == UINT64_MAX ? 0 : fr;
+    st->disk_fail_mono = pc_mono_ms();
+    snprintf(st->disk_err, sizeof st->disk_err, "%s", err);
+    pthread_mutex_unlock(&st->disk_mu);
+    if (first)
+        LOG_ERR("cache", "%s; publishes fail until space is freed there, the last snapshots are "
+                "served (the transaction was aborted, nothing of it is visible)", err);
+    return PC_EDISKFULL;
 }
 
 /* Run `attempt` (one whole transaction) under the store lock; when the map
@@ -252,6 +306,9 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
         snprintf(err, errlen, "%s: not found", what);
         return PC_NOTFOUND;
     }
+    if ((pc_err_from_mdb(rc) == PC_EDISKFULL || rc == EIO) &&
+        disk_check(st, rc, what, err, errlen) == PC_EDISKFULL)
+        return PC_EDISKFULL;
     return rc ? pcd_st_fail(rc, what, err, errlen) : PC_OK;
 }
 
@@ -259,6 +316,44 @@ void pcd_st_published(pcd_store *st)
 {
     if (atomic_exchange(&st->map_full, 0) == 1)
         LOG_INFO("cache", "cache %s: map no longer full, publishes commit again", st->path);
+    if (atomic_load(&st->disk_full))
+        pcd_store_disk_back(st, 0, 1);
+}
+
+int pcd_store_disk_full(pcd_store *st)
+{
+    return atomic_load(&st->disk_full);
+}
+
+void pcd_store_disk_state(pcd_store *st, pcd_store_disk *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&st->disk_mu);
+    out->full = atomic_load(&st->disk_full);
+    if (out->full) {
+        out->since_ms = st->disk_since_ms;
+        out->free_at_fail = st->disk_free_at_fail;
+        out->fail_mono_ms = st->disk_fail_mono;
+        memcpy(out->error, st->disk_err, sizeof out->error);
+    }
+    pthread_mutex_unlock(&st->disk_mu);
+}
+
+void pcd_store_disk_back(pcd_store *st, uint64_t free_now, int end)
+{
+    pthread_mutex_lock(&st->disk_mu);
+    int was = atomic_load(&st->disk_full);
+    int64_t since = st->disk_since_ms;
+    if (end) {
+        atomic_store(&st->disk_full, 0);
+        st->disk_err[0] = 0;
+    } else {
+        st->disk_free_at_fail = free_now;
+    }
+    pthread_mutex_unlock(&st->disk_mu);
+    if (was && end)
+        LOG_INFO("cache", "cache %s: disk no longer full after %.1f s, publishes commit again",
+                 st->path, (double)(pc_now_ms() - since) / 1000.0);
 }
 
 int pcd_st_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)

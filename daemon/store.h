@@ -89,6 +89,9 @@ typedef struct pcd_store_sample {
     uint64_t  last_txnid;            /* the newest commit */
     int       readers, readers_max;  /* slots ever used (LMDB's count), table size */
     int       map_full;              /* writes fail at map_max */
+    int       disk_full;             /* writes fail for want of disk space */
+    uint64_t  disk_free;             /* bytes free on the cache's filesystem (pcd_store_disk_free) */
+    int64_t   disk_at_ms;            /* monotonic ms just before it was asked */
     pc_rslot *slots;                 /* used slots (malloc'ed) */
     size_t    nslots;
 } pcd_store_sample_t;
@@ -104,6 +107,30 @@ int  pcd_store_clear_dead(pcd_store *st, int *n);
 int64_t pcd_store_busy_ms(pcd_store *st);
 /* 1 while writes fail for want of map space (PC_EMAPFULL). */
 int  pcd_store_map_full(pcd_store *st);
+
+/* The filesystem under the cache: a write that fails for want of space
+ * (PC_EDISKFULL, "disk full: No space left on device (...)") starts an
+ * episode that a publish committing again ends.  LMDB aborted the
+ * transaction: the last snapshots stay and are served. */
+typedef struct pcd_store_disk {
+    int      full;           /* 1 during an episode */
+    int64_t  since_ms;       /* unix ms of its first failure */
+    uint64_t free_at_fail;   /* bytes free after the last failed write */
+    int64_t  fail_mono_ms;   /* monotonic ms of that failure (a sample of the
+                                space taken before it says nothing) */
+    char     error[PC_ERROR_TEXT_MAX]; /* the last failure, "disk full: ..." */
+} pcd_store_disk;
+/* 1 while writes fail for want of disk space (no lock: an atomic). */
+int  pcd_store_disk_full(pcd_store *st);
+/* The episode as it stands (zeroes when none).  Never waits for a write. */
+void pcd_store_disk_state(pcd_store *st, pcd_store_disk *out);
+/* Bytes this process may still write on the cache's filesystem (statvfs:
+ * f_bavail, f_bfree for root, who may use the reserve).  PC_OK or PC_EIO. */
+int  pcd_store_disk_free(pcd_store *st, uint64_t *out);
+/* Space came back (`free_now` bytes free): the next failure is measured
+ * against it.  `end` 1: nothing waits to be published, the episode ends
+ * here (a publish that commits ends it otherwise). */
+void pcd_store_disk_back(pcd_store *st, uint64_t free_now, int end);
 
 /* Map bytes in use and map size. */
 int  pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers);

@@ -58,6 +58,10 @@ int pcd_store_sample(pcd_store *st, pcd_store_sample_t *out)
     out->readers = (int)info.me_numreaders;
     out->readers_max = (int)info.me_maxreaders;
     out->map_full = pcd_store_map_full(st);
+    out->disk_full = pcd_store_disk_full(st);
+    out->disk_at_ms = pc_mono_ms();
+    if (pcd_store_disk_free(st, &out->disk_free) != PC_OK)
+        out->disk_free = 0;
     char path[4200];
     struct stat sb;
     snprintf(path, sizeof path, "%s/data.mdb", st->path);

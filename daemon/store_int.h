@@ -35,6 +35,18 @@ struct pcd_store {
     /* 1 since a write failed for want of map space at map_max, until a
      * write commits again. */
     atomic_int      map_full;
+    /* 1 since a write failed for want of space on the filesystem under the
+     * cache (ENOSPC, EDQUOT, or LMDB's EIO for a short write while nearly
+     * nothing is free), until a publish commits again or the watcher sees
+     * the space back with nothing waiting (pcd_store_disk_clear).  The
+     * cause and the bytes free then are kept under disk_mu: the view reads
+     * them without the store lock. */
+    atomic_int      disk_full;
+    pthread_mutex_t disk_mu;
+    char            disk_err[PC_ERROR_TEXT_MAX];
+    uint64_t        disk_free_at_fail;
+    int64_t         disk_since_ms; /* unix ms of the first failure of the episode */
+    int64_t         disk_fail_mono; /* monotonic ms of the last failure */
     /* The meta records as last committed, so that reading one never waits
      * for a publish holding `mu` (control status and /metrics read every
      * chain's).  Written under `mu` right after each commit, so it follows
@@ -59,9 +71,18 @@ int  pcd_st_fail(int rc, const char *what, char *err, size_t errlen);
 int  pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), void *arg,
                         const char *what, char *err, size_t errlen);
 
-/* A publish (full or delta) committed: the map is not full any more (a
- * small metadata write that fits says nothing about the next publish). */
+/* A publish (full or delta) committed: the map is not full any more, nor
+ * the disk (a small metadata write that fits says nothing about the next
+ * publish). */
 void pcd_st_published(pcd_store *st);
+
+/* Whether a write that failed with LMDB code `rc` ran out of disk space,
+ * `free_bytes` being what the filesystem has free now and `psize` LMDB's
+ * page size: ENOSPC and EDQUOT say so; EIO is what LMDB makes of a short
+ * write (mdb_page_flush: "short write, filesystem full?"), taken as disk
+ * full when less than one of its write batches (MDB_COMMIT_PAGES, 64
+ * pages) is free.  Pure. */
+int  pcd_st_is_disk_full(int rc, uint64_t free_bytes, uint64_t psize);
 
 /* Run `fn` in a write transaction of its own (pcd_st_run_growing). */
 int  pcd_st_write_txn(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *), void *arg,

@@ -341,7 +341,7 @@ int pcd_store_apply_delta(pcd_store *st, const char *chain, const pcd_snapshot *
     char what[128];
     snprintf(what, sizeof what, "chain %s: applying changes failed", chain);
     int rc = pcd_st_run_growing(st, delta_attempt, &a, what, err, errlen);
-    if (rc == PC_OK)
+    if (rc == PC_OK && stats->version) /* nothing committed says nothing of the space */
         pcd_st_published(st);
     return rc;
 }

@@ -69,6 +69,9 @@ typedef struct pcd_view_env {
     uint64_t pages_used, pages_free;
     uint64_t data_bytes;     /* data.mdb on disk */
     int      map_full;       /* publishes fail for want of map space */
+    int      disk_full;      /* publishes fail for want of disk space */
+    uint64_t disk_free;      /* bytes free on the cache's filesystem */
+    int64_t  disk_at_ms;     /* monotonic ms just before disk_free was asked */
     double   oldest_txn_s;   /* oldest read transaction behind the newest commit */
     uint32_t oldest_txn_pid; /* its pid; 0 none */
 } pcd_view_env;
@@ -102,6 +105,8 @@ typedef struct pcd_view {
      * progress. */
     pcd_view_env env;
     int      map_full;    /* publishes fail for want of map space */
+    int      disk_full;   /* publishes fail for want of disk space (ENOSPC) */
+    char     disk_error[PC_ERROR_TEXT_MAX]; /* its last failure, "disk full: ..." */
     int64_t  store_busy_ms; /* how long the write in progress has held the store */
     int64_t  stall_ms;    /* since the engine (main loop, publisher) last made progress */
     int      stall_limit_s; /* [health] stall_s: beyond it the store counts as blocked */
@@ -125,8 +130,8 @@ int  pcd_view_store_blocked_s(const pcd_view *v);
 /* THE judgement of the daemon's state, for the daemon record, control
  * status and the console: PC_DAEMON_STARTING until warm-up is done, then
  * PC_DAEMON_DEGRADED while the database is down or any active chain's
- * breaker is not closed or its last attempt failed, the map is full or the
- * store blocked, else PC_DAEMON_READY. */
+ * breaker is not closed or its last attempt failed, the map or the disk is
+ * full or the store blocked, else PC_DAEMON_READY. */
 int  pcd_view_state(const pcd_view *v);
 
 /* /readyz: whether the data served is fresh (warm-up done, database

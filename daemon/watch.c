@@ -86,6 +86,9 @@ void pcd_watch_sample(pcd_watch *w)
     w->env.pages_free = s.pages_free;
     w->env.data_bytes = s.data_bytes;
     w->env.map_full = s.map_full;
+    w->env.disk_full = s.disk_full;
+    w->env.disk_free = s.disk_free;
+    w->env.disk_at_ms = s.disk_at_ms;
     w->env.oldest_txn_s = (double)sum.oldest_ms / 1000.0;
     w->env.oldest_txn_pid = sum.oldest_pid;
     uint64_t last = s.last_txnid, data = s.data_bytes, used = s.pages_used, fr = s.pages_free;

@@ -47,7 +47,8 @@ enum {
     /* -7052 was PC_EREFUSED, public now (pricecache.h) */
     PC_ECONFIG   = -7053, /* bad configuration */
     PC_EMAPFULL  = -7054, /* the LMDB map is full and cannot grow further */
-    PC_EBREAKER  = -7055  /* refused at once: the chain's circuit breaker is open */
+    PC_EBREAKER  = -7055, /* refused at once: the chain's circuit breaker is open */
+    PC_EDISKFULL = -7056  /* the filesystem under the cache has no space left */
 };
 
 /* The load results, reject reasons and daemon states recorded below, and

@@ -416,7 +416,7 @@ static void test_errors(void **state)
     }
     int all[] = { PC_NOTFOUND, PC_ENOCHAIN, PC_ENOTREADY, PC_EOVERLOADED, PC_EINVAL, PC_EIO,
                   PC_ETIMEDOUT, PC_EFORMAT, PC_ENOMEM, PC_ECANCELED, PC_EDB, PC_EREFUSED,
-                  PC_ECONFIG, PC_EMAPFULL, PC_EBREAKER };
+                  PC_ECONFIG, PC_EMAPFULL, PC_EBREAKER, PC_EDISKFULL };
     for (size_t i = 0; i < 4; i++)
         for (size_t j = 0; j < sizeof all / sizeof all[0]; j++)
             assert_int_not_equal(codes[i], all[j]);

@@ -383,7 +383,7 @@ static void test_daemon_decode(void **state)
 static const int all_codes[] = {
     PC_OK, PC_NOTFOUND, PC_ENOCHAIN, PC_ENOTREADY, PC_EOVERLOADED, PC_EINVAL, PC_EIO,
     PC_ETIMEDOUT, PC_EFORMAT, PC_ENOMEM, PC_ECANCELED, PC_EDB, PC_EREFUSED, PC_ECONFIG,
-    PC_EMAPFULL, PC_EBREAKER,
+    PC_EMAPFULL, PC_EBREAKER, PC_EDISKFULL,
 };
 #define NCODES (sizeof all_codes / sizeof all_codes[0])
 
@@ -419,6 +419,9 @@ static void test_err_from_mdb(void **state)
     assert_int_equal(pc_err_from_mdb(MDB_NOTFOUND), PC_NOTFOUND);
     assert_int_equal(pc_err_from_mdb(MDB_READERS_FULL), PC_EOVERLOADED);
     assert_int_equal(pc_err_from_mdb(MDB_MAP_FULL), PC_EMAPFULL);
+    assert_int_equal(pc_err_from_mdb(ENOSPC), PC_EDISKFULL);
+    assert_int_equal(pc_err_from_mdb(EDQUOT), PC_EDISKFULL);
+    assert_int_equal(pc_err_from_mdb(EIO), PC_EIO); /* the store judges a short write */
     assert_int_equal(pc_err_from_mdb(MDB_INVALID), PC_EFORMAT);
     assert_int_equal(pc_err_from_mdb(MDB_VERSION_MISMATCH), PC_EFORMAT);
     assert_int_equal(pc_err_from_mdb(ENOENT), PC_ENOTREADY);

@@ -99,11 +99,35 @@ static void test_readyz(void **state)
                               "breaker open\"}\n");
 }
 
+/* Issue 13: a full disk, in the metric and /readyz, worded as a full map. */
+static void test_disk_full(void **state)
+{
+    (void)state;
+    char body[512];
+    pcd_view v = warm();
+    v.db_state = PC_DB_UP;
+    char *t = pcd_metrics_render(&v, NULL);
+    assert_non_null(t);
+    assert_line(t, "# TYPE pricecache_disk_full gauge");
+    assert_line(t, "pricecache_disk_full 0");
+    free(t);
+    v.disk_full = 1;
+    t = pcd_metrics_render(&v, NULL);
+    assert_non_null(t);
+    assert_line(t, "pricecache_disk_full 1");
+    assert_line(t, "pricecache_map_full 0");
+    free(t);
+    assert_int_equal(pcd_health_ready(&v, body, sizeof body), 503);
+    assert_string_equal(body, "{\"status\":\"not ready\",\"reason\":\"disk full: publishes "
+                              "fail, the last snapshots are served\"}\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_db_gauges),
         cmocka_unit_test(test_readyz),
+        cmocka_unit_test(test_disk_full),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

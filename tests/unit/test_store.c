@@ -5,10 +5,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -16,6 +19,7 @@
 #include "pc_format.h"
 #include "snapshot.h"
 #include "store.h"
+#include "store_int.h"
 
 #include "store_fixture.h"
 
@@ -307,6 +311,140 @@ static void test_map_growth_and_limit(void **state)
     pcd_config_free(&cfg);
 }
 
+/* Issue 13, disk full: what counts as running out of disk space.  LMDB
+ * turns a short write into EIO ("short write, filesystem full?"). */
+static void test_disk_full_cause(void **state)
+{
+    (void)state;
+    assert_int_equal(pcd_st_is_disk_full(ENOSPC, UINT64_MAX, 4096), 1);
+    assert_int_equal(pcd_st_is_disk_full(EDQUOT, UINT64_MAX, 4096), 1);
+    assert_int_equal(pcd_st_is_disk_full(EIO, 0, 4096), 1);
+    assert_int_equal(pcd_st_is_disk_full(EIO, 64 * 4096 - 1, 4096), 1);
+    assert_int_equal(pcd_st_is_disk_full(EIO, 64 * 4096, 4096), 0); /* a disk error */
+    assert_int_equal(pcd_st_is_disk_full(EIO, UINT64_MAX, 4096), 0); /* statvfs failed */
+    assert_int_equal(pcd_st_is_disk_full(EACCES, 0, 4096), 0);
+    assert_int_equal(pcd_st_is_disk_full(MDB_CORRUPTED, 0, 4096), 0);
+    assert_int_equal(pcd_st_is_disk_full(MDB_MAP_FULL, 0, 4096), 0); /* map full: its own state */
+}
+
+/* A directory with a 4 MiB tmpfs mounted on it (root only). */
+typedef struct tmpfs_dir {
+    char dir[64];
+    int  mounted;
+} tmpfs_dir;
+
+static int tmpfs_setup(void **state)
+{
+    tmpfs_dir *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    snprintf(t->dir, sizeof t->dir, "/tmp/pcd-diskfull-XXXXXX");
+    if (!mkdtemp(t->dir)) {
+        free(t);
+        return -1;
+    }
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=4m pcd-unit-diskfull %s 2>/dev/null", t->dir);
+    t->mounted = geteuid() == 0 && system(cmd) == 0;
+    *state = t;
+    return 0;
+}
+
+static int tmpfs_teardown(void **state)
+{
+    tmpfs_dir *t = *state;
+    char cmd[160];
+    if (t->mounted) {
+        snprintf(cmd, sizeof cmd, "umount %s || umount -l %s", t->dir, t->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cannot unmount %s\n", t->dir);
+    }
+    rmdir(t->dir);
+    free(t);
+    return 0;
+}
+
+/* Issue 13, disk full during a publish: the publish fails as PC_EDISKFULL
+ * with "disk full: No space left on device (...)", nothing of it is
+ * visible, the last snapshot stays whole, the store says so (state and
+ * sample) until a publish commits again once space is back. */
+static void test_disk_full(void **state)
+{
+    tmpfs_dir *t = *state;
+    if (!t->mounted)
+        skip(); /* mounting needs root */
+    pcd_config cfg;
+    pcd_config_defaults(&cfg);
+    cfg.path = strdup(t->dir);
+    cfg.dsn = strdup("x");
+    cfg.map_size_mb = 64; /* the map is not what runs out */
+    cfg.map_max_mb = 64;
+    pcd_store *st;
+    char err[512];
+    assert_int_equal(pcd_store_open(&cfg, &st, err, sizeof err), PC_OK);
+    pcd_snapshot s;
+    pcd_publish_stats ps;
+    pc_meta_rec m;
+    memset(&m, 0, sizeof m);
+    make_snap(&s, "small", 200, 1);
+    assert_int_equal(pcd_store_publish(st, &s, &m, &ps, err, sizeof err), PC_OK);
+    pcd_snapshot_free(&s);
+    pcd_store_disk ds;
+    pcd_store_disk_state(st, &ds);
+    assert_int_equal(ds.full, 0);
+
+    /* Leave 4 pages free. */
+    uint64_t fr;
+    assert_int_equal(pcd_store_disk_free(st, &fr), PC_OK);
+    assert_true(fr > 1 << 20);
+    char filler[128];
+    snprintf(filler, sizeof filler, "%s/filler", t->dir);
+    int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(posix_fallocate(fd, 0, (off_t)(fr - 16384)), 0);
+    close(fd);
+
+    make_snap(&s, "big", 20000, 1); /* ~1 MB of pages */
+    memset(&m, 0, sizeof m);
+    assert_int_equal(pcd_store_publish(st, &s, &m, &ps, err, sizeof err), PC_EDISKFULL);
+    if (strncmp(err, "disk full: No space left on device (chain big: publish failed", 61) != 0)
+        fail_msg("error: %s", err);
+    assert_int_equal(pcd_store_disk_full(st), 1);
+    pcd_store_disk_state(st, &ds);
+    assert_int_equal(ds.full, 1);
+    assert_true(ds.since_ms > 0);
+    assert_true(ds.fail_mono_ms > 0 && ds.fail_mono_ms <= pc_mono_ms());
+    assert_true(ds.free_at_fail < 64 * 4096);
+    assert_int_equal(strncmp(ds.error, "disk full: No space left on device", 34), 0);
+    assert_int_equal(pcd_store_map_full(st), 0);
+    /* Nothing of it, all of the last one. */
+    assert_int_equal(pcd_store_get_meta(st, "big", &m), PC_NOTFOUND);
+    assert_int_equal(pcd_store_get_meta(st, "small", &m), PC_OK);
+    assert_int_equal(m.base_rows, 200);
+    pcd_store_sample_t smp;
+    assert_int_equal(pcd_store_sample(st, &smp), PC_OK);
+    assert_int_equal(smp.disk_full, 1);
+    assert_true(smp.disk_free < 64 * 4096);
+    assert_true(smp.disk_at_ms >= ds.fail_mono_ms); /* asked after the failure */
+    pcd_store_sample_free(&smp);
+    /* Still full while the filler stays. */
+    assert_int_equal(pcd_store_publish(st, &s, &m, &ps, err, sizeof err), PC_EDISKFULL);
+
+    /* Space back: the publish commits and ends the episode. */
+    assert_int_equal(unlink(filler), 0);
+    memset(&m, 0, sizeof m);
+    assert_int_equal(pcd_store_publish(st, &s, &m, &ps, err, sizeof err), PC_OK);
+    pcd_snapshot_free(&s);
+    assert_int_equal(pcd_store_disk_full(st), 0);
+    pcd_store_disk_state(st, &ds);
+    assert_int_equal(ds.full, 0);
+    assert_string_equal(ds.error, "");
+    assert_int_equal(pcd_store_get_meta(st, "big", &m), PC_OK);
+    assert_int_equal(m.base_rows, 20000);
+    pcd_store_close(st);
+    pcd_config_free(&cfg); /* the teardown unmounts the tmpfs, files and all */
+}
+
 static void test_foreign_format_refused(void **state)
 {
     (void)state;
@@ -350,6 +488,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_meta_only_for_existing, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_single_writer_lock, store_setup, store_teardown),
         cmocka_unit_test(test_map_growth_and_limit),
+        cmocka_unit_test(test_disk_full_cause),
+        cmocka_unit_test_setup_teardown(test_disk_full, tmpfs_setup, tmpfs_teardown),
         cmocka_unit_test(test_foreign_format_refused),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -357,6 +357,11 @@ static void test_heartbeat_silence(void **state)
     assert_true(tui_events_silent_ms(l, 6500) > TUI_SILENT_BEATS * TUI_BEAT_MS);
     assert_int_equal(l->alarms, PC_HB_MAP_FULL);
     assert_string_equal(l->alarm_text, "map full");
+    e.value = PC_HB_DISK_FULL | PC_HB_MAP_FULL;
+    snprintf(e.text, sizeof e.text, "disk full");
+    tui_events_beat(l, &e, 7000);
+    assert_int_equal(l->alarms, PC_HB_DISK_FULL | PC_HB_MAP_FULL);
+    assert_string_equal(l->alarm_text, "disk full");
     free(l);
 }
 

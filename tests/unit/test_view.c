@@ -130,6 +130,26 @@ static void test_store_blocked_and_map_full(void **state)
     assert_string_equal(line, "ready: 2 chains, 0 breakers open, map full");
 }
 
+/* Issue 13: a full disk is said like a full map, and before it. */
+static void test_disk_full(void **state)
+{
+    (void)state;
+    char why[256], line[160];
+    pcd_view v = healthy();
+    v.disk_full = 1;
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
+    assert_string_equal(why, "disk full: publishes fail, the last snapshots are served");
+    assert_int_equal(pcd_view_state(&v), PC_DAEMON_DEGRADED);
+    pcd_view_status_line(&v, line, sizeof line);
+    assert_string_equal(line, "ready: 2 chains, 0 breakers open, disk full");
+    v.map_full = 1;
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
+    assert_non_null(strstr(why, "disk full"));
+    v.disk_full = 0;
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
+    assert_non_null(strstr(why, "map full"));
+}
+
 static void test_names_and_histogram(void **state)
 {
     (void)state;
@@ -189,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_unready),
         cmocka_unit_test(test_status_line),
         cmocka_unit_test(test_store_blocked_and_map_full),
+        cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_names_and_histogram),
         cmocka_unit_test(test_db_observed),
     };
