@@ -146,7 +146,8 @@ enum { PC_BREAKER_CLOSED = 0, PC_BREAKER_OPEN = 1, PC_BREAKER_HALF_OPEN = 2 };
  *   out   out  the new reader; set to NULL on failure.
  *
  * Returns PC_OK; PC_EINVAL (NULL argument); PC_ENOTREADY (no environment
- * there yet, or the daemon is creating it — retry later); PC_EFORMAT
+ * there yet, the daemon is creating it, or the system went down while the
+ * daemon wrote it and the daemon has not rebuilt it yet — retry later); PC_EFORMAT
  * (unknown format: do not retry, upgrade the library); PC_EIO (the
  * directory or its files could not be opened: check the path and that the
  * process is in the "pricecache" group); PC_ENOMEM.
