@@ -28,6 +28,7 @@
 
 struct pcd_syncer {
     MDB_env           *env;
+    pthread_rwlock_t  *map_lock;
     char              *dir;
     pthread_t          thread;
     pthread_mutex_t    mu;
@@ -105,7 +106,9 @@ static void *sync_main(void *arg)
             break; /* stopping, nothing left */
         unsigned long long upto = s->committed;
         pthread_mutex_unlock(&s->mu);
+        pthread_rwlock_rdlock(s->map_lock);
         int rc = mdb_env_sync(s->env, 1);
+        pthread_rwlock_unlock(s->map_lock);
         pthread_mutex_lock(&s->mu);
         if (rc == 0) {
             s->synced = upto;
@@ -131,7 +134,8 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
-pcd_syncer *pcd_syncer_start(MDB_env *env, const char *dir, char *err, size_t errlen)
+pcd_syncer *pcd_syncer_start(MDB_env *env, pthread_rwlock_t *map_lock, const char *dir,
+                             char *err, size_t errlen)
 {
     pcd_syncer *s = calloc(1, sizeof *s);
     if (!s || !(s->dir = strdup(dir))) {
@@ -140,6 +144,7 @@ pcd_syncer *pcd_syncer_start(MDB_env *env, const char *dir, char *err, size_t er
         return NULL;
     }
     s->env = env;
+    s->map_lock = map_lock;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     int e = pthread_create(&s->thread, NULL, sync_main, s);
@@ -181,7 +186,9 @@ void pcd_syncer_stop(pcd_syncer *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
+    pthread_rwlock_rdlock(s->map_lock);
     int clean = mdb_env_sync(s->env, 1) == 0;
+    pthread_rwlock_unlock(s->map_lock);
     char path[4200];
     snprintf(path, sizeof path, "%s/" PC_UNSYNCED_FILE, s->dir);
     if (!clean)

@@ -2,6 +2,7 @@
 #ifndef PCD_DURABLE_H
 #define PCD_DURABLE_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 struct MDB_env;
@@ -14,8 +15,11 @@ typedef struct pcd_syncer pcd_syncer;
  * the marker is written for this boot and made durable.  PC_OK or PC_EIO. */
 int pcd_durable_begin(const char *dir, int *rebuilt, char *err, size_t errlen);
 
-/* The sync thread of env (opened MDB_NOSYNC).  NULL on failure (err set). */
-pcd_syncer *pcd_syncer_start(struct MDB_env *env, const char *dir, char *err, size_t errlen);
+/* The sync thread of env (opened MDB_NOSYNC).  map_lock is the store's
+ * lock against a resize of the map (mdb_env_sync reads the meta pages
+ * through it): held for reading around each sync.  NULL on failure. */
+pcd_syncer *pcd_syncer_start(struct MDB_env *env, pthread_rwlock_t *map_lock, const char *dir,
+                             char *err, size_t errlen);
 /* A write transaction committed: have it synced soon.  Never blocks. */
 void pcd_syncer_kick(pcd_syncer *s);
 /* Commits made, and commits known to be on disk (for /metrics and tests). */

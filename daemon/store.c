@@ -163,7 +163,7 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
     if (dead)
         LOG_INFO("cache", "cache %s: cleared %d reader slots of dead processes", cfg->path, dead);
 
-    if (!(st->sync = pcd_syncer_start(st->env, cfg->path, err, errlen))) {
+    if (!(st->sync = pcd_syncer_start(st->env, &st->map_lock, cfg->path, err, errlen))) {
         rc = PC_ENOMEM;
         goto fail;
     }
