@@ -5,7 +5,9 @@ seed_basic
 start_daemon
 sql "UPDATE chain_prices SET price_cents = 777 WHERE chain_slug = 'acme' AND item_id = 'item7'"
 wait_until '[ "$(pc get acme "" item7 | cut -f1)" = 777 ]' 5
-grep -q 'chain acme: applied 1 changed keys' "$W/daemon.log" || fail "not applied as a delta"
+# The log line follows the commit that readers already see: wait for it.
+wait_until "grep -q 'chain acme: applied 1 changed keys' \"\$W/daemon.log\"" 5
+grep -q 'chain acme: published version 3' "$W/daemon.log" && fail "applied by a full reload, not as a delta"
 sql "INSERT INTO store_prices(chain_slug,store_id,item_id,price_cents) VALUES ('acme','s2','item7',5)"
 wait_until '[ "$(pc get acme s2 item7 | cut -f1)" = 5 ]' 5
 sql "DELETE FROM store_prices WHERE store_id = 's2'"
