@@ -110,6 +110,8 @@ void pcd_engine_view_locked(engine *d, pcd_view *v)
      * even while a writer is stuck. */
     pcd_watch_env(d->watch, &v->env);
     v->map_full = d->store ? pcd_store_map_full(d->store) : 0;
+    v->lock_corrupt = d->store ? pcd_store_lock_state(d->store, v->lock_error,
+                                                      sizeof v->lock_error) : 0;
     v->store_busy_ms = d->store ? pcd_store_busy_ms(d->store) : 0;
     long long loop = atomic_load(&d->loop_ms);
     int64_t since_loop = loop ? pc_mono_ms() - loop : 0;

@@ -104,6 +104,10 @@ int  pcd_store_clear_dead(pcd_store *st, int *n);
 int64_t pcd_store_busy_ms(pcd_store *st);
 /* 1 while writes fail for want of map space (PC_EMAPFULL). */
 int  pcd_store_map_full(pcd_store *st);
+/* 1 while lock.mdb is judged corrupt (a reader count beyond the table, a
+ * transaction id data.mdb contradicts, a bad header): publishes are
+ * refused meanwhile; `why` (may be NULL) gets the sentence. */
+int  pcd_store_lock_state(pcd_store *st, char *why, size_t len);
 
 /* Map bytes in use and map size. */
 int  pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers);

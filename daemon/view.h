@@ -102,6 +102,8 @@ typedef struct pcd_view {
      * progress. */
     pcd_view_env env;
     int      map_full;    /* publishes fail for want of map space */
+    int      lock_corrupt; /* lock.mdb failed a check: publishes are refused */
+    char     lock_error[256]; /* which check, and the values */
     int64_t  store_busy_ms; /* how long the write in progress has held the store */
     int64_t  stall_ms;    /* since the engine (main loop, publisher) last made progress */
     int      stall_limit_s; /* [health] stall_s: beyond it the store counts as blocked */
@@ -125,8 +127,8 @@ int  pcd_view_store_blocked_s(const pcd_view *v);
 /* THE judgement of the daemon's state, for the daemon record, control
  * status and the console: PC_DAEMON_STARTING until warm-up is done, then
  * PC_DAEMON_DEGRADED while the database is down or any active chain's
- * breaker is not closed or its last attempt failed, the map is full or the
- * store blocked, else PC_DAEMON_READY. */
+ * breaker is not closed or its last attempt failed, the map is full, the
+ * store blocked or lock.mdb corrupt, else PC_DAEMON_READY. */
 int  pcd_view_state(const pcd_view *v);
 
 /* /readyz: whether the data served is fresh (warm-up done, database

@@ -1,0 +1,169 @@
+/* store_lock.c - the daemon's checks of LMDB's lock file (lock.mdb, writable by every reader): before LMDB walks the reader table or builds a write on the transaction id the file gives, and each watcher sample; the state they judge. */
+#include "store.h"
+
+/* Owns: the lock-file state of the store (which check found what).
+ * May call: log, pc_lockfile.h.  Never PostgreSQL.
+ *
+ * Nothing is repaired here: LMDB rebuilds lock.mdb itself when the first
+ * process opens the environment with no other process holding it, and
+ * rewriting its fields from outside, while readers use it, would race with
+ * LMDB's own writes.  The daemon refuses to write on a lock file it cannot
+ * trust (the last snapshots stay, and are served), says so everywhere an
+ * operator looks, and writes again once the file checks out. */
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "pc_lockfile.h"
+#include "store_int.h"
+
+/* A source found the file corrupt (why) or sound (why NULL).  Logged on
+ * each change of the judgement (and of the sentence while corrupt). */
+void pcd_st_lock_judge(pcd_store *st, int source, const char *why)
+{
+    pthread_mutex_lock(&st->lock_mu);
+    int was = st->lock_bad != 0;
+    int bit = 1 << source;
+    if (why) {
+        int same = (st->lock_bad & bit) && strcmp(st->lock_why, why) == 0;
+        st->lock_bad |= bit;
+        if (!same) {
+            snprintf(st->lock_why, sizeof st->lock_why, "%s", why);
+            LOG_ERR("cache", "cache %s: %s; publishes are refused until it checks out again, "
+                    "the last snapshots are served (a member of the service group wrote into "
+                    "lock.mdb; LMDB rebuilds it when every process has closed the cache)",
+                    st->path, why);
+        }
+    } else {
+        /* The watcher's full check covers the write path's too. */
+        st->lock_bad &= source == PCD_LOCK_WATCH ? 0 : ~bit;
+        if (was && !st->lock_bad) {
+            LOG_INFO("cache", "cache %s: lock.mdb checks out again (was: %s); publishes resume",
+                     st->path, st->lock_why);
+            st->lock_why[0] = 0;
+        }
+    }
+    atomic_store(&st->lock_corrupt, st->lock_bad != 0);
+    pthread_mutex_unlock(&st->lock_mu);
+}
+
+int pcd_store_lock_state(pcd_store *st, char *why, size_t len)
+{
+    if (!atomic_load(&st->lock_corrupt)) {
+        if (why && len)
+            why[0] = 0;
+        return 0;
+    }
+    pthread_mutex_lock(&st->lock_mu);
+    int bad = st->lock_bad != 0;
+    if (why && len)
+        snprintf(why, len, "%s", bad ? st->lock_why : "");
+    pthread_mutex_unlock(&st->lock_mu);
+    return bad;
+}
+
+/* The reader count against the table.  The caller keeps a resize out
+ * (st->mu or map_lock): mdb_env_info reads data.mdb's meta pages. */
+static int readers_ok(pcd_store *st, int source)
+{
+    char msg[200];
+    int rc = pc_lock_check_env(st->env, msg, sizeof msg);
+    if (rc == PC_EFORMAT)
+        pcd_st_lock_judge(st, source, msg);
+    return rc;
+}
+
+int pcd_st_begin_read(pcd_store *st, MDB_txn **txn)
+{
+    /* A thread's first read takes a reader slot: LMDB walks the table. */
+    if (readers_ok(st, PCD_LOCK_WRITE) != PC_OK)
+        return PCD_ST_LOCK_BAD;
+    return mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+}
+
+int pcd_st_begin_write(pcd_store *st, MDB_txn **txn)
+{
+    /* The write's search for the oldest reader walks the table. */
+    if (readers_ok(st, PCD_LOCK_WRITE) != PC_OK)
+        return PCD_ST_LOCK_BAD;
+    int rc = mdb_txn_begin(st->env, NULL, 0, txn);
+    if (rc)
+        return rc;
+    /* LMDB took the new id from lock.mdb (+1) and builds on the meta page
+     * it names; holding the writer mutex, it must follow data.mdb's
+     * newest commit exactly.  A lie would build on an older snapshot (and
+     * overwrite the newest) or reuse pages readers still read. */
+    MDB_envinfo info;
+    char msg[200];
+    rc = mdb_env_info(st->env, &info);
+    if (rc == MDB_SUCCESS &&
+        pc_lock_check_wtxnid((uint64_t)mdb_txn_id(*txn), (uint64_t)info.me_last_txnid, msg,
+                             sizeof msg) != PC_OK) {
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+        pcd_st_lock_judge(st, PCD_LOCK_WRITE, msg);
+        return PCD_ST_LOCK_BAD;
+    }
+    if (rc) {
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+    }
+    return rc;
+}
+
+int pcd_st_reader_check(pcd_store *st, int *dead)
+{
+    *dead = 0;
+    if (readers_ok(st, PCD_LOCK_WRITE) != PC_OK)
+        return PCD_ST_LOCK_BAD;
+    return mdb_reader_check(st->env, dead);
+}
+
+int pcd_st_lock_watch(pcd_store *st, const MDB_envinfo *info)
+{
+    char msg[200];
+    uint32_t magic, format;
+    if (pc_lock_check_readers(info->me_numreaders, info->me_maxreaders, msg, sizeof msg) != PC_OK)
+        goto bad;
+    if (pc_lock_read_header(st->path, &magic, &format) == PC_OK &&
+        pc_lock_check_header(magic, format, st->lock_format, msg, sizeof msg) != PC_OK)
+        goto bad;
+    /* A read transaction takes its id from lock.mdb; data.mdb, read after
+     * it began, says what it may be.  With no write in progress (the store
+     * lock free, taken without waiting) the two must be equal; while one
+     * runs, only an id beyond the newest commit is certainly a lie. */
+    int quiet = pthread_mutex_trylock(&st->mu) == 0;
+    MDB_txn *txn;
+    MDB_envinfo now;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc == MDB_SUCCESS) {
+        uint64_t id = (uint64_t)mdb_txn_id(txn);
+        rc = mdb_env_info(st->env, &now);
+        mdb_txn_abort(txn);
+        if (rc == MDB_SUCCESS) {
+            uint64_t last = (uint64_t)now.me_last_txnid;
+            if (pc_lock_check_txnid(id, last, 0, msg, sizeof msg) != PC_OK) {
+                rc = PCD_ST_LOCK_BAD;
+            } else if (quiet && id != last) {
+                snprintf(msg, sizeof msg, "lock.mdb: transaction id %llu, but data.mdb's last "
+                         "commit is %llu (lock file corrupt)", (unsigned long long)id,
+                         (unsigned long long)last);
+                rc = PCD_ST_LOCK_BAD;
+            }
+        }
+    }
+    if (quiet)
+        pthread_mutex_unlock(&st->mu);
+    if (rc == PCD_ST_LOCK_BAD)
+        goto bad;
+    if (rc != MDB_SUCCESS)
+        return pc_err_from_mdb(rc);
+    pcd_st_lock_judge(st, PCD_LOCK_WATCH, NULL);
+    return PC_OK;
+bad:
+    pcd_st_lock_judge(st, PCD_LOCK_WATCH, msg);
+    return PC_EFORMAT;
+}
