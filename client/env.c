@@ -1,5 +1,6 @@
 /* env.c - the reader's environments: one LMDB handle per cache directory and process, per-thread slots, open and close, fork and map growth. */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fork.h"
 #include "pc_format.h"
@@ -176,13 +178,14 @@ int pc_txnid_slow(pc_reader *r, tslot *s, uint64_t id)
     /* data.mdb's newest commit, read after the transaction began: a true
      * id is never above it.  s->mu keeps a resize out. */
     int rc = mdb_env_info(r->env, &info) == MDB_SUCCESS
-                 ? pc_lock_check_txnid(id, (uint64_t)info.me_last_txnid, s->seen, msg, sizeof msg)
+                 ? pc_lock_check_txnid(id, (uint64_t)info.me_last_txnid, s->floor, msg, sizeof msg)
                  : PC_EIO;
     if (rc == PC_OK) {
-        s->seen = id;
-        pc_detail_clear();
+        s->seen = s->floor = id;
+        pc_detail_clear(); /* the refusal it explained is over */
         return PC_OK;
     }
+    s->seen = 0;
     if (rc == PC_EFORMAT)
         pc_detail_set(rc, msg);
     end_read(s);
@@ -249,10 +252,18 @@ int pc_begin_slow(pc_reader *r, tslot *s, int rc)
  * which file, since lock.mdb is writable by every member. */
 static void open_refused(const char *path, int mrc)
 {
-    uint32_t magic, format;
-    char msg[200];
-    if (pc_lock_read_header(path, &magic, &format) == PC_OK &&
-        pc_lock_check_header(magic, format, 0, msg, sizeof msg) != PC_OK)
+    uint32_t magic = PC_LMDB_MAGIC, format = 0;
+    char msg[200], lock[4200];
+    /* Opened and closed here, which drops this process's fcntl locks on
+     * lock.mdb (pc_lockfile.h): harmless, as the process holds none (the
+     * library opens an environment once per process; a forked child's
+     * inherited handle holds no lock of its own). */
+    snprintf(lock, sizeof lock, "%s/lock.mdb", path);
+    int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    int hrc = fd >= 0 ? pc_lock_read_header(fd, &magic, &format) : PC_EIO;
+    if (fd >= 0)
+        close(fd);
+    if (hrc == PC_OK && pc_lock_check_header(magic, format, 0, msg, sizeof msg) != PC_OK)
         pc_detail_set(PC_EFORMAT, msg);
     else if (mrc == MDB_VERSION_MISMATCH)
         pc_detail_set(PC_EFORMAT, "lock.mdb or data.mdb: written by another LMDB version, or "

@@ -70,17 +70,10 @@ int pc_lock_check_header(uint32_t magic, uint32_t format, uint32_t want_format, 
     return PC_OK;
 }
 
-int pc_lock_read_header(const char *dir, uint32_t *magic, uint32_t *format)
+int pc_lock_read_header(int fd, uint32_t *magic, uint32_t *format)
 {
-    char path[4200];
-    if ((size_t)snprintf(path, sizeof path, "%s/lock.mdb", dir) >= sizeof path)
-        return PC_EINVAL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0)
-        return PC_EIO;
     uint32_t w[2];
     ssize_t n = pread(fd, w, sizeof w, 0);
-    close(fd);
     if (n < 0)
         return PC_EIO;
     if ((size_t)n < sizeof w)

@@ -56,8 +56,11 @@ typedef struct tslot {
     unsigned           gen;   /* pc_fork_gen when made: another value means
                                  this is a forked child's copy of a parent's
                                  slot, never to be touched (fork.h) */
-    uint64_t           seen;  /* the last transaction id checked against
-                                 data.mdb (lock file check, env.c) */
+    uint64_t           seen;  /* the transaction id the hot path need not
+                                 check again; 0 after a refusal, so that
+                                 the next call checks (env.c) */
+    uint64_t           floor; /* the newest id checked against data.mdb:
+                                 ids never go back below it */
     pthread_t          owner;
     struct tslot      *next, *prev; /* in penv.slots, under g_mu */
     pc_stats_tl        st;    /* this thread's lookup counters (stats.c) */

@@ -94,6 +94,7 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
         return PC_ENOMEM;
     }
     st->lock_fd = -1;
+    st->lock_hdr_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->memo_mu, NULL);
     pthread_mutex_init(&st->lock_mu, NULL);
@@ -160,7 +161,9 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
     /* LMDB checked lock.mdb's header words at open (or wrote them): the
      * watcher holds the file to the format word seen now. */
     uint32_t magic;
-    if (pc_lock_read_header(cfg->path, &magic, &st->lock_format) != PC_OK)
+    st->lock_hdr_fd = open(datapath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (st->lock_hdr_fd < 0 ||
+        pc_lock_read_header(st->lock_hdr_fd, &magic, &st->lock_format) != PC_OK)
         st->lock_format = 0;
     int dead = 0;
     rc = pcd_st_reader_check(st, &dead);
@@ -192,6 +195,8 @@ void pcd_store_close(pcd_store *st)
         return;
     if (st->env)
         mdb_env_close(st->env);
+    if (st->lock_hdr_fd >= 0) /* after mdb_env_close: see lock_hdr_fd */
+        close(st->lock_hdr_fd);
     if (st->lock_fd >= 0)
         close(st->lock_fd); /* releases the flock */
     pcd_statsdir_close(st->stats);

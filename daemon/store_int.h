@@ -54,6 +54,8 @@ struct pcd_store {
     char            lock_why[256];
     atomic_int      lock_corrupt;
     uint32_t        lock_format;  /* lock.mdb's format word as LMDB accepted it at open */
+    int             lock_hdr_fd;  /* lock.mdb, for its header words; closed only after
+                                     mdb_env_close (closing it drops LMDB's fcntl locks) */
 };
 
 /* Not an LMDB code: lock.mdb failed a check (store_lock.c); the runners

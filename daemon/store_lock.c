@@ -28,14 +28,15 @@ void pcd_st_lock_judge(pcd_store *st, int source, const char *why)
     int was = st->lock_bad != 0;
     int bit = 1 << source;
     if (why) {
-        int same = (st->lock_bad & bit) && strcmp(st->lock_why, why) == 0;
+        int same = st->lock_bad && strcmp(st->lock_why, why) == 0;
         st->lock_bad |= bit;
         if (!same) {
             snprintf(st->lock_why, sizeof st->lock_why, "%s", why);
-            LOG_ERR("cache", "cache %s: %s; publishes are refused until it checks out again, "
-                    "the last snapshots are served (a member of the service group wrote into "
-                    "lock.mdb; LMDB rebuilds it when every process has closed the cache)",
-                    st->path, why);
+            LOG_ERR("cache", "cache %s: %s (found by the %s); publishes are refused while the "
+                    "reader count or the transaction id is wrong, the last snapshots are served; "
+                    "a member of the service group wrote into lock.mdb (LMDB rebuilds it when "
+                    "every process has closed the cache)", st->path, why,
+                    source == PCD_LOCK_WATCH ? "watcher" : "writer");
         }
     } else {
         /* The watcher's full check covers the write path's too. */
@@ -110,6 +111,8 @@ int pcd_st_begin_write(pcd_store *st, MDB_txn **txn)
     if (rc) {
         mdb_txn_abort(*txn);
         *txn = NULL;
+    } else if (atomic_load(&st->lock_corrupt)) {
+        pcd_st_lock_judge(st, PCD_LOCK_WRITE, NULL); /* this check passed */
     }
     return rc;
 }
@@ -128,7 +131,7 @@ int pcd_st_lock_watch(pcd_store *st, const MDB_envinfo *info)
     uint32_t magic, format;
     if (pc_lock_check_readers(info->me_numreaders, info->me_maxreaders, msg, sizeof msg) != PC_OK)
         goto bad;
-    if (pc_lock_read_header(st->path, &magic, &format) == PC_OK &&
+    if (st->lock_hdr_fd >= 0 && pc_lock_read_header(st->lock_hdr_fd, &magic, &format) == PC_OK &&
         pc_lock_check_header(magic, format, st->lock_format, msg, sizeof msg) != PC_OK)
         goto bad;
     /* A read transaction takes its id from lock.mdb; data.mdb, read after

@@ -46,9 +46,16 @@ int pc_lock_check_wtxnid(uint64_t wtxnid, uint64_t data_last, char *msg, size_t 
 int pc_lock_check_header(uint32_t magic, uint32_t format, uint32_t want_format, char *msg,
                          size_t cap);
 
-/* The first two words of <dir>/lock.mdb by pread: PC_OK, PC_EIO (cannot
- * be read), PC_EFORMAT (shorter than 8 bytes). */
-int pc_lock_read_header(const char *dir, uint32_t *magic, uint32_t *format);
+/* The first two words of lock.mdb by pread on `fd`: PC_OK, PC_EIO (cannot
+ * be read), PC_EFORMAT (shorter than 8 bytes).
+ *
+ * Beware: closing ANY descriptor of lock.mdb drops every fcntl lock the
+ * process holds on it (POSIX), and LMDB's locks there say "this process
+ * is alive" (its pid lock; without it mdb_reader_check frees its slots)
+ * and "the file is in use" (without any, the next opener re-initialises
+ * the table under everyone).  A process with the environment open keeps
+ * one descriptor for the header open until after mdb_env_close. */
+int pc_lock_read_header(int fd, uint32_t *magic, uint32_t *format);
 
 /* mdb_env_info's reader count against the table: call before anything
  * that makes LMDB walk the table (a thread's first transaction,
