@@ -52,6 +52,7 @@ struct pcd_store {
     pthread_mutex_t lock_mu;
     int             lock_bad;
     char            lock_why[256];
+    int64_t         lock_said_ms; /* when the log last said it (monotonic) */
     atomic_int      lock_corrupt;
     uint32_t        lock_format;  /* lock.mdb's format word as LMDB accepted it at open */
     int             lock_hdr_fd;  /* lock.mdb, for its header words; closed only after

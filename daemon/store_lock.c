@@ -28,10 +28,16 @@ void pcd_st_lock_judge(pcd_store *st, int source, const char *why)
     int was = st->lock_bad != 0;
     int bit = 1 << source;
     if (why) {
-        int same = st->lock_bad && strcmp(st->lock_why, why) == 0;
+        /* Said when it starts, and when the sentence changes (a member
+         * still writing), at most every 10 s: the watcher and each retried
+         * write find it again and again. */
+        int64_t now = pc_mono_ms();
+        int say = !st->lock_bad || (strcmp(st->lock_why, why) != 0 &&
+                                    now - st->lock_said_ms >= 10000);
         st->lock_bad |= bit;
-        if (!same) {
-            snprintf(st->lock_why, sizeof st->lock_why, "%s", why);
+        snprintf(st->lock_why, sizeof st->lock_why, "%s", why);
+        if (say) {
+            st->lock_said_ms = now;
             LOG_ERR("cache", "cache %s: %s (found by the %s); publishes are refused while the "
                     "reader count or the transaction id is wrong, the last snapshots are served; "
                     "a member of the service group wrote into lock.mdb (LMDB rebuilds it when "
@@ -147,15 +153,11 @@ int pcd_st_lock_watch(pcd_store *st, const MDB_envinfo *info)
         rc = mdb_env_info(st->env, &now);
         mdb_txn_abort(txn);
         if (rc == MDB_SUCCESS) {
+            /* Said as the writer says it (the next write would take id + 1). */
             uint64_t last = (uint64_t)now.me_last_txnid;
-            if (pc_lock_check_txnid(id, last, 0, msg, sizeof msg) != PC_OK) {
+            if ((id > last || (quiet && id != last)) &&
+                pc_lock_check_wtxnid(id + 1, last, msg, sizeof msg) != PC_OK)
                 rc = PCD_ST_LOCK_BAD;
-            } else if (quiet && id != last) {
-                snprintf(msg, sizeof msg, "lock.mdb: transaction id %llu, but data.mdb's last "
-                         "commit is %llu (lock file corrupt)", (unsigned long long)id,
-                         (unsigned long long)last);
-                rc = PCD_ST_LOCK_BAD;
-            }
         }
     }
     if (quiet)
