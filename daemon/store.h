@@ -92,7 +92,9 @@ typedef struct pcd_store_sample {
     pc_rslot *slots;                 /* used slots (malloc'ed) */
     size_t    nslots;
 } pcd_store_sample_t;
-/* PC_OK (free with pcd_store_sample_free), PC_ENOMEM, PC_EIO... */
+/* PC_OK (free with pcd_store_sample_free), PC_ENOMEM, PC_EIO...;
+ * PC_EFORMAT when lock.mdb's reader count lies beyond the table (no slots
+ * listed; pcd_store_lock_state says why). */
 int  pcd_store_sample(pcd_store *st, pcd_store_sample_t *out);
 void pcd_store_sample_free(pcd_store_sample_t *s);
 /* Clear the reader slots of dead processes (mdb_reader_check): a reader

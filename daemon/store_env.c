@@ -63,13 +63,18 @@ int pcd_store_sample(pcd_store *st, pcd_store_sample_t *out)
     pthread_rwlock_unlock(&st->map_lock);
     if (rc)
         return pc_err_from_mdb(rc);
-    (void)lock; /* judged and said by pcd_st_lock_watch; the figures still count */
+    /* A count beyond the table: no slots were listed, and a sample without
+     * them would read as "every reader went" (pcd_st_lock_watch has said
+     * what is wrong; the watcher keeps its last sample). */
+    if (!table_ok)
+        return PC_EFORMAT;
+    (void)lock;
     out->map_size = info.me_mapsize;
     out->pages_used = (uint64_t)info.me_last_pgno + 1;
     out->map_used = out->pages_used * ms.ms_psize;
     out->last_txnid = (uint64_t)info.me_last_txnid;
     /* LMDB's count, held to the table: a corrupt one is not a figure. */
-    out->readers = table_ok ? (int)info.me_numreaders : (int)info.me_maxreaders;
+    out->readers = (int)info.me_numreaders;
     out->readers_max = (int)info.me_maxreaders;
     out->map_full = pcd_store_map_full(st);
     char path[4200];

@@ -202,11 +202,15 @@ static void test_store_refuses(void **state)
         assert_non_null(strstr(err, "lock.mdb: reader count"));
         assert_int_equal(pcd_store_lock_state(f->st, why, sizeof why), 1);
         assert_non_null(strstr(why, "beyond the table"));
-        /* The watcher's sample survives it and judges the same. */
+        /* The watcher's sample refuses it (no slots listed) and judges the same. */
         pcd_store_sample_t smp;
-        assert_int_equal(pcd_store_sample(f->st, &smp), PC_OK);
-        assert_true(smp.readers <= smp.readers_max);
+        assert_int_equal(pcd_store_sample(f->st, &smp), PC_EFORMAT);
+        assert_int_equal(smp.nslots, 0);
         pcd_store_sample_free(&smp);
+        uint64_t used, size;
+        int readers;
+        assert_int_equal(pcd_store_usage(f->st, &used, &size, &readers), PC_OK);
+        assert_true(readers <= 1024);
         int dead;
         assert_int_equal(pcd_store_clear_dead(f->st, &dead), PC_EFORMAT);
     }
