@@ -587,6 +587,8 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
  * main loop runs: none for three seconds means it does not respond. */
 #define PC_HB_MAP_FULL      0x1u  /* publishes fail for want of map space */
 #define PC_HB_STORE_BLOCKED 0x2u  /* a write has waited beyond [health] stall_s */
+#define PC_HB_LOCK_CORRUPT  0x4u  /* lock.mdb fails the daemon's checks: publishes
+                                     are refused (the text names the check) */
 
 enum pc_event_kind {
 #define PC_X_ENUM(id, name) id,
