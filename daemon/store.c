@@ -243,6 +243,8 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
     int rc, grc = PC_OK;
     while ((rc = attempt(st, arg)) == MDB_MAP_FULL && (grc = grow_map(st, err, errlen)) == PC_OK)
         ;
+    if (rc == MDB_SUCCESS)
+        st->lock_synced = 1; /* LMDB wrote lock.mdb's id with the commit (store_lock.c) */
     atomic_store(&st->busy_since_ms, 0);
     pthread_mutex_unlock(&st->mu);
     if (rc == MDB_MAP_FULL && grc == PC_EMAPFULL) {

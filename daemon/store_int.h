@@ -53,6 +53,9 @@ struct pcd_store {
     int             lock_bad;
     char            lock_why[256];
     int64_t         lock_said_ms; /* when the log last said it (monotonic) */
+    int             lock_synced;  /* 1: a write found lock.mdb's id equal to data.mdb's
+                                     (under `mu`); until then (0, 2 once logged) one
+                                     behind is the previous daemon's death mid-commit */
     atomic_int      lock_corrupt;
     uint32_t        lock_format;  /* lock.mdb's format word as LMDB accepted it at open */
     int             lock_hdr_fd;  /* lock.mdb, for its header words; closed only after

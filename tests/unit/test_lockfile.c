@@ -260,6 +260,75 @@ static void test_store_refuses(void **state)
     lock_close();
 }
 
+/* The daemon died between writing data.mdb's meta page and lock.mdb's id
+ * while readers kept the lock file: one behind at the next daemon's first
+ * write is let through (LMDB writes on the commit before; warm-up reloads)
+ * rather than refused until every reader closes; later, it is refused. */
+static void test_store_one_behind(void **state)
+{
+    fixture *f = *state;
+    publish_one(f->st, "acme", 100);
+    publish_one(f->st, "acme", 101);
+    /* A reader process keeps the lock file across the restart. */
+    int up[2], down[2];
+    assert_int_equal(pipe(up), 0);
+    assert_int_equal(pipe(down), 0);
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        close(up[0]);
+        close(down[1]);
+        close(f->st->lock_fd); /* the parent's daemon.lock: flock is shared across fork */
+        MDB_env *e;
+        if (mdb_env_create(&e) || mdb_env_set_maxreaders(e, 1024) ||
+            mdb_env_open(e, f->dir, MDB_RDONLY | MDB_NOTLS, 0660))
+            _exit(2);
+        char ch = 'r';
+        if (write(up[1], &ch, 1) != 1)
+            _exit(3);
+        while (read(down[0], &ch, 1) > 0)
+            ;
+        _exit(0);
+    }
+    close(up[1]);
+    close(down[0]);
+    char ch;
+    assert_int_equal(read(up[0], &ch, 1), 1);
+    close(up[0]);
+    pcd_store_close(f->st);
+    f->st = NULL;
+    lock_open(f->dir);
+    uint64_t t0;
+    peek(f->dir, OFF_TXNID, &t0, sizeof t0);
+    poke64(f->dir, OFF_TXNID, t0 - 1);
+    char err[256], why[256];
+    assert_int_equal(pcd_store_open(&f->cfg, &f->st, err, sizeof err), PC_OK);
+    publish_one(f->st, "acme", 102); /* the first write: let through */
+    assert_int_equal(pcd_store_lock_state(f->st, why, sizeof why), 0);
+    uint64_t t1;
+    peek(f->dir, OFF_TXNID, &t1, sizeof t1);
+    assert_int_equal(t1, t0); /* LMDB wrote on t0 - 1: in step again */
+    pc_meta_rec m;
+    assert_int_equal(pcd_store_get_meta(f->st, "acme", &m), PC_OK);
+    poke64(f->dir, OFF_TXNID, t1 - 1); /* now a lie */
+    pcd_snapshot s;
+    pcd_snapshot_init(&s, "acme");
+    assert_int_equal(pcd_snapshot_add(&s, NULL, 0, "item", 4, 999, 1700000000), PC_OK);
+    assert_int_equal(pcd_snapshot_finish(&s), PC_OK);
+    pc_meta_rec mm;
+    memset(&mm, 0, sizeof mm);
+    pcd_publish_stats ps;
+    assert_int_equal(pcd_store_publish(f->st, &s, &mm, &ps, err, sizeof err), PC_EFORMAT);
+    pcd_snapshot_free(&s);
+    poke64(f->dir, OFF_TXNID, t1);
+    publish_one(f->st, "acme", 103);
+    close(down[1]);
+    int st;
+    assert_int_equal(waitpid(c, &st, 0), c);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    lock_close();
+}
+
 /* ---- the library, with the daemon's store in a child ---------------------- */
 
 typedef struct holder {
@@ -450,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_errdetail),
         cmocka_unit_test_setup_teardown(test_layout, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_store_refuses, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_store_one_behind, store_setup, store_teardown),
         cmocka_unit_test(test_library_refuses),
     };
     return cmocka_run_group_tests_name("lockfile", tests, NULL, NULL);
