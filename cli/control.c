@@ -20,8 +20,9 @@ static int control_addr(const char *opt, char *addr, size_t cap)
         return pc_cli_exit_for(PC_ENOTREADY);
     }
     if (rc != PC_OK) {
+        /* pc_errdetail: e.g. which lock.mdb check refused the cache. */
         fprintf(stderr, "pricecache: %s: %s (give --control ADDR to skip the cache)\n",
-                pc_cli_dir(), pc_strerror(rc));
+                pc_cli_dir(), pc_errdetail(rc));
         return pc_cli_exit_for(rc);
     }
     return 0;

@@ -36,7 +36,13 @@ const char *pc_cli_dir(void) { return dir; }
 
 int pc_cli_fail(const char *object, int rc)
 {
-    fprintf(stderr, "pricecache: %s: %s\n", object, pc_strerror(rc));
+    /* The library's sentence when it has one (a corrupt lock.mdb names
+     * the file and the values). */
+    const char *detail = pc_errdetail(rc);
+    if (strcmp(detail, pc_strerror(rc)) != 0)
+        fprintf(stderr, "pricecache: %s: %s (%s)\n", object, pc_strerror(rc), detail);
+    else
+        fprintf(stderr, "pricecache: %s: %s\n", object, pc_strerror(rc));
     return pc_cli_exit_for(rc);
 }
 

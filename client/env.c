@@ -1,5 +1,6 @@
 /* env.c - the reader's environments: one LMDB handle per cache directory and process, per-thread slots, open and close, fork and map growth. */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -7,9 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fork.h"
 #include "pc_format.h"
+#include "pc_lockfile.h"
 #include "pricecache.h"
 #include "reader_private.h"
 #include "reader_int.h"
@@ -155,6 +158,40 @@ static void adopt_map(penv *pe)
     pthread_mutex_unlock(&g_mu);
 }
 
+/* Refuse a lock file whose reader count lies beyond the table before LMDB
+ * walks the table (a new slot, mdb_reader_check): it would read past its
+ * mapping.  mdb_env_info also reads data.mdb's meta pages, so the caller
+ * keeps a resize out (a slot's mutex or g_mu held). */
+static int readers_ok(MDB_env *env)
+{
+    char msg[200];
+    int rc = pc_lock_check_env(env, msg, sizeof msg);
+    if (rc == PC_EFORMAT)
+        pc_detail_set(rc, msg);
+    return rc;
+}
+
+int pc_txnid_slow(pc_reader *r, tslot *s, uint64_t id)
+{
+    MDB_envinfo info;
+    char msg[200];
+    /* data.mdb's newest commit, read after the transaction began: a true
+     * id is never above it.  s->mu keeps a resize out. */
+    int rc = mdb_env_info(r->env, &info) == MDB_SUCCESS
+                 ? pc_lock_check_txnid(id, (uint64_t)info.me_last_txnid, s->floor, msg, sizeof msg)
+                 : PC_EIO;
+    if (rc == PC_OK) {
+        s->seen = s->floor = id;
+        pc_detail_clear(); /* the refusal it explained is over */
+        return PC_OK;
+    }
+    s->seen = 0;
+    if (rc == PC_EFORMAT)
+        pc_detail_set(rc, msg);
+    end_read(s);
+    return rc;
+}
+
 /* The rare cases of begin_read, entered with s->mu held and `rc` the result
  * of the renew (or RC_BEGIN).  Returns with s->mu held on PC_OK only. */
 int pc_begin_slow(pc_reader *r, tslot *s, int rc)
@@ -166,6 +203,11 @@ int pc_begin_slow(pc_reader *r, tslot *s, int rc)
         } else if (rc == RC_BEGIN) {
             if (s->txn) {
                 rc = mdb_txn_renew(s->txn);
+            } else if ((rc = readers_ok(r->env)) != PC_OK) {
+                /* A new transaction takes a new slot: LMDB would walk
+                 * the table by the count lock.mdb gives. */
+                pthread_mutex_unlock(&s->mu);
+                return rc;
             } else {
                 MDB_txn *t;
                 rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &t);
@@ -184,9 +226,15 @@ int pc_begin_slow(pc_reader *r, tslot *s, int rc)
         }
         pthread_mutex_unlock(&s->mu);
         if (rc == MDB_READERS_FULL && !cleared) {
-            int dead;
+            int dead, lrc;
             cleared = 1;
-            mdb_reader_check(r->env, &dead);
+            pthread_mutex_lock(&g_mu);
+            lrc = readers_ok(r->env);
+            if (lrc == PC_OK)
+                mdb_reader_check(r->env, &dead);
+            pthread_mutex_unlock(&g_mu);
+            if (lrc != PC_OK)
+                return lrc;
         } else if (rc == MDB_MAP_RESIZED && resizes < MAX_RESIZES) {
             resizes++;
             adopt_map(r->pe);
@@ -199,6 +247,30 @@ int pc_begin_slow(pc_reader *r, tslot *s, int rc)
 }
 
 /* ---- open / close ---------------------------------------------------- */
+
+/* LMDB refused the files at open (MDB_INVALID, MDB_VERSION_MISMATCH): say
+ * which file, since lock.mdb is writable by every member. */
+static void open_refused(const char *path, int mrc)
+{
+    uint32_t magic = PC_LMDB_MAGIC, format = 0;
+    char msg[200], lock[4200];
+    /* Opened and closed here, which drops this process's fcntl locks on
+     * lock.mdb (pc_lockfile.h): harmless, as the process holds none (the
+     * library opens an environment once per process; a forked child's
+     * inherited handle holds no lock of its own). */
+    snprintf(lock, sizeof lock, "%s/lock.mdb", path);
+    int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    int hrc = fd >= 0 ? pc_lock_read_header(fd, &magic, &format) : PC_EIO;
+    if (fd >= 0)
+        close(fd);
+    if (hrc == PC_OK && pc_lock_check_header(magic, format, 0, msg, sizeof msg) != PC_OK)
+        pc_detail_set(PC_EFORMAT, msg);
+    else if (mrc == MDB_VERSION_MISMATCH)
+        pc_detail_set(PC_EFORMAT, "lock.mdb or data.mdb: written by another LMDB version, or "
+                      "lock.mdb's format word corrupt");
+    else
+        pc_detail_set(PC_EFORMAT, "data.mdb: not an LMDB file this library reads");
+}
 
 /* A new read-only handle on the environment in `path`. */
 static int env_open_at(const char *path, MDB_env **out)
@@ -215,6 +287,8 @@ static int env_open_at(const char *path, MDB_env **out)
     if (rc != MDB_SUCCESS) {
         if (env)
             mdb_env_close(env);
+        if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+            open_refused(path, rc);
         return pc_err_from_mdb(rc);
     }
     *out = env;
@@ -253,14 +327,17 @@ static int env_current(penv *pe)
         /* A new handle knows no comparator for the unnamed database until
          * mdb_dbi_open names it (pc_open's check_format did that for the
          * parent's); the handle number it answers is r->dbi's. */
-        MDB_txn *t;
-        MDB_dbi dbi;
-        int mrc = mdb_txn_begin(pe->env, NULL, MDB_RDONLY, &t);
-        if (mrc == MDB_SUCCESS) {
-            mrc = mdb_dbi_open(t, NULL, 0, &dbi);
-            mdb_txn_abort(t);
+        rc = readers_ok(pe->env); /* g_mu held: no resize meanwhile */
+        if (rc == PC_OK) {
+            MDB_txn *t;
+            MDB_dbi dbi;
+            int mrc = mdb_txn_begin(pe->env, NULL, MDB_RDONLY, &t);
+            if (mrc == MDB_SUCCESS) {
+                mrc = mdb_dbi_open(t, NULL, 0, &dbi);
+                mdb_txn_abort(t);
+            }
+            rc = pc_err_from_mdb(mrc);
         }
-        rc = pc_err_from_mdb(mrc);
         if (rc != PC_OK) { /* our own handle: closing it is safe */
             mdb_env_close(pe->env);
             pe->env = NULL;
@@ -437,9 +514,16 @@ int pc_open(const char *path, pc_reader **out)
             r->pe->stats = pc_stats_attach(path);
         pthread_mutex_unlock(&g_mu);
     }
+    /* Clearing dead slots walks the table by lock.mdb's count: refuse a
+     * count beyond it first (g_mu keeps a resize out of mdb_env_info). */
     int dead;
-    mdb_reader_check(r->env, &dead);
-    rc = check_format(r);
+    pthread_mutex_lock(&g_mu);
+    rc = readers_ok(r->env);
+    if (rc == PC_OK)
+        mdb_reader_check(r->env, &dead);
+    pthread_mutex_unlock(&g_mu);
+    if (rc == PC_OK)
+        rc = check_format(r);
     if (rc != PC_OK) {
         reader_destroy(r);
         return rc;

@@ -1,5 +1,8 @@
-/* error.c - the one strerror for every PC_* code. */
+/* error.c - the one strerror for every PC_* code, and the detail of a thread's last refusal. */
 #include "pc_format.h"
+#include "pc_lockfile.h"
+
+#include <string.h>
 
 #define PC_X_ERRORS(X)                                                              \
     X(PC_OK,          "success")                                                    \
@@ -34,4 +37,30 @@ const char *pc_strerror(int rc)
 #undef PC_X_CASE
     default: return "unknown error";
     }
+}
+
+/* The detail is per thread, like errno: the code it explains and the
+ * sentence.  Written only where the library refuses corrupt shared state
+ * (cold paths), never on the lookup path. */
+static _Thread_local int tl_detail_rc;
+static _Thread_local char tl_detail[256];
+
+void pc_detail_set(int rc, const char *text)
+{
+    tl_detail_rc = rc;
+    strncpy(tl_detail, text ? text : "", sizeof tl_detail - 1);
+    tl_detail[sizeof tl_detail - 1] = 0;
+}
+
+void pc_detail_clear(void)
+{
+    tl_detail_rc = 0;
+    tl_detail[0] = 0;
+}
+
+const char *pc_errdetail(int rc)
+{
+    if (rc != PC_OK && rc == tl_detail_rc && tl_detail[0])
+        return tl_detail;
+    return pc_strerror(rc);
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "pc_format.h"
+#include "pc_lockfile.h"
 #include "pricecache.h"
 #include "reader_private.h"
 
@@ -192,9 +193,18 @@ int pc_reader_env_info(pc_reader *r, uint64_t *map_used, uint64_t *map_size,
     rc = mdb_env_info(s.env, &info);
     if (rc == MDB_SUCCESS)
         rc = mdb_env_stat(s.env, &ms);
-    if (rc == MDB_SUCCESS)
+    int lrc = PC_OK;
+    char msg[200];
+    /* mdb_reader_list walks as many slots as lock.mdb counts. */
+    if (rc == MDB_SUCCESS &&
+        (lrc = pc_lock_check_readers(info.me_numreaders, info.me_maxreaders, msg, sizeof msg)) ==
+            PC_OK)
         rc = mdb_reader_list(s.env, count_reader, &used) < 0 ? EIO : MDB_SUCCESS;
     pc_rtxn_end(&s);
+    if (lrc != PC_OK) {
+        pc_detail_set(lrc, msg);
+        return lrc;
+    }
     if (rc != MDB_SUCCESS)
         return pc_err_from_mdb(rc);
     if (map_used)

@@ -56,6 +56,11 @@ typedef struct tslot {
     unsigned           gen;   /* pc_fork_gen when made: another value means
                                  this is a forked child's copy of a parent's
                                  slot, never to be touched (fork.h) */
+    uint64_t           seen;  /* the transaction id the hot path need not
+                                 check again; 0 after a refusal, so that
+                                 the next call checks (env.c) */
+    uint64_t           floor; /* the newest id checked against data.mdb:
+                                 ids never go back below it */
     pthread_t          owner;
     struct tslot      *next, *prev; /* in penv.slots, under g_mu */
     pc_stats_tl        st;    /* this thread's lookup counters (stats.c) */
@@ -96,6 +101,12 @@ int pc_slot_new(pc_reader *r, tslot **out);
  * for "none yet"): begin one, adopt a grown map, clear dead readers' slots.
  * Called and returns with s->mu held on PC_OK, released otherwise (env.c). */
 int pc_begin_slow(pc_reader *r, tslot *s, int rc);
+/* The transaction began with an id this slot has not checked yet (a
+ * publish since its last call, or its first call): the id comes from
+ * lock.mdb, which any member can write, so hold it to data.mdb's last
+ * commit before reading (env.c).  Entered with s->mu held and the
+ * transaction active; on PC_EFORMAT both are released. */
+int pc_txnid_slow(pc_reader *r, tslot *s, uint64_t id);
 
 /* Start this thread's read transaction.  On PC_OK, s->mu is held and
  * end_read must follow on every path.  *out is set whenever the thread has
@@ -117,6 +128,11 @@ static inline int begin_read_t(pc_reader *r, tslot **out, uint64_t *t0)
     int rc = LIKELY(s->txn != NULL) ? mdb_txn_renew(s->txn) : RC_BEGIN;
     if (UNLIKELY(rc != MDB_SUCCESS) && (rc = pc_begin_slow(r, s, rc)) != PC_OK)
         return rc;
+    /* One call and a compare per lookup; the check itself runs once per
+     * new snapshot and thread. */
+    uint64_t id = (uint64_t)mdb_txn_id(s->txn);
+    if (UNLIKELY(id != s->seen))
+        return pc_txnid_slow(r, s, id);
     return PC_OK;
 }
 

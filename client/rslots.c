@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "pc_format.h"
+#include "pc_lockfile.h"
 #include "pricecache.h"
 #include "reader_private.h"
 
@@ -56,6 +57,14 @@ int pc_rslots_read(struct MDB_env *env, pc_rslot *out, size_t cap, size_t *n)
 {
     acc a = { out, out ? cap : 0, 0, 0 };
     *n = 0;
+    /* mdb_reader_list walks as many slots as lock.mdb counts. */
+    char msg[200];
+    int rc = pc_lock_check_env(env, msg, sizeof msg);
+    if (rc != PC_OK) {
+        if (rc == PC_EFORMAT)
+            pc_detail_set(rc, msg);
+        return rc;
+    }
     if (mdb_reader_list(env, on_line, &a) < 0 || a.bad)
         return PC_EIO;
     *n = a.n;

@@ -116,6 +116,8 @@ void pcd_engine_view_locked(engine *d, pcd_view *v)
         v->disk_full = ds.full;
         memcpy(v->disk_error, ds.error, sizeof v->disk_error);
     }
+    v->lock_corrupt = d->store ? pcd_store_lock_state(d->store, v->lock_error,
+                                                      sizeof v->lock_error) : 0;
     v->store_busy_ms = d->store ? pcd_store_busy_ms(d->store) : 0;
     long long loop = atomic_load(&d->loop_ms);
     int64_t since_loop = loop ? pc_mono_ms() - loop : 0;

@@ -33,6 +33,7 @@
     X(M_DATA_BYTES, "data_file_bytes",        "gauge",     "Size of data.mdb on disk") \
     X(M_MAP_FULL,   "map_full",               "gauge",     "1 while publishes fail for want of map space") \
     X(M_DISK_FULL,  "disk_full",              "gauge",     "1 while publishes fail for want of space on the cache directory's filesystem (ENOSPC); the last snapshots are served") \
+    X(M_LOCK_BAD,   "lock_file_corrupt",      "gauge",     "1 while lock.mdb fails a check (reader count beyond the table, transaction id data.mdb contradicts, bad header): publishes are refused") \
     X(M_PROGRESS,   "last_progress_seconds",  "gauge",     "Seconds since the engine (main loop and publisher) last made progress; grows when hung") \
     X(M_ACCEPT,     "accept_pending",         "gauge",     "1 while a chain's last load was refused by a guard (reject share or shrink) and awaits `pricecache accept`")
 
@@ -223,6 +224,8 @@ char *pcd_metrics_render(const pcd_view *v, size_t *len)
     put(&b, "pricecache_map_full %d\n", v->map_full ? 1 : 0);
     family(&b, M_DISK_FULL);
     put(&b, "pricecache_disk_full %d\n", v->disk_full ? 1 : 0);
+    family(&b, M_LOCK_BAD);
+    put(&b, "pricecache_lock_file_corrupt %d\n", v->lock_corrupt ? 1 : 0);
     family(&b, M_PROGRESS);
     put(&b, "pricecache_last_progress_seconds %.3f\n", (double)v->stall_ms / 1000.0);
     /* Refused by a guard and not yet accepted (an accept given is a load

@@ -355,16 +355,19 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
             pcd_view hv;
             pcd_engine_view(d, &hv, 0);
             int blocked = pcd_view_store_blocked_s(&hv);
-            char alarm[64] = "";
+            char alarm[sizeof hv.lock_error] = "";
             if (blocked)
                 snprintf(alarm, sizeof alarm, "store blocked for %d s", blocked);
+            else if (hv.lock_corrupt)
+                snprintf(alarm, sizeof alarm, "%s", hv.lock_error);
             else if (hv.disk_full)
                 snprintf(alarm, sizeof alarm, "disk full");
             else if (hv.map_full)
                 snprintf(alarm, sizeof alarm, "map full");
             pcd_events_alarms(d->events, (hv.map_full ? PC_HB_MAP_FULL : 0) |
                                              (hv.disk_full ? PC_HB_DISK_FULL : 0) |
-                                             (blocked ? PC_HB_STORE_BLOCKED : 0), alarm);
+                                             (blocked ? PC_HB_STORE_BLOCKED : 0) |
+                                             (hv.lock_corrupt ? PC_HB_LOCK_CORRUPT : 0), alarm);
             pcd_events_heartbeat(d->events);
             last_beat = pc_mono_ms();
         }

@@ -19,6 +19,7 @@
 
 #include "durable.h"
 #include "log.h"
+#include "pc_lockfile.h"
 #include "store_int.h"
 #include "statsdir.h"
 
@@ -32,7 +33,11 @@ int pcd_st_fail(int rc, const char *what, char *err, size_t errlen)
 static int init_format(pcd_store *st, char *err, size_t errlen)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    int rc = pcd_st_begin_write(st, &txn);
+    if (rc == PCD_ST_LOCK_BAD) {
+        pcd_store_lock_state(st, err, errlen);
+        return PC_EFORMAT;
+    }
     if (rc)
         return pcd_st_fail(rc, "cache: cannot begin transaction", err, errlen);
     rc = mdb_dbi_open(txn, NULL, 0, &st->dbi);
@@ -91,9 +96,11 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
         return PC_ENOMEM;
     }
     st->lock_fd = -1;
+    st->lock_hdr_fd = -1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->memo_mu, NULL);
     pthread_mutex_init(&st->disk_mu, NULL);
+    pthread_mutex_init(&st->lock_mu, NULL);
     pthread_rwlock_init(&st->map_lock, NULL);
     st->map_size = cfg->map_size_mb << 20;
     st->map_max = cfg->map_max_mb << 20;
@@ -158,8 +165,20 @@ int pcd_store_open(const pcd_config *cfg, pcd_store **out, char *err, size_t err
     mdb_env_info(st->env, &info);
     if (info.me_mapsize > st->map_size)
         st->map_size = info.me_mapsize; /* an earlier run grew it */
+    /* LMDB checked lock.mdb's header words at open (or wrote them): the
+     * watcher holds the file to the format word seen now. */
+    uint32_t magic;
+    st->lock_hdr_fd = open(datapath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (st->lock_hdr_fd < 0 ||
+        pc_lock_read_header(st->lock_hdr_fd, &magic, &st->lock_format) != PC_OK)
+        st->lock_format = 0;
     int dead = 0;
-    mdb_reader_check(st->env, &dead);
+    rc = pcd_st_reader_check(st, &dead);
+    if (rc == PCD_ST_LOCK_BAD) {
+        pcd_store_lock_state(st, err, errlen);
+        rc = PC_EFORMAT;
+        goto fail;
+    }
     if (dead)
         LOG_INFO("cache", "cache %s: cleared %d reader slots of dead processes", cfg->path, dead);
 
@@ -189,12 +208,15 @@ void pcd_store_close(pcd_store *st)
     pcd_syncer_stop(st->sync); /* every commit on disk, then the marker goes */
     if (st->env)
         mdb_env_close(st->env);
+    if (st->lock_hdr_fd >= 0) /* after mdb_env_close: see lock_hdr_fd */
+        close(st->lock_hdr_fd);
     if (st->lock_fd >= 0)
         close(st->lock_fd); /* releases the flock */
     pcd_statsdir_close(st->stats);
     pcd_st_memo_free(st);
     pthread_mutex_destroy(&st->memo_mu);
     pthread_mutex_destroy(&st->disk_mu);
+    pthread_mutex_destroy(&st->lock_mu);
     pthread_rwlock_destroy(&st->map_lock);
     pthread_mutex_destroy(&st->mu);
     free(st->path);
@@ -288,6 +310,8 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
         ;
     if (rc == 0)
         pcd_syncer_kick(st->sync);
+    if (rc == MDB_SUCCESS)
+        st->lock_synced = 1; /* LMDB wrote lock.mdb's id with the commit (store_lock.c) */
     atomic_store(&st->busy_since_ms, 0);
     pthread_mutex_unlock(&st->mu);
     if (rc == MDB_MAP_FULL && grc == PC_EMAPFULL) {
@@ -300,6 +324,13 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
     }
     if (rc == MDB_MAP_FULL)
         return grc;
+    if (rc == PCD_ST_LOCK_BAD) {
+        /* Nothing was written: the last snapshots stay and are served. */
+        char why[256];
+        pcd_store_lock_state(st, why, sizeof why);
+        snprintf(err, errlen, "%s: refused, %s", what, why);
+        return PC_EFORMAT;
+    }
     if (rc == MDB_NOTFOUND) {
         /* An answer, not a failure (e.g. metadata of a chain not cached);
          * err still says it, so that no caller prints an unset buffer. */
@@ -373,7 +404,7 @@ static int txn_attempt(pcd_store *st, void *arg)
 {
     struct txn_arg *a = arg;
     MDB_txn *txn;
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    int rc = pcd_st_begin_write(st, &txn);
     if (rc)
         return rc;
     st->staged = 0;
@@ -432,7 +463,8 @@ int pcd_store_usage(pcd_store *st, uint64_t *used, uint64_t *size, int *readers)
         *used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
     if (size)
         *size = info.me_mapsize;
-    if (readers)
-        *readers = (int)info.me_numreaders;
+    if (readers) /* lock.mdb's count, held to the table (a corrupt one is no figure) */
+        *readers = (int)(info.me_numreaders <= info.me_maxreaders ? info.me_numreaders
+                                                                  : info.me_maxreaders);
     return PC_OK;
 }

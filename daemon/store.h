@@ -95,7 +95,9 @@ typedef struct pcd_store_sample {
     pc_rslot *slots;                 /* used slots (malloc'ed) */
     size_t    nslots;
 } pcd_store_sample_t;
-/* PC_OK (free with pcd_store_sample_free), PC_ENOMEM, PC_EIO... */
+/* PC_OK (free with pcd_store_sample_free), PC_ENOMEM, PC_EIO...;
+ * PC_EFORMAT when lock.mdb's reader count lies beyond the table (no slots
+ * listed; pcd_store_lock_state says why). */
 int  pcd_store_sample(pcd_store *st, pcd_store_sample_t *out);
 void pcd_store_sample_free(pcd_store_sample_t *s);
 /* Clear the reader slots of dead processes (mdb_reader_check): a reader
@@ -107,6 +109,10 @@ int  pcd_store_clear_dead(pcd_store *st, int *n);
 int64_t pcd_store_busy_ms(pcd_store *st);
 /* 1 while writes fail for want of map space (PC_EMAPFULL). */
 int  pcd_store_map_full(pcd_store *st);
+/* 1 while lock.mdb is judged corrupt (a reader count beyond the table, a
+ * transaction id data.mdb contradicts, a bad header): publishes are
+ * refused meanwhile; `why` (may be NULL) gets the sentence. */
+int  pcd_store_lock_state(pcd_store *st, char *why, size_t len);
 
 /* The filesystem under the cache: a write that fails for want of space
  * (PC_EDISKFULL, "disk full: No space left on device (...)") starts an

@@ -122,7 +122,7 @@ int pcd_store_audit_find(pcd_store *st, const char *a, const char *b, unsigned d
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     int found = 0;
-    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    int rc = pcd_st_begin_read(st, &txn);
     if (!rc)
         rc = mdb_cursor_open(txn, st->dbi, &cur);
     if (!rc) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "pc_lockfile.h"
 #include "store_int.h"
 
 /* Pages on LMDB's free list: the FREE_DBI (0) holds, per transaction that
@@ -42,19 +43,37 @@ int pcd_store_sample(pcd_store *st, pcd_store_sample_t *out)
     int rc = mdb_env_info(st->env, &info);
     if (!rc)
         rc = mdb_env_stat(st->env, &ms);
-    if (!rc)
+    /* lock.mdb first: a reader count beyond the table would make the
+     * transaction below (a new slot) and the listing walk past it. */
+    int lock = rc ? PC_OK : pcd_st_lock_watch(st, &info);
+    int table_ok = !rc && pc_lock_check_readers(info.me_numreaders, info.me_maxreaders, NULL, 0) == PC_OK;
+    if (!rc && table_ok)
         rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-    if (!rc) {
+    if (!rc && txn) {
         rc = free_pages(txn, &out->pages_free);
         mdb_txn_abort(txn);
+    }
+    size_t cap = rc ? 0 : (size_t)info.me_maxreaders, n = 0;
+    int lrc = PC_OK;
+    if (!rc && table_ok) {
+        /* Under the map lock: the listing's own check reads data.mdb's meta. */
+        out->slots = calloc(cap ? cap : 1, sizeof *out->slots);
+        lrc = out->slots ? pc_rslots_read(st->env, out->slots, cap, &n) : PC_ENOMEM;
     }
     pthread_rwlock_unlock(&st->map_lock);
     if (rc)
         return pc_err_from_mdb(rc);
+    /* A count beyond the table: no slots were listed, and a sample without
+     * them would read as "every reader went" (pcd_st_lock_watch has said
+     * what is wrong; the watcher keeps its last sample). */
+    if (!table_ok)
+        return PC_EFORMAT;
+    (void)lock;
     out->map_size = info.me_mapsize;
     out->pages_used = (uint64_t)info.me_last_pgno + 1;
     out->map_used = out->pages_used * ms.ms_psize;
     out->last_txnid = (uint64_t)info.me_last_txnid;
+    /* LMDB's count, held to the table: a corrupt one is not a figure. */
     out->readers = (int)info.me_numreaders;
     out->readers_max = (int)info.me_maxreaders;
     out->map_full = pcd_store_map_full(st);
@@ -67,13 +86,8 @@ int pcd_store_sample(pcd_store *st, pcd_store_sample_t *out)
     snprintf(path, sizeof path, "%s/data.mdb", st->path);
     if (stat(path, &sb) == 0)
         out->data_bytes = (uint64_t)sb.st_size;
-    size_t cap = (size_t)info.me_maxreaders, n = 0;
-    out->slots = calloc(cap ? cap : 1, sizeof *out->slots);
-    if (!out->slots)
-        return PC_ENOMEM;
-    rc = pc_rslots_read(st->env, out->slots, cap, &n);
     out->nslots = n < cap ? n : cap;
-    return rc;
+    return lrc == PC_EFORMAT ? PC_OK : lrc;
 }
 
 void pcd_store_sample_free(pcd_store_sample_t *s)
@@ -86,7 +100,10 @@ void pcd_store_sample_free(pcd_store_sample_t *s)
 int pcd_store_clear_dead(pcd_store *st, int *n)
 {
     *n = 0;
-    return mdb_reader_check(st->env, n) == 0 ? PC_OK : PC_EIO;
+    pthread_rwlock_rdlock(&st->map_lock); /* the count's check reads data.mdb's meta */
+    int rc = pcd_st_reader_check(st, n);
+    pthread_rwlock_unlock(&st->map_lock);
+    return rc == PCD_ST_LOCK_BAD ? PC_EFORMAT : rc == 0 ? PC_OK : PC_EIO;
 }
 
 int64_t pcd_store_busy_ms(pcd_store *st)

@@ -59,7 +59,39 @@ struct pcd_store {
     int             staged;
     char            staged_chain[PC_CHAIN_MAX + 1];
     pc_meta_rec     staged_meta;
+    /* lock.mdb as the checks last judged it (store_lock.c): a bit per
+     * source (PCD_LOCK_*) that found it corrupt, and the last sentence;
+     * lock_corrupt mirrors lock_bad != 0 for readers that take no lock. */
+    pthread_mutex_t lock_mu;
+    int             lock_bad;
+    char            lock_why[256];
+    int64_t         lock_said_ms; /* when the log last said it (monotonic) */
+    int             lock_synced;  /* 1: a write found lock.mdb's id equal to data.mdb's
+                                     (under `mu`); until then (0, 2 once logged) one
+                                     behind is the previous daemon's death mid-commit */
+    atomic_int      lock_corrupt;
+    uint32_t        lock_format;  /* lock.mdb's format word as LMDB accepted it at open */
+    int             lock_hdr_fd;  /* lock.mdb, for its header words; closed only after
+                                     mdb_env_close (closing it drops LMDB's fcntl locks) */
 };
+
+/* Not an LMDB code: lock.mdb failed a check (store_lock.c); the runners
+ * answer PC_EFORMAT with its sentence. */
+#define PCD_ST_LOCK_BAD (-30700)
+enum { PCD_LOCK_WRITE = 0, PCD_LOCK_WATCH = 1 };
+
+/* Begin a read or write transaction, checking lock.mdb first (and, for a
+ * write, the id LMDB took from it).  An LMDB code or PCD_ST_LOCK_BAD.  The
+ * caller keeps a resize out (st->mu, or map_lock for reading). */
+int  pcd_st_begin_read(pcd_store *st, MDB_txn **txn);
+int  pcd_st_begin_write(pcd_store *st, MDB_txn **txn);
+/* mdb_reader_check, after the reader count is checked. */
+int  pcd_st_reader_check(pcd_store *st, int *dead);
+/* The watcher's check (under map_lock): reader count of `info`, header
+ * words, the transaction id.  PC_OK, PC_EFORMAT, PC_EIO. */
+int  pcd_st_lock_watch(pcd_store *st, const MDB_envinfo *info);
+/* Record a source's judgement: `why` the sentence, NULL for sound. */
+void pcd_st_lock_judge(pcd_store *st, int source, const char *why);
 
 /* An LMDB failure as a PC_* code, with "what: LMDB's reason" in err
  * (err may be NULL). */

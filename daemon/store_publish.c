@@ -59,7 +59,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
 {
     MDB_txn *txn;
     MDB_cursor *cur;
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    int rc = pcd_st_begin_write(st, &txn);
     if (rc)
         return rc;
     rc = mdb_cursor_open(txn, st->dbi, &cur);
@@ -183,7 +183,9 @@ static int publish_attempt(pcd_store *st, void *arg)
 {
     struct publish_arg *a = arg;
     int dead = 0;
-    mdb_reader_check(st->env, &dead); /* dead readers would pin old pages */
+    /* Dead readers would pin old pages. */
+    if (pcd_st_reader_check(st, &dead) == PCD_ST_LOCK_BAD)
+        return PCD_ST_LOCK_BAD;
     return publish_txn(st, a->snap, a->meta, a->stats, a->audit, &a->mark);
 }
 
@@ -229,7 +231,7 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
                      pcd_publish_stats *stats)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    int rc = pcd_st_begin_write(st, &txn);
     if (rc)
         return rc;
     memset(stats, 0, sizeof *stats);

@@ -103,7 +103,7 @@ int pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out)
      * environment, memoed under the lock writers memo under. */
     pthread_mutex_lock(&st->mu);
     MDB_txn *txn;
-    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    int rc = pcd_st_begin_read(st, &txn);
     if (!rc) {
         uint8_t kb[PC_KEY_MAX];
         MDB_val k = { pc_key_meta(kb, chain, strlen(chain)), kb }, v;
@@ -223,7 +223,7 @@ int pcd_store_list_chains(pcd_store *st, char ***out, size_t *n)
     pthread_mutex_lock(&st->mu);
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    int rc = pcd_st_begin_read(st, &txn);
     if (rc) {
         pthread_mutex_unlock(&st->mu);
         return pc_err_from_mdb(rc);
@@ -273,7 +273,7 @@ int pcd_store_get_daemon(pcd_store *st, pc_daemon_rec *out)
 {
     pthread_mutex_lock(&st->mu);
     MDB_txn *txn;
-    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    int rc = pcd_st_begin_read(st, &txn);
     if (!rc) {
         uint8_t kb[8];
         MDB_val k = { pc_key_daemon(kb), kb }, v;

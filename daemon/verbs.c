@@ -53,10 +53,14 @@ static int ctl_status(void *ctx, char *out, size_t cap)
     /* Issue 13: the store and the readers, from the watcher and the
      * engine's progress (never the store's lock). */
     int blocked = pcd_view_store_blocked_s(&v);
-    char note[sizeof v.disk_error + 16] = "";
-    if (blocked)
+    char note[2 * sizeof v.lock_error + sizeof v.disk_error + 16] = "";
+    if (blocked) {
         snprintf(note, sizeof note, " note=\"store blocked for %d s\"", blocked);
-    else if (v.disk_full) {
+    } else if (v.lock_corrupt) {
+        char q[2 * sizeof v.lock_error];
+        quote(q, sizeof q, v.lock_error);
+        snprintf(note, sizeof note, " note=\"%s\"", q);
+    } else if (v.disk_full) {
         /* "disk full: No space left on device", the head of the store's
          * error; the failing chain's error="..." has all of it. */
         char head[sizeof v.disk_error];
@@ -65,12 +69,12 @@ static int ctl_status(void *ctx, char *out, size_t cap)
         if (cut)
             *cut = 0;
         snprintf(note, sizeof note, " note=\"%s\"", head);
-    }
-    else if (v.map_full)
+    } else if (v.map_full)
         snprintf(note, sizeof note, " note=\"map full\"");
-    w = snprintf(out + len, cap - len, " map=%s disk=%s store=%s progress_s=%.1f oldest_txn_pid=%u "
-                 "oldest_txn_s=%.0f%s\n", v.map_full ? "full" : "ok", v.disk_full ? "full" : "ok",
-                 blocked ? "blocked" : "ok", (double)v.stall_ms / 1000.0,
+    w = snprintf(out + len, cap - len, " map=%s disk=%s store=%s lock=%s progress_s=%.1f "
+                 "oldest_txn_pid=%u oldest_txn_s=%.0f%s\n", v.map_full ? "full" : "ok",
+                 v.disk_full ? "full" : "ok", blocked ? "blocked" : "ok",
+                 v.lock_corrupt ? "corrupt" : "ok", (double)v.stall_ms / 1000.0,
                  (unsigned)v.env.oldest_txn_pid, v.env.oldest_txn_s, note);
     len += w > 0 ? (size_t)w : 0;
     for (size_t i = 0; i < n && len < cap; i++) {

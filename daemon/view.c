@@ -33,7 +33,7 @@ int pcd_view_state(const pcd_view *v)
     if (!v->started)
         return PC_DAEMON_STARTING;
     int degraded = !v->db_ok || pcd_view_db(v) == PC_DB_DOWN || v->unclosed > 0 ||
-                   v->failing > 0 || v->map_full || v->disk_full ||
+                   v->failing > 0 || v->map_full || v->disk_full || v->lock_corrupt ||
                    pcd_view_store_blocked_s(v) > 0;
     return degraded ? PC_DAEMON_DEGRADED : PC_DAEMON_READY;
 }
@@ -49,6 +49,9 @@ int pcd_view_unready(const pcd_view *v, char *why, size_t len)
         snprintf(why, len, "store blocked for %d s", blocked);
     else if (!v->started)
         snprintf(why, len, "warm-up not done");
+    else if (v->lock_corrupt)
+        snprintf(why, len, "%s: publishes refused, the last snapshots are served",
+                 v->lock_error[0] ? v->lock_error : "lock.mdb corrupt");
     else if (v->disk_full) /* worded as map full: the same effect, another cause */
         snprintf(why, len, "disk full: publishes fail, the last snapshots are served");
     else if (v->map_full)
@@ -73,6 +76,8 @@ void pcd_view_status_line(const pcd_view *v, char *buf, size_t len)
     int blocked = pcd_view_store_blocked_s(v);
     if (blocked)
         snprintf(extra, sizeof extra, ", store blocked for %d s", blocked);
+    else if (v->lock_corrupt)
+        snprintf(extra, sizeof extra, ", lock.mdb corrupt");
     else if (v->disk_full)
         snprintf(extra, sizeof extra, ", disk full");
     else if (v->map_full)

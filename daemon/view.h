@@ -107,6 +107,8 @@ typedef struct pcd_view {
     int      map_full;    /* publishes fail for want of map space */
     int      disk_full;   /* publishes fail for want of disk space (ENOSPC) */
     char     disk_error[PC_ERROR_TEXT_MAX]; /* its last failure, "disk full: ..." */
+    int      lock_corrupt; /* lock.mdb failed a check: publishes are refused */
+    char     lock_error[256]; /* which check, and the values */
     int64_t  store_busy_ms; /* how long the write in progress has held the store */
     int64_t  stall_ms;    /* since the engine (main loop, publisher) last made progress */
     int      stall_limit_s; /* [health] stall_s: beyond it the store counts as blocked */
@@ -131,7 +133,7 @@ int  pcd_view_store_blocked_s(const pcd_view *v);
  * status and the console: PC_DAEMON_STARTING until warm-up is done, then
  * PC_DAEMON_DEGRADED while the database is down or any active chain's
  * breaker is not closed or its last attempt failed, the map or the disk is
- * full or the store blocked, else PC_DAEMON_READY. */
+ * full, the store blocked or lock.mdb corrupt, else PC_DAEMON_READY. */
 int  pcd_view_state(const pcd_view *v);
 
 /* /readyz: whether the data served is fresh (warm-up done, database

@@ -97,7 +97,9 @@ enum {
     PC_ETIMEDOUT   = -7007, /* the wait ended before the condition held */
     PC_EFORMAT     = -7008, /* the environment has a format this library does
                                not know (newer daemon, or not a pricecache
-                               environment): upgrade the library */
+                               environment): upgrade the library; or its
+                               lock file is obviously corrupt
+                               (pc_errdetail) */
     PC_ENOMEM      = -7009, /* memory could not be allocated */
     PC_ENOITEMS    = -7010, /* a basket with no items */
     PC_EQUANTITY   = -7011, /* a basket line with a quantity of zero or less */
@@ -148,7 +150,8 @@ enum { PC_BREAKER_CLOSED = 0, PC_BREAKER_OPEN = 1, PC_BREAKER_HALF_OPEN = 2 };
  * Returns PC_OK; PC_EINVAL (NULL argument); PC_ENOTREADY (no environment
  * there yet, the daemon is creating it, or the system went down while the
  * daemon wrote it and the daemon has not rebuilt it yet — retry later); PC_EFORMAT
- * (unknown format: do not retry, upgrade the library); PC_EIO (the
+ * (unknown format: do not retry, upgrade the library; or a lock.mdb that
+ * is obviously corrupt, pc_errdetail names it); PC_EIO (the
  * directory or its files could not be opened: check the path and that the
  * process is in the "pricecache" group); PC_ENOMEM.
  *
@@ -172,8 +175,11 @@ void pc_close(pc_reader *r);
  * Returns PC_OK; PC_NOTFOUND (the chain is loaded but has no price for the
  * item); PC_ENOCHAIN (the chain is not in the cache); PC_EINVAL (NULL or
  * over-long argument); PC_EOVERLOADED (no reader slot: retry later, or
- * raise [cache] max_readers); PC_EIO.  Never blocks on the daemon, the
- * database or the bus.  Thread-safe.
+ * raise [cache] max_readers); PC_EFORMAT (a value of the wrong size, or
+ * lock.mdb obviously corrupt: a reader count beyond the table before a
+ * thread's first read, a transaction id beyond data.mdb's last commit;
+ * pc_errdetail says which; nothing is read then); PC_EIO.  Never blocks
+ * on the daemon, the database or the bus.  Thread-safe.
  */
 int pc_get(pc_reader *r, const char *chain, const char *store,
            const char *item, pc_price *out);
@@ -229,6 +235,15 @@ int pc_wait_ready(pc_reader *r, int timeout_ms);
 /* pc_strerror - a static, human-readable text for any PC_* code; never
  * NULL, also for unknown codes. */
 const char *pc_strerror(int rc);
+
+/* pc_errdetail - for a code a call of this thread has just returned, the
+ * library's more precise sentence when it recorded one, else
+ * pc_strerror(rc); never NULL.  Today a detail is recorded when the
+ * library refuses shared state that is obviously corrupt, e.g. PC_EFORMAT
+ * with "lock.mdb: reader count 4294967295 beyond the table of 126 (lock
+ * file corrupt)".  Like errno: per thread, valid until the thread's next
+ * call into the library; read it right after the failing call. */
+const char *pc_errdetail(int rc);
 
 /* pc_version - the library version, e.g. "0.1.0". Static string. */
 const char *pc_version(void);
@@ -574,6 +589,8 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
 #define PC_HB_MAP_FULL      0x1u  /* publishes fail for want of map space */
 #define PC_HB_STORE_BLOCKED 0x2u  /* a write has waited beyond [health] stall_s */
 #define PC_HB_DISK_FULL     0x4u  /* publishes fail for want of disk space */
+#define PC_HB_LOCK_CORRUPT  0x8u  /* lock.mdb fails the daemon's checks: publishes
+                                     are refused (the text names the check) */
 
 enum pc_event_kind {
 #define PC_X_ENUM(id, name) id,

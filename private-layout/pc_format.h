@@ -196,7 +196,9 @@ typedef struct pc_rslot {
 
 /* The used slots of env's reader table (no lock taken: LMDB's own listing
  * of the lock file).  Up to cap into out; *n gets how many are used (may
- * exceed cap).  PC_OK or PC_EIO.  client/rslots.c; the daemon and the
+ * exceed cap).  PC_OK, PC_EIO, or PC_EFORMAT when lock.mdb counts more
+ * slots than the table holds (pc_errdetail has the sentence; the caller
+ * keeps a map resize out, as for mdb_env_info).  client/rslots.c; the daemon and the
  * library share it. */
 struct MDB_env;
 int pc_rslots_read(struct MDB_env *env, pc_rslot *out, size_t cap, size_t *n);

@@ -62,9 +62,10 @@ int tui_batch_frame(FILE *f, const tui_model *m, const tui_eventlog *l, unsigned
     fprintf(f, "responding: %s\n", silent < 0 || m->daemon == TUI_D_DOWN ? "-"
                                    : silent > (int64_t)TUI_SILENT_BEATS * TUI_BEAT_MS ? "no"
                                                                                     : "yes");
-    fprintf(f, "alarms: %s%s%s%s\n", l->alarms ? "" : "none",
+    fprintf(f, "alarms: %s%s%s%s%s\n", l->alarms ? "" : "none",
             l->alarms & PC_HB_MAP_FULL ? "map_full " : "",
             l->alarms & PC_HB_DISK_FULL ? "disk_full " : "",
+            l->alarms & PC_HB_LOCK_CORRUPT ? "lock_corrupt " : "",
             l->alarms & PC_HB_STORE_BLOCKED ? "store_blocked" : "");
     fprintf(f, "oldest_txn_pid: %u\noldest_txn_s: %.1f\n", m->oldest_pid,
             (double)m->oldest_ms / 1000.0);

@@ -292,6 +292,9 @@ static void draw_message(const tui_model *m, const tui_eventlog *l, const tui_ui
     } else if (l->alarms & PC_HB_STORE_BLOCKED) {
         snprintf(msg, sizeof msg, " %.200s: publishes wait, readers keep reading", l->alarm_text);
         a = look(P_BAD, A_BOLD) | A_BOLD;
+    } else if (l->alarms & PC_HB_LOCK_CORRUPT) {
+        snprintf(msg, sizeof msg, " %.200s: publishes refused, the last snapshots are served",
+                 l->alarm_text);
     } else if (l->alarms & PC_HB_DISK_FULL) {
         snprintf(msg, sizeof msg, " disk full: publishes fail, the last snapshots are served; "
                  "free space on the cache's filesystem");

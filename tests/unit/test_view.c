@@ -150,6 +150,28 @@ static void test_disk_full(void **state)
     assert_non_null(strstr(why, "map full"));
 }
 
+/* Issue 13 item 5: lock.mdb failing the store's checks degrades the
+ * daemon and is /readyz's reason, named; the map's fullness comes after. */
+static void test_lock_corrupt(void **state)
+{
+    (void)state;
+    char why[512], line[160];
+    pcd_view v = healthy();
+    v.lock_corrupt = 1;
+    v.map_full = 1;
+    snprintf(v.lock_error, sizeof v.lock_error,
+             "lock.mdb: reader count 4294967295 beyond the table of 126 (lock file corrupt)");
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
+    assert_string_equal(why, "lock.mdb: reader count 4294967295 beyond the table of 126 (lock "
+                             "file corrupt): publishes refused, the last snapshots are served");
+    assert_int_equal(pcd_view_state(&v), PC_DAEMON_DEGRADED);
+    pcd_view_status_line(&v, line, sizeof line);
+    assert_string_equal(line, "ready: 2 chains, 0 breakers open, lock.mdb corrupt");
+    v.lock_error[0] = 0; /* no sentence: still said */
+    assert_int_equal(pcd_view_unready(&v, why, sizeof why), 1);
+    assert_non_null(strstr(why, "lock.mdb corrupt"));
+}
+
 static void test_names_and_histogram(void **state)
 {
     (void)state;
@@ -210,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_status_line),
         cmocka_unit_test(test_store_blocked_and_map_full),
         cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_lock_corrupt),
         cmocka_unit_test(test_names_and_histogram),
         cmocka_unit_test(test_db_observed),
     };
