@@ -65,9 +65,12 @@ static PyObject *raise_pc(int rc, PyObject *what)
         cls = ErrorBase ? ErrorBase : PyExc_RuntimeError;
     /* PC_NOTFOUND's text speaks of prices; where it is an error (no events
      * address) the caller's words say what was not found. */
+    /* pc_errdetail: the call that failed ran on this thread just now (the
+     * GIL is released around it, the thread stays), so its sentence — e.g.
+     * which check of lock.mdb failed — is this error's; else pc_strerror. */
     msg = what && rc == PC_NOTFOUND ? PyUnicode_FromFormat("%U (%s)", what, code_name(rc))
-        : what ? PyUnicode_FromFormat("%U: %s (%s)", what, pc_strerror(rc), code_name(rc))
-               : PyUnicode_FromFormat("%s (%s)", pc_strerror(rc), code_name(rc));
+        : what ? PyUnicode_FromFormat("%U: %s (%s)", what, pc_errdetail(rc), code_name(rc))
+               : PyUnicode_FromFormat("%s (%s)", pc_errdetail(rc), code_name(rc));
     if (msg) {
         PyObject *exc = PyObject_CallFunction(cls, "Oi", msg, rc);
         if (exc) {
