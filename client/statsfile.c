@@ -230,6 +230,21 @@ void pc_stats_entry_read(int dfd, const char *name, pc_stats_entry *e)
     e->c = f.c;
 }
 
+DIR *pc_stats_dir_list(int dfd)
+{
+    int d2 = dup(dfd);
+    DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+    if (!d) {
+        int e = errno;
+        if (d2 >= 0)
+            close(d2);
+        errno = e;
+        return NULL;
+    }
+    rewinddir(d); /* the duplicate shares dfd's position */
+    return d;
+}
+
 int pc_stats_totals_read(int dfd, uid_t owner, pc_stats_totals *t, char *why, size_t whylen)
 {
     int fd = openat(dfd, PC_STATS_TOTALS, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -283,14 +298,9 @@ static int sum_once(int dfd, uid_t owner, pc_stats_totals *t, pc_stats_counts *s
     *sum = t->c;
     *alive = 0;
     *gen = t->gen;
-    int d2 = dup(dfd);
-    DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
-    if (!d) {
-        if (d2 >= 0)
-            close(d2);
+    DIR *d = pc_stats_dir_list(dfd);
+    if (!d)
         return PC_EIO;
-    }
-    rewinddir(d);
     unsigned files = 0;
     struct dirent *de;
     pc_stats_entry e;

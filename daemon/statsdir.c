@@ -161,14 +161,9 @@ static int cmp_str(const void *a, const void *b)
 static char **list_names(pcd_statsdir *s, size_t *n)
 {
     *n = 0;
-    int d2 = dup(s->dfd);
-    DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
-    if (!d) {
-        if (d2 >= 0)
-            close(d2);
+    DIR *d = pc_stats_dir_list(s->dfd);
+    if (!d)
         return NULL;
-    }
-    rewinddir(d);
     size_t cap = 64;
     char **v = malloc(cap * sizeof *v);
     struct dirent *de;

@@ -28,6 +28,7 @@
 #ifndef PC_STATS_INTERNAL_H
 #define PC_STATS_INTERNAL_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -125,6 +126,9 @@ int  pc_stats_name_is_proc(const char *name);
 /* Open <path>/stats read-only as a directory, without following a link:
  * the descriptor, or -1 with errno. */
 int  pc_stats_dir_open(const char *path);
+/* A listing of the open directory `dfd` from its start, on a descriptor of
+ * its own (dfd stays open and usable): closedir() it.  NULL with errno. */
+DIR *pc_stats_dir_list(int dfd);
 /* Write this process's pending counts into its files now (every
  * environment it counts in).  Used before reading the sums in-process. */
 void pc_stats_flush_own(void);
