@@ -29,11 +29,13 @@ setup(
     ext_modules=[
         Extension(
             "pricecache._pricecache",
-            sources=["src/pricecache/_pricecache.c"],
+            sources=[f"src/pricecache/{f}.c" for f in
+                     ("module", "reader", "basket", "subscription")],
+            depends=["src/pricecache/_pricecache.h"],
             # -Werror only where the project's CI asks (PC_WERROR=1, the
             # test scenario): a new compiler's new warning must not break
             # a user's or a package's build.
-            extra_compile_args=cflags + ["-std=c11", "-Wall", "-Wextra"]
+            extra_compile_args=cflags + ["-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden"]
             + (["-Werror"] if os.environ.get("PC_WERROR") == "1" else []),
             extra_link_args=libs,
         )
