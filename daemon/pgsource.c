@@ -2,8 +2,8 @@
 #include "pgsource.h"
 
 /* Owns: libpq connections, statements under a deadline with server-side
- * cancel, the chains listing and a chain's COPY.  May call: pgcopy, dsn,
- * snapshot, validate, config, log. */
+ * cancel, the chains listing and a chain's COPY.  May call: pgcopy, loadrow,
+ * dsn, snapshot, validate, config, log. */
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dsn.h"
+#include "loadrow.h"
 #include "log.h"
 #include "pc_format.h"
 #include "pgcopy.h"
@@ -415,42 +416,6 @@ int pcd_pg_active_chains(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx
 
 /* ---- loading a chain ---- */
 
-typedef struct load_ctx {
-    pcd_snapshot *snap;
-    int           is_store;
-    int           bad_columns;
-} load_ctx;
-
-static int on_row(void *arg, int nf, const pcd_field *f)
-{
-    load_ctx *lc = arg;
-    int want = lc->is_store ? 4 : 3;
-    if (nf != want) {
-        lc->bad_columns = nf;
-        return PC_EDB;
-    }
-    int off = lc->is_store ? 1 : 0;
-    pcd_field store = lc->is_store ? f[0] : (pcd_field){ NULL, 0 };
-    pcd_field item = f[off];
-    int64_t cents = 0, ts = 0;
-    int price_null = f[off + 1].data == NULL, ts_null = f[off + 2].data == NULL;
-    if ((!price_null && pcd_copy_i64(&f[off + 1], &cents)) ||
-        (!ts_null && pcd_copy_i64(&f[off + 2], &ts))) {
-        lc->bad_columns = -1;
-        return PC_EDB;
-    }
-    lc->snap->rows_seen++;
-    int why = pcd_validate_row(lc->is_store, store, item, price_null, cents, ts_null);
-    if (why >= 0) {
-        char sample[128];
-        pcd_row_sample(sample, sizeof sample, lc->is_store, store, item, price_null, cents);
-        pcd_snapshot_reject(lc->snap, why, sample);
-        return 0;
-    }
-    return pcd_snapshot_add(lc->snap, lc->is_store ? store.data : NULL, store.len,
-                            item.data, item.len, cents, ts) == PC_OK ? 0 : PC_ENOMEM;
-}
-
 static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int is_store,
                     const pcd_cancel *cx, pcd_snapshot *snap, char *err, size_t errlen)
 {
@@ -488,17 +453,20 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
     }
     PQclear(res);
 
-    load_ctx lc = { snap, is_store, 0 };
+    pcd_load_rows lc = { snap, is_store, 0 };
     pcd_copy_parser cp;
-    pcd_copy_init(&cp, on_row, &lc);
+    pcd_copy_init(&cp, pcd_load_row, &lc);
     char perr[256] = "";
     rc = PC_OK;
     for (;;) {
         char *buf;
         int n = PQgetCopyData(conn, &buf, 1);
         if (n > 0) {
+            uint64_t f0 = pcd_mono_us();
             rc = pcd_copy_feed(&cp, buf, (size_t)n, perr, sizeof perr);
             PQfreemem(buf);
+            snap->us_feed += pcd_mono_us() - f0;
+            snap->wire_bytes += (uint64_t)n;
             if (rc != PC_OK)
                 break;
             if (pc_mono_ms() >= cx->deadline_ms) {
@@ -508,7 +476,9 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
             continue;
         }
         if (n == 0) {
+            uint64_t w0 = pcd_mono_us();
             int w = wait_input(conn, cx);
+            snap->us_wait += pcd_mono_us() - w0;
             if (w != PC_OK) {
                 rc = w;
                 break;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Keys live in big chunks: a million rows must not mean a million mallocs. */
 struct pcd_arena_chunk {
@@ -139,6 +140,7 @@ static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t
 
 int pcd_snapshot_finish(pcd_snapshot *s)
 {
+    uint64_t t0 = pcd_mono_us();
     int sorted = 1;
     for (size_t i = 1; i < s->n; i++)
         if (key_cmp(&s->recs[i - 1], &s->recs[i]) > 0) {
@@ -179,7 +181,15 @@ int pcd_snapshot_finish(pcd_snapshot *s)
         s->recs[o++] = s->recs[i];
     }
     s->n = o;
+    s->us_sort += pcd_mono_us() - t0;
     return PC_OK;
+}
+
+uint64_t pcd_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 uint64_t pcd_snapshot_rejected_total(const pcd_snapshot *s)

@@ -28,6 +28,13 @@ typedef struct pcd_snapshot {
     uint64_t  rows_seen;          /* rows the source returned, good or bad */
     uint64_t  rejected[PC_REJ__COUNT];
     char      reject_sample[PC_REJ__COUNT][128]; /* first offending row, printable */
+    /* Where a load's time went, microseconds, and the bytes it read (the
+     * loader and pcd_snapshot_finish fill them; logs and make bench show
+     * them). */
+    uint64_t  us_wait;            /* waiting for the server's bytes */
+    uint64_t  us_feed;            /* parsing, validating, keying the rows */
+    uint64_t  us_sort;            /* pcd_snapshot_finish */
+    uint64_t  wire_bytes;         /* COPY data received */
     pcd_arena_chunk *arena;
 } pcd_snapshot;
 
@@ -47,6 +54,9 @@ void pcd_snapshot_reject(pcd_snapshot *s, int reason, const char *sample);
  * first occurrence (the loader's ORDER BY puts the newest first).  Cheap
  * when already sorted, which is the normal case. */
 int  pcd_snapshot_finish(pcd_snapshot *s);
+
+/* CLOCK_MONOTONIC in microseconds, for the timings above. */
+uint64_t pcd_mono_us(void);
 
 uint64_t pcd_snapshot_rejected_total(const pcd_snapshot *s);
 int64_t  pcd_snapshot_avg_cents(const pcd_snapshot *s);
