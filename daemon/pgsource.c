@@ -224,15 +224,20 @@ char *pcd_pg_copy_sql(pg_conn *c, const char *query, const char *chain, int is_s
     PQfreemem(lit);
     if (!q)
         return NULL;
+    /* The rows as they are, the cheapest COPY PostgreSQL can stream: no
+     * ORDER BY (the daemon sorts: snapshot_sort.c) and updated_at in its
+     * own binary form (loadrow.c takes the epoch second and the
+     * microseconds from it).  "isfinite(updated_at) OR true" costs nothing
+     * per row (the planner folds it to true) but keeps the column to the
+     * types the load takes (timestamptz, timestamp, date): any other fails
+     * the query with undefined_function, as the epoch expression did. */
     char *sql = NULL;
     int n = is_store
         ? asprintf(&sql, "COPY (SELECT store_id::text, item_id::text, price_cents::bigint, "
-                   PCD_SQL_EPOCH " FROM (%s\n) q "
-                   "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
-                   "q.updated_at DESC) TO STDOUT (FORMAT binary)", q)
-        : asprintf(&sql, "COPY (SELECT item_id::text, price_cents::bigint, "
-                   PCD_SQL_EPOCH " FROM (%s\n) q "
-                   "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC) "
+                   "updated_at FROM (%s\n) q WHERE isfinite(updated_at) OR true) "
+                   "TO STDOUT (FORMAT binary)", q)
+        : asprintf(&sql, "COPY (SELECT item_id::text, price_cents::bigint, updated_at "
+                   "FROM (%s\n) q WHERE isfinite(updated_at) OR true) "
                    "TO STDOUT (FORMAT binary)", q);
     free(q);
     return n < 0 ? NULL : sql;
@@ -434,6 +439,7 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
     }
     /* Wait for COPY OUT to start (or for the error). */
     PGresult *res = NULL;
+    uint64_t t0 = pcd_mono_us();
     for (;;) {
         while (PQisBusy(conn)) {
             int w = wait_input(conn, cx);
@@ -443,6 +449,7 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
         res = PQgetResult(conn);
         break;
     }
+    snap->us_first += pcd_mono_us() - t0;
     if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
         pg_err(err, errlen, what, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
         pcd_pg_column_hint(res, is_store, err, errlen);

@@ -1,7 +1,9 @@
 /* snapshot.c - one chain's rows loaded into memory, sorted in key order, ready to publish. */
 #include "snapshot.h"
+#include "snapshot_sort.h"
 
-/* Owns: a chain being loaded: sorted records, counts, rejects.  May call: nothing of daemon/. */
+/* Owns: a chain being loaded: sorted records, counts, rejects.  May call:
+ * nothing of daemon/ (snapshot_sort.c is its sort). */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,13 @@ static uint8_t *arena_alloc(pcd_snapshot *s, size_t len)
 int pcd_snapshot_add(pcd_snapshot *s, const char *store, size_t slen,
                      const char *item, size_t ilen, int64_t cents, int64_t updated_at)
 {
+    return pcd_snapshot_add_us(s, store, slen, item, ilen, cents, updated_at, 0);
+}
+
+int pcd_snapshot_add_us(pcd_snapshot *s, const char *store, size_t slen,
+                        const char *item, size_t ilen, int64_t cents, int64_t updated_at,
+                        uint32_t sub_us)
+{
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 4096;
         pcd_rec *r = realloc(s->recs, cap * sizeof *r);
@@ -77,6 +86,7 @@ int pcd_snapshot_add(pcd_snapshot *s, const char *store, size_t slen,
     pcd_rec *r = &s->recs[s->n++];
     r->key = k;
     r->klen = (uint32_t)klen;
+    r->sub_us = sub_us;
     r->val.cents = cents;
     r->val.updated_at = updated_at;
     if (store) {
@@ -105,22 +115,6 @@ static int key_cmp(const pcd_rec *a, const pcd_rec *b)
     return (a->klen > b->klen) - (a->klen < b->klen);
 }
 
-/* Ties broken by arrival (the key pointers grow within a chunk but not
- * across chunks, so an explicit index is kept during the sort). */
-typedef struct sort_item {
-    pcd_rec rec;
-    size_t  idx;
-} sort_item;
-
-static int sort_cmp(const void *a, const void *b)
-{
-    const sort_item *x = a, *y = b;
-    int c = key_cmp(&x->rec, &y->rec);
-    if (c)
-        return c;
-    return (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t len)
 {
     pc_key_view kv;
@@ -141,25 +135,11 @@ static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t
 int pcd_snapshot_finish(pcd_snapshot *s)
 {
     uint64_t t0 = pcd_mono_us();
-    int sorted = 1;
-    for (size_t i = 1; i < s->n; i++)
-        if (key_cmp(&s->recs[i - 1], &s->recs[i]) > 0) {
-            sorted = 0;
-            break;
-        }
-    if (!sorted) {
-        sort_item *tmp = malloc(s->n * sizeof *tmp);
-        if (!tmp)
-            return PC_ENOMEM;
-        for (size_t i = 0; i < s->n; i++) {
-            tmp[i].rec = s->recs[i];
-            tmp[i].idx = i;
-        }
-        qsort(tmp, s->n, sizeof *tmp, sort_cmp);
-        for (size_t i = 0; i < s->n; i++)
-            s->recs[i] = tmp[i].rec;
-        free(tmp);
-    }
+    pcd_rec *before = s->recs;
+    if (pcd_keysort(&s->recs, s->n) != PC_OK)
+        return PC_ENOMEM;
+    if (s->recs != before)
+        s->cap = s->n; /* a new array, of n records */
     /* Drop duplicate keys, keeping the first (the loader orders the
      * newest row first). */
     size_t o = 0;

@@ -13,6 +13,8 @@
 typedef struct pcd_rec {
     const uint8_t *key;
     uint32_t       klen;
+    uint32_t       sub_us;  /* updated_at's microseconds within its second:
+                               orders duplicate keys (pcd_snapshot_finish) */
     pc_price_rec   val;
 } pcd_rec;
 
@@ -31,7 +33,8 @@ typedef struct pcd_snapshot {
     /* Where a load's time went, microseconds, and the bytes it read (the
      * loader and pcd_snapshot_finish fill them; logs and make bench show
      * them). */
-    uint64_t  us_wait;            /* waiting for the server's bytes */
+    uint64_t  us_first;           /* waiting for the server's first row */
+    uint64_t  us_wait;            /* waiting for the server's next bytes */
     uint64_t  us_feed;            /* parsing, validating, keying the rows */
     uint64_t  us_sort;            /* pcd_snapshot_finish */
     uint64_t  wire_bytes;         /* COPY data received */
@@ -46,13 +49,19 @@ void pcd_snapshot_free(pcd_snapshot *s);
 int  pcd_snapshot_add(pcd_snapshot *s, const char *store, size_t slen,
                       const char *item, size_t ilen,
                       int64_t cents, int64_t updated_at);
+/* The same, with updated_at's microseconds within its second (0..999999),
+ * which decide between duplicate keys of the same second. */
+int  pcd_snapshot_add_us(pcd_snapshot *s, const char *store, size_t slen,
+                         const char *item, size_t ilen,
+                         int64_t cents, int64_t updated_at, uint32_t sub_us);
 
 /* Count a rejected row; `sample` (may be NULL) describes it for the log. */
 void pcd_snapshot_reject(pcd_snapshot *s, int reason, const char *sample);
 
-/* Put the records in key order and reject duplicate keys, keeping the
- * first occurrence (the loader's ORDER BY puts the newest first).  Cheap
- * when already sorted, which is the normal case. */
+/* Put the records in key order (pcd_keysort: among equal keys the newest
+ * first, by updated_at and sub_us, then arrival) and reject duplicate
+ * keys, keeping the first: the newest row.  Rows that arrive sorted so
+ * (a delta's, ordered by PostgreSQL) cost one pass. */
 int  pcd_snapshot_finish(pcd_snapshot *s);
 
 /* CLOCK_MONOTONIC in microseconds, for the timings above. */

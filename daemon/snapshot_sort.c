@@ -1,0 +1,258 @@
+/* snapshot_sort.c - a chain's records in LMDB key order, newest first among equal keys: an MSD radix sort on the key bytes. */
+#include "snapshot_sort.h"
+
+/* Owns: the order of a loaded chain.  May call: nothing of daemon/ (the
+ * record type of snapshot.h only).
+ *
+ * Why a radix sort: PostgreSQL's ORDER BY ... COLLATE "C" cost the load
+ * more than the rows' transfer, and a comparison sort of a million
+ * 30-byte keys reached through pointers (qsort: ~20 memcmp per key, each a
+ * cache miss) is slower still.  An MSD radix sort reads each key's bytes a
+ * window of 8 at a time into a 16-byte item, so that almost every pass
+ * works on a contiguous array; the keys of one chain share their first
+ * bytes (the slug), which the sort skips at once. */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pc_format.h"
+
+/* Small groups are finished by insertion sort on the full order. */
+#define SMALL 24
+
+typedef struct item {
+    uint64_t w;     /* key bytes [wb, wb+8) big-endian, zero past the end */
+    uint32_t idx;   /* arrival index in recs */
+    uint32_t klen;
+} item;
+
+typedef struct task {
+    size_t   off, n;
+    uint32_t depth, wb;  /* bytes [0, depth) are equal in the group; the
+                            window starts at wb */
+} task;
+
+typedef struct ctx {
+    const pcd_rec *recs;
+    item          *it;
+    task          *stack;
+    size_t         ns, cap;
+} ctx;
+
+static uint64_t load_window(const uint8_t *key, uint32_t klen, uint32_t at)
+{
+    uint64_t w = 0;
+    uint32_t left = at < klen ? klen - at : 0;
+    if (left > 8)
+        left = 8;
+    for (uint32_t i = 0; i < left; i++)
+        w |= (uint64_t)key[at + i] << (56 - 8 * i);
+    return w;
+}
+
+/* Among equal keys: newest first, then arrival. */
+static int tie_cmp(const pcd_rec *a, size_t ia, const pcd_rec *b, size_t ib)
+{
+    if (a->val.updated_at != b->val.updated_at)
+        return a->val.updated_at > b->val.updated_at ? -1 : 1;
+    if (a->sub_us != b->sub_us)
+        return a->sub_us > b->sub_us ? -1 : 1;
+    return (ia > ib) - (ia < ib);
+}
+
+int pcd_keysort_cmp(const pcd_rec *a, size_t ia, const pcd_rec *b, size_t ib)
+{
+    size_t m = a->klen < b->klen ? a->klen : b->klen;
+    int c = m ? memcmp(a->key, b->key, m) : 0;
+    if (c)
+        return c;
+    if (a->klen != b->klen)
+        return a->klen < b->klen ? -1 : 1;
+    return tie_cmp(a, ia, b, ib);
+}
+
+/* The full order of two items whose keys agree on bytes [0, depth). */
+static int item_cmp(const ctx *x, const item *a, const item *b, uint32_t depth)
+{
+    const pcd_rec *ra = &x->recs[a->idx], *rb = &x->recs[b->idx];
+    uint32_t m = a->klen < b->klen ? a->klen : b->klen;
+    if (depth < m) {
+        int c = memcmp(ra->key + depth, rb->key + depth, m - depth);
+        if (c)
+            return c;
+    }
+    if (a->klen != b->klen)
+        return a->klen < b->klen ? -1 : 1;
+    return tie_cmp(ra, a->idx, rb, b->idx);
+}
+
+static void insertion(const ctx *x, item *a, size_t n, uint32_t depth)
+{
+    for (size_t i = 1; i < n; i++) {
+        item v = a[i];
+        size_t j = i;
+        while (j > 0 && item_cmp(x, &v, &a[j - 1], depth) < 0) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+}
+
+/* Records of one key (duplicates from a custom query): by tie_cmp, which
+ * ends on the arrival index, so any sort gives the one order. */
+static int dup_cmp(const void *pa, const void *pb, void *arg)
+{
+    const item *a = pa, *b = pb;
+    const pcd_rec *recs = arg;
+    return tie_cmp(&recs[a->idx], a->idx, &recs[b->idx], b->idx);
+}
+
+static void sort_dups(const ctx *x, item *a, size_t n, uint32_t depth)
+{
+    if (n <= SMALL)
+        insertion(x, a, n, depth);
+    else
+        qsort_r(a, n, sizeof *a, dup_cmp, (void *)x->recs);
+}
+
+static int push(ctx *x, size_t off, size_t n, uint32_t depth, uint32_t wb)
+{
+    if (x->ns == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 1024;
+        task *s = realloc(x->stack, cap * sizeof *s);
+        if (!s)
+            return -1;
+        x->stack = s;
+        x->cap = cap;
+    }
+    x->stack[x->ns++] = (task){ off, n, depth, wb };
+    return 0;
+}
+
+static inline unsigned digit(const item *v, uint32_t depth, unsigned shift)
+{
+    return depth < v->klen ? 1u + (unsigned)((v->w >> shift) & 0xff) : 0u;
+}
+
+/* One group: refill the window if used up, then split it by the byte at
+ * `depth` (0 for keys ending there, 1 + byte otherwise) in place
+ * (American flag sort) and queue the parts. */
+static int split(ctx *x, task t)
+{
+    item *a = x->it + t.off;
+    size_t n = t.n;
+    uint32_t depth = t.depth, wb = t.wb;
+    for (;;) {
+        if (n <= SMALL) {
+            insertion(x, a, n, depth);
+            return 0;
+        }
+        if (depth - wb == 8) {
+            for (size_t i = 0; i < n; i++)
+                a[i].w = load_window(x->recs[a[i].idx].key, a[i].klen, depth);
+            wb = depth;
+        }
+        unsigned shift = 56 - 8 * (depth - wb);
+        size_t count[257] = { 0 };
+        for (size_t i = 0; i < n; i++)
+            count[digit(&a[i], depth, shift)]++;
+        if (count[0] == n) { /* equal keys */
+            sort_dups(x, a, n, depth);
+            return 0;
+        }
+        unsigned only = 257;
+        for (unsigned d = 0; d < 257; d++)
+            if (count[d] == n)
+                only = d;
+        if (only != 257) { /* one byte for all: look further */
+            depth++;
+            continue;
+        }
+        size_t next[257], end[257], o = 0;
+        for (unsigned d = 0; d < 257; d++) {
+            next[d] = o;
+            o += count[d];
+            end[d] = o;
+        }
+        for (unsigned b = 0; b < 257; b++) {
+            while (next[b] < end[b]) {
+                item v = a[next[b]];
+                unsigned d = digit(&v, depth, shift);
+                while (d != b) {
+                    item tmp = a[next[d]];
+                    a[next[d]++] = v;
+                    v = tmp;
+                    d = digit(&v, depth, shift);
+                }
+                a[next[b]++] = v;
+            }
+        }
+        size_t start = 0;
+        for (unsigned d = 0; d < 257; d++) {
+            size_t c = count[d];
+            if (c > 1) {
+                if (d == 0) /* keys ending here: equal keys */
+                    sort_dups(x, a + start, c, depth);
+                else if (push(x, t.off + start, c, depth + 1, wb) != 0)
+                    return -1;
+            }
+            start += c;
+        }
+        return 0;
+    }
+}
+
+int pcd_keysort(pcd_rec **precs, size_t n)
+{
+    pcd_rec *recs = *precs;
+    if (n < 2)
+        return PC_OK;
+    if (n > UINT32_MAX)
+        return PC_ENOMEM;
+    /* Already in order (a delta's rows, sorted by PostgreSQL): nothing
+     * to do. */
+    size_t i = 1;
+    while (i < n && pcd_keysort_cmp(&recs[i - 1], i - 1, &recs[i], i) <= 0)
+        i++;
+    if (i == n)
+        return PC_OK;
+
+    ctx x = { recs, malloc(n * sizeof(item)), NULL, 0, 0 };
+    if (!x.it)
+        return PC_ENOMEM;
+    /* The bytes every key shares are skipped at once. */
+    uint32_t lcp = recs[0].klen;
+    for (i = 1; i < n && lcp; i++) {
+        uint32_t m = recs[i].klen < lcp ? recs[i].klen : lcp, j = 0;
+        while (j < m && recs[i].key[j] == recs[0].key[j])
+            j++;
+        lcp = j;
+    }
+    for (i = 0; i < n; i++)
+        x.it[i] = (item){ load_window(recs[i].key, recs[i].klen, lcp), (uint32_t)i,
+                          recs[i].klen };
+    int rc = push(&x, 0, n, lcp, lcp);
+    while (rc == 0 && x.ns > 0) {
+        task t = x.stack[--x.ns];
+        rc = split(&x, t);
+    }
+    free(x.stack);
+    pcd_rec *out = rc == 0 ? malloc(n * sizeof *out) : NULL;
+    if (!out) {
+        free(x.it);
+        return PC_ENOMEM;
+    }
+    /* Gather: the reads are random but independent, so the prefetch
+     * overlaps their cache misses. */
+    for (i = 0; i < n; i++) {
+        if (i + 16 < n)
+            __builtin_prefetch(&recs[x.it[i + 16].idx]);
+        out[i] = recs[x.it[i].idx];
+    }
+    free(x.it);
+    free(recs);
+    *precs = out;
+    return PC_OK;
+}

@@ -1,0 +1,23 @@
+/* snapshot_sort.h - a chain's records in LMDB key order, newest first among equal keys: an MSD radix sort on the key bytes. */
+#ifndef PCD_SNAPSHOT_SORT_H
+#define PCD_SNAPSHOT_SORT_H
+
+#include <stddef.h>
+
+#include "snapshot.h"
+
+/* Sort recs[0..n) by key bytes (memcmp order, a prefix first: LMDB's
+ * order, and PostgreSQL's COLLATE "C"), then among equal keys newest
+ * first (val.updated_at, then sub_us, descending), then in arrival order
+ * (the order of recs on entry).  This is the order of the loader's former
+ * ORDER BY key COLLATE "C", updated_at DESC, with its ties (which
+ * PostgreSQL left unspecified) settled by arrival.  PC_OK or PC_ENOMEM
+ * (recs unchanged); about 16 bytes per record of scratch while it runs,
+ * and a new array of n records for the result. */
+int pcd_keysort(pcd_rec **recs, size_t n);
+
+/* The order pcd_keysort sorts by: <0, 0 (never for distinct records of
+ * one array but for the same one), >0; `ia`, `ib` their arrival indexes. */
+int pcd_keysort_cmp(const pcd_rec *a, size_t ia, const pcd_rec *b, size_t ib);
+
+#endif
