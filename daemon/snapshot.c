@@ -106,15 +106,6 @@ void pcd_snapshot_reject(pcd_snapshot *s, int reason, const char *sample)
         snprintf(s->reject_sample[reason], sizeof s->reject_sample[reason], "%s", sample);
 }
 
-static int key_cmp(const pcd_rec *a, const pcd_rec *b)
-{
-    size_t n = a->klen < b->klen ? a->klen : b->klen;
-    int c = memcmp(a->key, b->key, n);
-    if (c)
-        return c;
-    return (a->klen > b->klen) - (a->klen < b->klen);
-}
-
 static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t len)
 {
     pc_key_view kv;
@@ -144,7 +135,7 @@ int pcd_snapshot_finish(pcd_snapshot *s)
      * newest row first). */
     size_t o = 0;
     for (size_t i = 0; i < s->n; i++) {
-        if (o > 0 && key_cmp(&s->recs[o - 1], &s->recs[i]) == 0) {
+        if (s->recs[i].same_key) { /* the key of recs[i - 1]: kept or dropped */
             const pcd_rec *r = &s->recs[i];
             char sample[128];
             sample_of(s, r, sample, sizeof sample);

@@ -13,8 +13,10 @@
 typedef struct pcd_rec {
     const uint8_t *key;
     uint32_t       klen;
-    uint32_t       sub_us;  /* updated_at's microseconds within its second:
-                               orders duplicate keys (pcd_snapshot_finish) */
+    uint32_t       sub_us : 31; /* updated_at's microseconds within its
+                                   second: orders duplicate keys */
+    uint32_t       same_key : 1; /* pcd_keysort: the key of the record
+                                    before, a duplicate */
     pc_price_rec   val;
 } pcd_rec;
 

@@ -61,15 +61,19 @@ static int tie_cmp(const pcd_rec *a, size_t ia, const pcd_rec *b, size_t ib)
     return (ia > ib) - (ia < ib);
 }
 
-int pcd_keysort_cmp(const pcd_rec *a, size_t ia, const pcd_rec *b, size_t ib)
+static int key_cmp(const pcd_rec *a, const pcd_rec *b)
 {
     size_t m = a->klen < b->klen ? a->klen : b->klen;
     int c = m ? memcmp(a->key, b->key, m) : 0;
     if (c)
         return c;
-    if (a->klen != b->klen)
-        return a->klen < b->klen ? -1 : 1;
-    return tie_cmp(a, ia, b, ib);
+    return (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+int pcd_keysort_cmp(const pcd_rec *a, size_t ia, const pcd_rec *b, size_t ib)
+{
+    int c = key_cmp(a, b);
+    return c ? c : tie_cmp(a, ia, b, ib);
 }
 
 /* The full order of two items whose keys agree on bytes [0, depth). */
@@ -87,12 +91,22 @@ static int item_cmp(const ctx *x, const item *a, const item *b, uint32_t depth)
     return tie_cmp(ra, a->idx, rb, b->idx);
 }
 
+/* Items of one group share their window's start: unequal windows order
+ * them without reaching the keys (a zero past a key's end sorts it
+ * before its extensions, as a prefix must). */
+static inline int group_cmp(const ctx *x, const item *a, const item *b, uint32_t depth)
+{
+    if (a->w != b->w)
+        return a->w < b->w ? -1 : 1;
+    return item_cmp(x, a, b, depth);
+}
+
 static void insertion(const ctx *x, item *a, size_t n, uint32_t depth)
 {
     for (size_t i = 1; i < n; i++) {
         item v = a[i];
         size_t j = i;
-        while (j > 0 && item_cmp(x, &v, &a[j - 1], depth) < 0) {
+        while (j > 0 && group_cmp(x, &v, &a[j - 1], depth) < 0) {
             a[j] = a[j - 1];
             j--;
         }
@@ -212,10 +226,15 @@ int pcd_keysort(pcd_rec **precs, size_t n)
     if (n > UINT32_MAX)
         return PC_ENOMEM;
     /* Already in order (a delta's rows, sorted by PostgreSQL): nothing
-     * to do. */
+     * to do but mark the duplicates. */
+    recs[0].same_key = 0;
     size_t i = 1;
-    while (i < n && pcd_keysort_cmp(&recs[i - 1], i - 1, &recs[i], i) <= 0)
-        i++;
+    for (; i < n; i++) {
+        int c = key_cmp(&recs[i - 1], &recs[i]);
+        if (c > 0 || (c == 0 && tie_cmp(&recs[i - 1], i - 1, &recs[i], i) > 0))
+            break;
+        recs[i].same_key = c == 0;
+    }
     if (i == n)
         return PC_OK;
 
@@ -249,7 +268,13 @@ int pcd_keysort(pcd_rec **precs, size_t n)
     for (i = 0; i < n; i++) {
         if (i + 16 < n)
             __builtin_prefetch(&recs[x.it[i + 16].idx]);
-        out[i] = recs[x.it[i].idx];
+        const item *v = &x.it[i];
+        out[i] = recs[v->idx];
+        /* Equal keys went down together: one window, one length.  Equal
+         * windows of unequal keys are rare (ids longer than the window
+         * that differ late), and only they reach the key bytes. */
+        out[i].same_key = i > 0 && v->w == v[-1].w && v->klen == v[-1].klen &&
+                          key_cmp(&out[i - 1], &out[i]) == 0;
     }
     free(x.it);
     free(recs);

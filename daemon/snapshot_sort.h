@@ -11,7 +11,8 @@
  * first (val.updated_at, then sub_us, descending), then in arrival order
  * (the order of recs on entry).  This is the order of the loader's former
  * ORDER BY key COLLATE "C", updated_at DESC, with its ties (which
- * PostgreSQL left unspecified) settled by arrival.  PC_OK or PC_ENOMEM
+ * PostgreSQL left unspecified) settled by arrival.  Each record's
+ * same_key tells whether its key is the one before it.  PC_OK or PC_ENOMEM
  * (recs unchanged); about 16 bytes per record of scratch while it runs,
  * and a new array of n records for the result. */
 int pcd_keysort(pcd_rec **recs, size_t n);

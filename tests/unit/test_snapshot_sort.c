@@ -73,6 +73,11 @@ static void check_same(const pcd_rec *in, size_t n)
             fail_msg("position %zu of %zu: got key %.*s (%lld), want %.*s (%lld)", i, n,
                      (int)mine[i].klen, mine[i].key, (long long)mine[i].val.cents,
                      (int)ref[i].klen, ref[i].key, (long long)ref[i].val.cents);
+        int same = i > 0 && ref[i].klen == ref[i - 1].klen &&
+                   memcmp(ref[i].key, ref[i - 1].key, ref[i].klen) == 0;
+        if ((int)mine[i].same_key != same)
+            fail_msg("position %zu of %zu: same_key %d, want %d", i, n, (int)mine[i].same_key,
+                     same);
     }
     free(mine);
     free(ref);
@@ -104,7 +109,8 @@ static void set_add(set *s, const void *key, size_t klen, int64_t ts, uint32_t s
     }
     memcpy(s->buf + s->used, key, klen);
     s->off[s->n] = s->used;
-    s->recs[s->n] = (pcd_rec){ NULL, (uint32_t)klen, sub, { (int64_t)s->n, ts } };
+    s->recs[s->n] = (pcd_rec){ .key = NULL, .klen = (uint32_t)klen, .sub_us = sub,
+                               .val = { (int64_t)s->n, ts } };
     s->used += klen;
     s->n++;
 }
@@ -121,6 +127,28 @@ static void set_free(set *s)
     free(s->recs);
     free(s->off);
     memset(s, 0, sizeof *s);
+}
+
+/* Input already in order (a delta's rows): kept as it is, duplicates
+ * marked. */
+static void test_sorted_input(void **state)
+{
+    (void)state;
+    set s = { 0 };
+    set_add(&s, "a", 1, 5, 0);
+    set_add(&s, "b", 1, 9, 0);
+    set_add(&s, "b", 1, 9, 0);
+    set_add(&s, "b", 1, 3, 0);
+    set_add(&s, "c", 1, 0, 0);
+    set_fix(&s);
+    pcd_rec *before = s.recs;
+    check_same(s.recs, s.n);
+    assert_int_equal(pcd_keysort(&s.recs, s.n), PC_OK);
+    assert_ptr_equal(s.recs, before);
+    int want[] = { 0, 0, 1, 1, 0 };
+    for (size_t i = 0; i < s.n; i++)
+        assert_int_equal(s.recs[i].same_key, want[i]);
+    set_free(&s);
 }
 
 static void test_empty_and_one(void **state)
@@ -330,6 +358,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_and_one),
+        cmocka_unit_test(test_sorted_input),
         cmocka_unit_test(test_random_keys),
         cmocka_unit_test(test_bytes_prefixes_long),
         cmocka_unit_test(test_duplicates_and_ties),
