@@ -466,22 +466,23 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
     char perr[256] = "";
     rc = PC_OK;
     for (;;) {
+        /* Every row libpq holds, then one look at the clock: a row is a
+         * CopyData message of its own, and reading the clock per row
+         * cost about as much as parsing it.  The deadline is checked
+         * when libpq runs dry (wait_input). */
         char *buf;
-        int n = PQgetCopyData(conn, &buf, 1);
-        if (n > 0) {
-            uint64_t f0 = pcd_mono_us();
+        int n;
+        uint64_t f0 = pcd_mono_us();
+        while ((n = PQgetCopyData(conn, &buf, 1)) > 0) {
             rc = pcd_copy_feed(&cp, buf, (size_t)n, perr, sizeof perr);
             PQfreemem(buf);
-            snap->us_feed += pcd_mono_us() - f0;
             snap->wire_bytes += (uint64_t)n;
             if (rc != PC_OK)
                 break;
-            if (pc_mono_ms() >= cx->deadline_ms) {
-                rc = PC_ETIMEDOUT;
-                break;
-            }
-            continue;
         }
+        snap->us_feed += pcd_mono_us() - f0;
+        if (rc != PC_OK)
+            break;
         if (n == 0) {
             uint64_t w0 = pcd_mono_us();
             int w = wait_input(conn, cx);
