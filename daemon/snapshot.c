@@ -35,8 +35,10 @@ void pcd_snapshot_free(pcd_snapshot *s)
         c = n;
     }
     free(s->recs);
+    free(s->items);
     s->arena = NULL;
     s->recs = NULL;
+    s->items = NULL;
     s->n = s->cap = 0;
 }
 
@@ -74,6 +76,10 @@ int pcd_snapshot_add_us(pcd_snapshot *s, const char *store, size_t slen,
         if (!r)
             return PC_ENOMEM;
         s->recs = r;
+        pcd_sort_item *it = realloc(s->items, cap * sizeof *it);
+        if (!it)
+            return PC_ENOMEM; /* recs grew alone: cap stays, the next add retries */
+        s->items = it;
         s->cap = cap;
     }
     uint8_t kb[PC_KEY_MAX];
@@ -87,6 +93,11 @@ int pcd_snapshot_add_us(pcd_snapshot *s, const char *store, size_t slen,
     r->key = k;
     r->klen = (uint32_t)klen;
     r->sub_us = sub_us;
+    r->same_key = 0;
+    /* The sort's first pass, done here while the server sends the next
+     * rows: every key starts with the chain's prefix (slug, NUL). */
+    s->items[s->n - 1] = pcd_sort_item_make(k, (uint32_t)klen, (uint32_t)(s->n - 1),
+                                            (uint32_t)s->clen + 1);
     r->val.cents = cents;
     r->val.updated_at = updated_at;
     if (store) {
@@ -126,11 +137,11 @@ static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t
 int pcd_snapshot_finish(pcd_snapshot *s)
 {
     uint64_t t0 = pcd_mono_us();
-    pcd_rec *before = s->recs;
-    if (pcd_keysort(&s->recs, s->n) != PC_OK)
-        return PC_ENOMEM;
-    if (s->recs != before)
-        s->cap = s->n; /* a new array, of n records */
+    int rc = pcd_keysort_items(&s->recs, s->n, s->items, (uint32_t)s->clen + 1);
+    if (rc != PC_OK)
+        return rc;
+    free(s->items);
+    s->items = NULL;
     /* Drop duplicate keys, keeping the first (the loader orders the
      * newest row first). */
     size_t o = 0;
@@ -152,6 +163,7 @@ int pcd_snapshot_finish(pcd_snapshot *s)
         s->recs[o++] = s->recs[i];
     }
     s->n = o;
+    s->cap = o; /* an add after this one reallocates records and items */
     s->us_sort += pcd_mono_us() - t0;
     return PC_OK;
 }

@@ -21,6 +21,7 @@ typedef struct pcd_rec {
 } pcd_rec;
 
 typedef struct pcd_arena_chunk pcd_arena_chunk;
+struct pcd_sort_item;
 
 typedef struct pcd_snapshot {
     char      chain[PC_CHAIN_MAX + 1];
@@ -41,6 +42,8 @@ typedef struct pcd_snapshot {
     uint64_t  us_sort;            /* pcd_snapshot_finish */
     uint64_t  wire_bytes;         /* COPY data received */
     pcd_arena_chunk *arena;
+    struct pcd_sort_item *items;  /* recs[i]'s sort item, made as it arrives
+                                     (snapshot_sort.h), cap of them */
 } pcd_snapshot;
 
 void pcd_snapshot_init(pcd_snapshot *s, const char *chain);

@@ -21,11 +21,7 @@
 /* Small groups are finished by insertion sort on the full order. */
 #define SMALL 24
 
-typedef struct item {
-    uint64_t w;     /* key bytes [wb, wb+8) big-endian, zero past the end */
-    uint32_t idx;   /* arrival index in recs */
-    uint32_t klen;
-} item;
+typedef pcd_sort_item item;
 
 typedef struct task {
     size_t   off, n;
@@ -44,11 +40,19 @@ static uint64_t load_window(const uint8_t *key, uint32_t klen, uint32_t at)
 {
     uint64_t w = 0;
     uint32_t left = at < klen ? klen - at : 0;
-    if (left > 8)
-        left = 8;
+    if (left >= 8) {
+        for (uint32_t i = 0; i < 8; i++)
+            w = (w << 8) | key[at + i];
+        return w;
+    }
     for (uint32_t i = 0; i < left; i++)
         w |= (uint64_t)key[at + i] << (56 - 8 * i);
     return w;
+}
+
+pcd_sort_item pcd_sort_item_make(const uint8_t *key, uint32_t klen, uint32_t idx, uint32_t wb)
+{
+    return (pcd_sort_item){ load_window(key, klen, wb), idx, klen };
 }
 
 /* Among equal keys: newest first, then arrival. */
@@ -218,57 +222,41 @@ static int split(ctx *x, task t)
     }
 }
 
-int pcd_keysort(pcd_rec **precs, size_t n)
+/* Already in order (a delta's rows, sorted by PostgreSQL): 1, with the
+ * duplicates marked; 0 otherwise. */
+static int in_order(pcd_rec *recs, size_t n)
 {
-    pcd_rec *recs = *precs;
-    if (n < 2)
-        return PC_OK;
-    if (n > UINT32_MAX)
-        return PC_ENOMEM;
-    /* Already in order (a delta's rows, sorted by PostgreSQL): nothing
-     * to do but mark the duplicates. */
     recs[0].same_key = 0;
-    size_t i = 1;
-    for (; i < n; i++) {
+    for (size_t i = 1; i < n; i++) {
         int c = key_cmp(&recs[i - 1], &recs[i]);
         if (c > 0 || (c == 0 && tie_cmp(&recs[i - 1], i - 1, &recs[i], i) > 0))
-            break;
+            return 0;
         recs[i].same_key = c == 0;
     }
-    if (i == n)
-        return PC_OK;
+    return 1;
+}
 
-    ctx x = { recs, malloc(n * sizeof(item)), NULL, 0, 0 };
-    if (!x.it)
-        return PC_ENOMEM;
-    /* The bytes every key shares are skipped at once. */
-    uint32_t lcp = recs[0].klen;
-    for (i = 1; i < n && lcp; i++) {
-        uint32_t m = recs[i].klen < lcp ? recs[i].klen : lcp, j = 0;
-        while (j < m && recs[i].key[j] == recs[0].key[j])
-            j++;
-        lcp = j;
-    }
-    for (i = 0; i < n; i++)
-        x.it[i] = (item){ load_window(recs[i].key, recs[i].klen, lcp), (uint32_t)i,
-                          recs[i].klen };
-    int rc = push(&x, 0, n, lcp, lcp);
+/* Sort the items (windows from `start`, bytes [0, start) equal in every
+ * key) and gather the records into a new array. */
+static int sort_gather(pcd_rec **precs, size_t n, item *it, uint32_t start)
+{
+    pcd_rec *recs = *precs;
+    ctx x = { recs, it, NULL, 0, 0 };
+    int rc = push(&x, 0, n, start, start);
     while (rc == 0 && x.ns > 0) {
         task t = x.stack[--x.ns];
         rc = split(&x, t);
     }
     free(x.stack);
     pcd_rec *out = rc == 0 ? malloc(n * sizeof *out) : NULL;
-    if (!out) {
-        free(x.it);
+    if (!out)
         return PC_ENOMEM;
-    }
     /* Gather: the reads are random but independent, so the prefetch
      * overlaps their cache misses. */
-    for (i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i + 16 < n)
-            __builtin_prefetch(&recs[x.it[i + 16].idx]);
-        const item *v = &x.it[i];
+            __builtin_prefetch(&recs[it[i + 16].idx]);
+        const item *v = &it[i];
         out[i] = recs[v->idx];
         /* Equal keys went down together: one window, one length.  Equal
          * windows of unequal keys are rare (ids longer than the window
@@ -276,8 +264,52 @@ int pcd_keysort(pcd_rec **precs, size_t n)
         out[i].same_key = i > 0 && v->w == v[-1].w && v->klen == v[-1].klen &&
                           key_cmp(&out[i - 1], &out[i]) == 0;
     }
-    free(x.it);
     free(recs);
     *precs = out;
     return PC_OK;
+}
+
+int pcd_keysort(pcd_rec **precs, size_t n)
+{
+    pcd_rec *recs = *precs;
+    if (n < 2) {
+        if (n)
+            recs[0].same_key = 0;
+        return PC_OK;
+    }
+    if (n > UINT32_MAX)
+        return PC_ENOMEM;
+    if (in_order(recs, n))
+        return PC_OK;
+    item *it = malloc(n * sizeof *it);
+    if (!it)
+        return PC_ENOMEM;
+    /* The bytes every key shares are skipped at once. */
+    uint32_t lcp = recs[0].klen;
+    for (size_t i = 1; i < n && lcp; i++) {
+        uint32_t m = recs[i].klen < lcp ? recs[i].klen : lcp, j = 0;
+        while (j < m && recs[i].key[j] == recs[0].key[j])
+            j++;
+        lcp = j;
+    }
+    for (size_t i = 0; i < n; i++)
+        it[i] = pcd_sort_item_make(recs[i].key, recs[i].klen, (uint32_t)i, lcp);
+    int rc = sort_gather(precs, n, it, lcp);
+    free(it);
+    return rc;
+}
+
+int pcd_keysort_items(pcd_rec **precs, size_t n, pcd_sort_item *items, uint32_t wb)
+{
+    pcd_rec *recs = *precs;
+    if (n < 2) {
+        if (n)
+            recs[0].same_key = 0;
+        return PC_OK;
+    }
+    if (n > UINT32_MAX)
+        return PC_ENOMEM;
+    if (in_order(recs, n))
+        return PC_OK;
+    return sort_gather(precs, n, items, wb);
 }

@@ -197,6 +197,51 @@ static void test_random_keys(void **state)
     set_free(&s);
 }
 
+/* The loader's path: items made as rows are added, sorted by
+ * pcd_snapshot_finish; the same order as pcd_keysort's, duplicates
+ * dropped. */
+static void test_snapshot_path(void **state)
+{
+    (void)state;
+    pcd_snapshot s;
+    pcd_snapshot_init(&s, "ch");
+    set ref = { 0 };
+    uint8_t kb[PC_KEY_MAX];
+    for (int i = 0; i < 20000; i++) {
+        char item[12], store[6];
+        int ilen = snprintf(item, sizeof item, "%x", (unsigned)(rnd() % 15000));
+        int slen = snprintf(store, sizeof store, "%c%d", (char)(0x7e + rnd() % 4), (int)(rnd() % 9));
+        int is_store = i % 3 == 0;
+        int64_t ts = (int64_t)(rnd() % 3);
+        uint32_t sub = (uint32_t)(rnd() % 2);
+        assert_int_equal(pcd_snapshot_add_us(&s, is_store ? store : NULL, (size_t)slen, item,
+                                             (size_t)ilen, i, ts, sub), PC_OK);
+        size_t klen = is_store ? pc_key_store(kb, "ch", 2, store, (size_t)slen, item, (size_t)ilen)
+                               : pc_key_base(kb, "ch", 2, item, (size_t)ilen);
+        set_add(&ref, kb, klen, ts, sub);
+    }
+    set_fix(&ref);
+    assert_int_equal(pcd_keysort(&ref.recs, ref.n), PC_OK);
+    assert_int_equal(pcd_snapshot_finish(&s), PC_OK);
+    size_t o = 0, dups = 0;
+    for (size_t i = 0; i < ref.n; i++) {
+        if (ref.recs[i].same_key) {
+            dups++;
+            continue;
+        }
+        assert_true(o < s.n);
+        assert_int_equal(s.recs[o].val.cents, ref.recs[i].val.cents); /* arrival index */
+        o++;
+    }
+    assert_int_equal(o, s.n);
+    assert_int_equal(s.rejected[PC_REJ_DUPLICATE], dups);
+    assert_true(dups > 1000);
+    /* adding after finish still works */
+    assert_int_equal(pcd_snapshot_add(&s, NULL, 0, "zz", 2, 1, 0), PC_OK);
+    pcd_snapshot_free(&s);
+    set_free(&ref);
+}
+
 /* Bytes above 0x7f sort after ASCII (unsigned, as memcmp and COLLATE "C"),
  * NUL (the store separator) before everything, a prefix before its
  * extensions; long shared prefixes cross the sort's 8-byte window. */
@@ -360,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_one),
         cmocka_unit_test(test_sorted_input),
         cmocka_unit_test(test_random_keys),
+        cmocka_unit_test(test_snapshot_path),
         cmocka_unit_test(test_bytes_prefixes_long),
         cmocka_unit_test(test_duplicates_and_ties),
         cmocka_unit_test(test_finish_keeps_newest),
