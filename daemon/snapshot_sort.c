@@ -18,8 +18,11 @@
 
 #include "pc_format.h"
 
-/* Small groups are finished by insertion sort on the full order. */
-#define SMALL 24
+/* Groups up to SMALL items are finished by insertion sort, up to MEDIUM
+ * by quicksort, both on the full order: a radix pass costs its 257
+ * buckets whatever the group's size, which only pays for large groups. */
+#define SMALL  16
+#define MEDIUM 384
 
 typedef pcd_sort_item item;
 
@@ -118,6 +121,53 @@ static void insertion(const ctx *x, item *a, size_t n, uint32_t depth)
     }
 }
 
+static inline void swap_items(item *a, item *b)
+{
+    item t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Quicksort by group_cmp (median of three, the smaller side first so
+ * the stack stays shallow), insertion sort below SMALL. */
+static void quick(const ctx *x, item *a, size_t n, uint32_t depth)
+{
+    while (n > SMALL) {
+        size_t m = n / 2;
+        if (group_cmp(x, &a[m], &a[0], depth) < 0)
+            swap_items(&a[m], &a[0]);
+        if (group_cmp(x, &a[n - 1], &a[0], depth) < 0)
+            swap_items(&a[n - 1], &a[0]);
+        if (group_cmp(x, &a[n - 1], &a[m], depth) < 0)
+            swap_items(&a[n - 1], &a[m]);
+        /* a[0] <= a[m] <= a[n-1]: the pivot goes to n-2, the ends guard
+         * the scans. */
+        swap_items(&a[m], &a[n - 2]);
+        item p = a[n - 2];
+        size_t i = 0, j = n - 2;
+        for (;;) {
+            while (group_cmp(x, &a[++i], &p, depth) < 0)
+                ;
+            while (group_cmp(x, &p, &a[--j], depth) < 0)
+                ;
+            if (i >= j)
+                break;
+            swap_items(&a[i], &a[j]);
+        }
+        swap_items(&a[i], &a[n - 2]);
+        /* [0, i) < p, a[i] = p, (i, n) > p */
+        if (i < n - i - 1) {
+            quick(x, a, i, depth);
+            a += i + 1;
+            n -= i + 1;
+        } else {
+            quick(x, a + i + 1, n - i - 1, depth);
+            n = i;
+        }
+    }
+    insertion(x, a, n, depth);
+}
+
 /* Records of one key (duplicates from a custom query): by tie_cmp, which
  * ends on the arrival index, so any sort gives the one order. */
 static int dup_cmp(const void *pa, const void *pb, void *arg)
@@ -163,8 +213,8 @@ static int split(ctx *x, task t)
     size_t n = t.n;
     uint32_t depth = t.depth, wb = t.wb;
     for (;;) {
-        if (n <= SMALL) {
-            insertion(x, a, n, depth);
+        if (n <= MEDIUM) {
+            quick(x, a, n, depth);
             return 0;
         }
         if (depth - wb == 8) {
