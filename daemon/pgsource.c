@@ -549,8 +549,10 @@ int pcd_pg_load_chain(pg_conn *c, const pcd_config *cfg, const char *chain,
         return rc;
     PQclear(res);
     rc = copy_one(c, cfg, chain, 0, cx, snap, err, errlen);
-    if (rc == PC_OK)
+    if (rc == PC_OK) {
+        pcd_snapshot_seal(snap); /* the base rows sort while the store rows arrive */
         rc = copy_one(c, cfg, chain, 1, cx, snap, err, errlen);
+    }
     if (rc == PC_OK) {
         snprintf(what, sizeof what, "chain %s: commit", chain);
         res = exec_wait(c, "COMMIT", cx, cfg->timeout_s, what, &rc, err, errlen);

@@ -5,6 +5,7 @@
 /* Owns: a chain being loaded: sorted records, counts, rejects.  May call:
  * nothing of daemon/ (snapshot_sort.c is its sort). */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,115 @@ void pcd_snapshot_init(pcd_snapshot *s, const char *chain)
     s->clen = strlen(s->chain);
 }
 
+/* The rows sealed by pcd_snapshot_seal, sorted by a thread of their own:
+ * it alone touches them until joined. */
+struct pcd_presort {
+    pthread_t      th;
+    int            threaded;
+    pcd_rec       *recs;
+    size_t         n;
+    pcd_sort_item *items;
+    uint32_t       wb;
+    int            rc;
+};
+
+static void *presort_main(void *arg)
+{
+    struct pcd_presort *p = arg;
+    p->rc = pcd_keysort_items(&p->recs, p->n, p->items, p->wb);
+    free(p->items);
+    p->items = NULL;
+    return NULL;
+}
+
+/* Wait for the sealed rows; NULL when none. */
+static struct pcd_presort *presort_join(pcd_snapshot *s)
+{
+    struct pcd_presort *p = s->pre;
+    s->pre = NULL;
+    if (p && p->threaded)
+        pthread_join(p->th, NULL);
+    return p;
+}
+
+static void presort_free(struct pcd_presort *p)
+{
+    if (!p)
+        return;
+    free(p->recs);
+    free(p->items);
+    free(p);
+}
+
+void pcd_snapshot_seal(pcd_snapshot *s)
+{
+    if (s->pre || s->n < 2)
+        return;
+    struct pcd_presort *p = calloc(1, sizeof *p);
+    if (!p)
+        return; /* sorted with the rest at finish */
+    p->recs = s->recs;
+    p->n = s->n;
+    p->items = s->items;
+    p->wb = (uint32_t)s->clen + 1;
+    s->recs = NULL;
+    s->items = NULL;
+    s->n = s->cap = 0;
+    s->pre = p;
+    if (pthread_create(&p->th, NULL, presort_main, p) == 0)
+        p->threaded = 1;
+    else
+        presort_main(p); /* no thread: now, without the overlap */
+}
+
+/* The sealed rows, sorted, before the later ones, sorted: the base and
+ * store keys of a chain never interleave ('B' < 'S'), so this is a
+ * concatenation; a merge keeps it right for any keys. */
+static int join_parts(pcd_snapshot *s, struct pcd_presort *p)
+{
+    size_t n1 = p->n, n2 = s->n;
+    if (n2 == 0) {
+        free(s->recs);
+        s->recs = p->recs;
+        s->n = n1;
+        p->recs = NULL;
+        return PC_OK;
+    }
+    if (pcd_keysort_cmp(&p->recs[n1 - 1], 0, &s->recs[0], 1) <= 0) {
+        pcd_rec *all = realloc(p->recs, (n1 + n2) * sizeof *all);
+        if (!all)
+            return PC_ENOMEM;
+        p->recs = NULL;
+        memcpy(all + n1, s->recs, n2 * sizeof *all);
+        all[n1].same_key = all[n1 - 1].klen == all[n1].klen &&
+                           memcmp(all[n1 - 1].key, all[n1].key, all[n1].klen) == 0;
+        free(s->recs);
+        s->recs = all;
+        s->n = n1 + n2;
+        return PC_OK;
+    }
+    pcd_rec *all = malloc((n1 + n2) * sizeof *all);
+    if (!all)
+        return PC_ENOMEM;
+    size_t i = 0, j = 0, o = 0;
+    while (i < n1 || j < n2) {
+        /* on a full tie the sealed row came first */
+        if (j == n2 || (i < n1 && pcd_keysort_cmp(&p->recs[i], 0, &s->recs[j], 1) <= 0))
+            all[o++] = p->recs[i++];
+        else
+            all[o++] = s->recs[j++];
+        all[o - 1].same_key = o > 1 && all[o - 2].klen == all[o - 1].klen &&
+                              memcmp(all[o - 2].key, all[o - 1].key, all[o - 1].klen) == 0;
+    }
+    free(s->recs);
+    s->recs = all;
+    s->n = n1 + n2;
+    return PC_OK;
+}
+
 void pcd_snapshot_free(pcd_snapshot *s)
 {
+    presort_free(presort_join(s));
     pcd_arena_chunk *c = s->arena;
     while (c) {
         pcd_arena_chunk *n = c->next;
@@ -137,13 +245,16 @@ static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t
 int pcd_snapshot_finish(pcd_snapshot *s)
 {
     uint64_t t0 = pcd_mono_us();
+    struct pcd_presort *p = presort_join(s);
     int rc = pcd_keysort_items(&s->recs, s->n, s->items, (uint32_t)s->clen + 1);
-    if (rc != PC_OK)
-        return rc;
     free(s->items);
     s->items = NULL;
-    /* Drop duplicate keys, keeping the first (the loader orders the
-     * newest row first). */
+    if (rc == PC_OK && p)
+        rc = p->rc != PC_OK ? p->rc : join_parts(s, p);
+    presort_free(p);
+    if (rc != PC_OK)
+        return rc;
+    /* Drop duplicate keys, keeping the first: the newest. */
     size_t o = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (s->recs[i].same_key) { /* the key of recs[i - 1]: kept or dropped */
@@ -160,7 +271,9 @@ int pcd_snapshot_finish(pcd_snapshot *s)
             }
             continue;
         }
-        s->recs[o++] = s->recs[i];
+        if (o != i)
+            s->recs[o] = s->recs[i];
+        o++;
     }
     s->n = o;
     s->cap = o; /* an add after this one reallocates records and items */

@@ -22,6 +22,7 @@ typedef struct pcd_rec {
 
 typedef struct pcd_arena_chunk pcd_arena_chunk;
 struct pcd_sort_item;
+struct pcd_presort;
 
 typedef struct pcd_snapshot {
     char      chain[PC_CHAIN_MAX + 1];
@@ -44,6 +45,7 @@ typedef struct pcd_snapshot {
     pcd_arena_chunk *arena;
     struct pcd_sort_item *items;  /* recs[i]'s sort item, made as it arrives
                                      (snapshot_sort.h), cap of them */
+    struct pcd_presort *pre;      /* rows sealed and being sorted meanwhile */
 } pcd_snapshot;
 
 void pcd_snapshot_init(pcd_snapshot *s, const char *chain);
@@ -59,6 +61,13 @@ int  pcd_snapshot_add(pcd_snapshot *s, const char *store, size_t slen,
 int  pcd_snapshot_add_us(pcd_snapshot *s, const char *store, size_t slen,
                          const char *item, size_t ilen,
                          int64_t cents, int64_t updated_at, uint32_t sub_us);
+
+/* The rows added so far are complete (the base query ended): sort them on
+ * a thread of their own while later rows arrive; pcd_snapshot_finish
+ * waits for it and puts both parts together (pcd_snapshot_free too).
+ * Until then recs and n hold the later rows only.  Cannot fail: without
+ * a thread or memory, the rows are sorted now or at finish. */
+void pcd_snapshot_seal(pcd_snapshot *s);
 
 /* Count a rejected row; `sample` (may be NULL) describes it for the log. */
 void pcd_snapshot_reject(pcd_snapshot *s, int reason, const char *sample);

@@ -242,6 +242,76 @@ static void test_snapshot_path(void **state)
     set_free(&ref);
 }
 
+/* Sealed rows sorted on a thread while later ones arrive: the same
+ * result as without the seal, whether the parts interleave (a merge) or
+ * follow each other (base then store rows: a concatenation), duplicates
+ * across the parts included; a sealed snapshot freed unfinished. */
+static void seal_case(int interleave)
+{
+    pcd_snapshot a, b;
+    pcd_snapshot_init(&a, "ch");
+    pcd_snapshot_init(&b, "ch");
+    for (int part = 0; part < 2; part++) {
+        for (int i = 0; i < 5000; i++) {
+            char item[12];
+            int ilen = snprintf(item, sizeof item, "%x", (unsigned)(rnd() % 4000));
+            int is_store = interleave ? 0 : part;
+            int64_t ts = (int64_t)(rnd() % 3);
+            uint32_t sub = (uint32_t)(rnd() % 2);
+            int64_t cents = part * 100000 + i;
+            assert_int_equal(pcd_snapshot_add_us(&a, is_store ? "s" : NULL, 1, item,
+                                                 (size_t)ilen, cents, ts, sub), PC_OK);
+            assert_int_equal(pcd_snapshot_add_us(&b, is_store ? "s" : NULL, 1, item,
+                                                 (size_t)ilen, cents, ts, sub), PC_OK);
+        }
+        if (part == 0)
+            pcd_snapshot_seal(&a);
+    }
+    assert_int_equal(pcd_snapshot_finish(&a), PC_OK);
+    assert_int_equal(pcd_snapshot_finish(&b), PC_OK);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        assert_int_equal(a.recs[i].val.cents, b.recs[i].val.cents);
+    assert_int_equal(a.rejected[PC_REJ_DUPLICATE], b.rejected[PC_REJ_DUPLICATE]);
+    assert_true(a.rejected[PC_REJ_DUPLICATE] > 100);
+    assert_int_equal(a.base_rows, b.base_rows);
+    assert_int_equal(a.store_rows, b.store_rows);
+    pcd_snapshot_free(&a);
+    pcd_snapshot_free(&b);
+}
+
+static void test_seal(void **state)
+{
+    (void)state;
+    seal_case(0);
+    seal_case(1);
+    /* sealed, then freed without finishing (a failed store query) */
+    pcd_snapshot s;
+    pcd_snapshot_init(&s, "ch");
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(pcd_snapshot_add(&s, NULL, 0, "k", 1, i, i % 7), PC_OK);
+    pcd_snapshot_seal(&s);
+    assert_int_equal(pcd_snapshot_add(&s, "s", 1, "k", 1, 1, 0), PC_OK);
+    pcd_snapshot_free(&s);
+    /* sealed with nothing after it; with too little to seal */
+    pcd_snapshot_init(&s, "ch");
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(pcd_snapshot_add(&s, NULL, 0, "k", 1, i, i % 7), PC_OK);
+    pcd_snapshot_seal(&s);
+    assert_int_equal(pcd_snapshot_finish(&s), PC_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.recs[0].val.cents, 6); /* the first of the newest (ts 6) */
+    pcd_snapshot_free(&s);
+    pcd_snapshot_init(&s, "ch");
+    assert_int_equal(pcd_snapshot_add(&s, NULL, 0, "k", 1, 1, 0), PC_OK);
+    pcd_snapshot_seal(&s);
+    assert_int_equal(pcd_snapshot_add(&s, NULL, 0, "k", 1, 2, 1), PC_OK);
+    assert_int_equal(pcd_snapshot_finish(&s), PC_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.recs[0].val.cents, 2);
+    pcd_snapshot_free(&s);
+}
+
 /* Bytes above 0x7f sort after ASCII (unsigned, as memcmp and COLLATE "C"),
  * NUL (the store separator) before everything, a prefix before its
  * extensions; long shared prefixes cross the sort's 8-byte window. */
@@ -406,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_sorted_input),
         cmocka_unit_test(test_random_keys),
         cmocka_unit_test(test_snapshot_path),
+        cmocka_unit_test(test_seal),
         cmocka_unit_test(test_bytes_prefixes_long),
         cmocka_unit_test(test_duplicates_and_ties),
         cmocka_unit_test(test_finish_keeps_newest),
