@@ -7,8 +7,9 @@
  * the loader's query before issue 15 (ORDER BY ... COLLATE "C",
  * updated_at DESC: kept so that the gain shows); and the loader's query
  * today.  Measured against them, interleaved, median of 3: a first load
- * into an empty environment, a reload with no change, and a reload after
- * every price changed (a full rewrite).  Then where a reload's time goes
+ * into an empty environment, a reload with no change (and the same with
+ * the loader before issue 15, reproduced here), and a reload after every
+ * price changed (a full rewrite).  Then where a reload's time goes
  * (the loader's own clocks, and each stage's CPU replayed on a captured
  * stream), the peak RSS of a `pricecached --once` reloading the chain
  * beside the rows' size on the wire, LMDB bytes per row and the pages each
@@ -163,6 +164,76 @@ static double reload(pcd_store *st, pcd_publish_stats *ps, uint64_t *rows, clock
                         ps->us_diff, ps->us_commit, snap.wire_bytes };
     pcd_snapshot_free(&snap);
     return t;
+}
+
+/* The loader before issue 15, for a figure in the same run: PostgreSQL
+ * sorts (ORDER BY ... COLLATE "C", updated_at DESC) and sends updated_at
+ * as epoch seconds; rows arrive in key order, so the daemon's sort only
+ * checks the order; the same publish. */
+typedef struct old_ctx {
+    pcd_snapshot *snap;
+    int is_store;
+} old_ctx;
+
+static int row_old(void *arg, int nf, const pcd_field *f)
+{
+    old_ctx *oc = arg;
+    int off = oc->is_store;
+    if (nf != 3 + off)
+        return PC_EDB;
+    int64_t cents = 0, ts = 0;
+    int price_null = f[off + 1].data == NULL, ts_null = f[off + 2].data == NULL;
+    if ((!price_null && pcd_copy_i64(&f[off + 1], &cents)) ||
+        (!ts_null && pcd_copy_i64(&f[off + 2], &ts)))
+        return PC_EDB;
+    oc->snap->rows_seen++;
+    pcd_field store = oc->is_store ? f[0] : (pcd_field){ NULL, 0 };
+    int why = pcd_validate_row(oc->is_store, store, f[off], price_null, cents, ts_null);
+    if (why >= 0) {
+        pcd_snapshot_reject(oc->snap, why, NULL);
+        return 0;
+    }
+    return pcd_snapshot_add(oc->snap, oc->is_store ? store.data : NULL, store.len,
+                            f[off].data, f[off].len, cents, ts);
+}
+
+static double reload_old(pcd_store *st, pcd_publish_stats *ps)
+{
+    char err[512], perr[256];
+    double t0 = now_s();
+    pcd_snapshot snap;
+    pcd_snapshot_init(&snap, chain);
+    exec_ok("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    for (int is_store = 0; is_store < 2; is_store++) {
+        char *sql = copy_sql(Q_SORTED_OLD, is_store);
+        PGresult *r = PQexec(conn, sql);
+        if (PQresultStatus(r) != PGRES_COPY_OUT)
+            die("COPY", PQresultErrorMessage(r));
+        PQclear(r);
+        old_ctx oc = { &snap, is_store };
+        pcd_copy_parser cp;
+        pcd_copy_init(&cp, row_old, &oc);
+        char *buf;
+        int n;
+        while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
+            if (pcd_copy_feed(&cp, buf, (size_t)n, perr, sizeof perr) != PC_OK)
+                die("old loader", perr);
+            PQfreemem(buf);
+        }
+        pcd_copy_free(&cp);
+        while ((r = PQgetResult(conn)) != NULL)
+            PQclear(r);
+        free(sql);
+    }
+    exec_ok("COMMIT");
+    if (pcd_snapshot_finish(&snap) != PC_OK)
+        die("old loader", "finish");
+    pc_meta_rec meta;
+    memset(&meta, 0, sizeof meta);
+    if (pcd_store_publish(st, &snap, &meta, ps, err, sizeof err) != PC_OK)
+        die("publish", err);
+    pcd_snapshot_free(&snap);
+    return now_s() - t0;
 }
 
 static void wipe(const char *dir)
@@ -320,7 +391,7 @@ int main(int argc, char **argv)
         die("connect", err);
     conn = pc;
 
-    double raw[6], old[3], ldr[3], first[3], nochange[3], rewrite[3];
+    double raw[6], old[3], ldr[3], first[3], nochange[3], rewrite[3], old_nc[3];
     clocks nck[3];
     uint64_t bytes = 0, bytes_old = 0, bytes_ldr = 0, rows = 0, nc_pages[3], rw_pages[3];
     uint64_t nc_put = 0, rw_put = 0;
@@ -339,6 +410,7 @@ int main(int argc, char **argv)
         nochange[r] = reload(st, &ps, &rows, &nck[r]);
         nc_pages[r] = ps.pages_written;
         nc_put = ps.put;
+        old_nc[r] = reload_old(st, &ps);
         pcd_store_close(st);
     }
     struct stat sb;
@@ -428,6 +500,8 @@ int main(int argc, char **argv)
            spread3(first), f / c1, f / co);
     printf("%-52s %8.3f %7.3f %10.2fx %8.2fx\n", "no-change reload", n, spread3(nochange),
            n / c1, n / co);
+    printf("%-52s %8.3f %7.3f %10.2fx %8.2fx\n", "no-change reload, the loader before issue 15",
+           median3(old_nc), spread3(old_nc), median3(old_nc) / c1, median3(old_nc) / co);
     printf("%-52s %8.3f %7.3f %10.2fx %8s\n", "full rewrite (every price changed)", w,
            spread3(rewrite), w / c2, "");
     /* The no-change reload whose total is the median. */
