@@ -213,14 +213,17 @@ static int split(ctx *x, task t)
     size_t n = t.n;
     uint32_t depth = t.depth, wb = t.wb;
     for (;;) {
-        if (n <= MEDIUM) {
-            quick(x, a, n, depth);
-            return 0;
-        }
-        if (depth - wb == 8) {
+        /* A window used up (or nearly, for a group the comparison sort
+         * finishes) is read again from `depth`: one read of each key now
+         * rather than one per comparison. */
+        if (depth - wb == 8 || (n <= MEDIUM && depth - wb > 4)) {
             for (size_t i = 0; i < n; i++)
                 a[i].w = load_window(x->recs[a[i].idx].key, a[i].klen, depth);
             wb = depth;
+        }
+        if (n <= MEDIUM) {
+            quick(x, a, n, depth);
+            return 0;
         }
         unsigned shift = 56 - 8 * (depth - wb);
         size_t count[257] = { 0 };
