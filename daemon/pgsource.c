@@ -467,9 +467,9 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
     rc = PC_OK;
     for (;;) {
         /* Every row libpq holds, then one look at the clock: a row is a
-         * CopyData message of its own, and reading the clock per row
-         * cost about as much as parsing it.  The deadline is checked
-         * when libpq runs dry (wait_input). */
+         * CopyData message of its own, a million of them per chain, and
+         * clock reads per row add up.  The deadline is checked when
+         * libpq runs dry (wait_input). */
         char *buf;
         int n;
         uint64_t f0 = pcd_mono_us();
