@@ -29,10 +29,10 @@
  * header.  control (REP socket; the verbs come in as pcd_control_ops),
  * events (PUB socket), busdir, http and metrics (read a pcd_view only),
  * listen (LISTEN thread; notices come in through a callback), sdnotify,
- * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy, dsn
- * (PostgreSQL), migrate, config (-> dsn; knows nothing of pgsource), delta,
+ * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy, loadrow,
+ * dsn (PostgreSQL), migrate, config (-> dsn; knows nothing of pgsource), delta,
  * coalesce (the rule of when and how pending changes are applied; pure),
- * breaker, snapshot, validate, log.
+ * breaker, snapshot (+ snapshot_sort), validate, log.
  *
  * Locking: engine.mu guards the chain table, the run queue and the fields
  * of `engine` below.  Store calls may be made with mu held (the store's own

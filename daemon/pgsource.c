@@ -2,8 +2,8 @@
 #include "pgsource.h"
 
 /* Owns: libpq connections, statements under a deadline with server-side
- * cancel, the chains listing and a chain's COPY.  May call: pgcopy, dsn,
- * snapshot, validate, config, log. */
+ * cancel, the chains listing and a chain's COPY.  May call: pgcopy, loadrow,
+ * dsn, snapshot, validate, config, log. */
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dsn.h"
+#include "loadrow.h"
 #include "log.h"
 #include "pc_format.h"
 #include "pgcopy.h"
@@ -223,15 +224,20 @@ char *pcd_pg_copy_sql(pg_conn *c, const char *query, const char *chain, int is_s
     PQfreemem(lit);
     if (!q)
         return NULL;
+    /* The rows as they are, the cheapest COPY PostgreSQL can stream: no
+     * ORDER BY (the daemon sorts: snapshot_sort.c) and updated_at in its
+     * own binary form (loadrow.c takes the epoch second and the
+     * microseconds from it).  "isfinite(updated_at) OR true" costs nothing
+     * per row (the planner folds it to true) but keeps the column to the
+     * types the load takes (timestamptz, timestamp, date): any other fails
+     * the query with undefined_function, as the epoch expression did. */
     char *sql = NULL;
     int n = is_store
         ? asprintf(&sql, "COPY (SELECT store_id::text, item_id::text, price_cents::bigint, "
-                   PCD_SQL_EPOCH " FROM (%s\n) q "
-                   "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
-                   "q.updated_at DESC) TO STDOUT (FORMAT binary)", q)
-        : asprintf(&sql, "COPY (SELECT item_id::text, price_cents::bigint, "
-                   PCD_SQL_EPOCH " FROM (%s\n) q "
-                   "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC) "
+                   "updated_at FROM (%s\n) q WHERE isfinite(updated_at) OR true) "
+                   "TO STDOUT (FORMAT binary)", q)
+        : asprintf(&sql, "COPY (SELECT item_id::text, price_cents::bigint, updated_at "
+                   "FROM (%s\n) q WHERE isfinite(updated_at) OR true) "
                    "TO STDOUT (FORMAT binary)", q);
     free(q);
     return n < 0 ? NULL : sql;
@@ -415,42 +421,6 @@ int pcd_pg_active_chains(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx
 
 /* ---- loading a chain ---- */
 
-typedef struct load_ctx {
-    pcd_snapshot *snap;
-    int           is_store;
-    int           bad_columns;
-} load_ctx;
-
-static int on_row(void *arg, int nf, const pcd_field *f)
-{
-    load_ctx *lc = arg;
-    int want = lc->is_store ? 4 : 3;
-    if (nf != want) {
-        lc->bad_columns = nf;
-        return PC_EDB;
-    }
-    int off = lc->is_store ? 1 : 0;
-    pcd_field store = lc->is_store ? f[0] : (pcd_field){ NULL, 0 };
-    pcd_field item = f[off];
-    int64_t cents = 0, ts = 0;
-    int price_null = f[off + 1].data == NULL, ts_null = f[off + 2].data == NULL;
-    if ((!price_null && pcd_copy_i64(&f[off + 1], &cents)) ||
-        (!ts_null && pcd_copy_i64(&f[off + 2], &ts))) {
-        lc->bad_columns = -1;
-        return PC_EDB;
-    }
-    lc->snap->rows_seen++;
-    int why = pcd_validate_row(lc->is_store, store, item, price_null, cents, ts_null);
-    if (why >= 0) {
-        char sample[128];
-        pcd_row_sample(sample, sizeof sample, lc->is_store, store, item, price_null, cents);
-        pcd_snapshot_reject(lc->snap, why, sample);
-        return 0;
-    }
-    return pcd_snapshot_add(lc->snap, lc->is_store ? store.data : NULL, store.len,
-                            item.data, item.len, cents, ts) == PC_OK ? 0 : PC_ENOMEM;
-}
-
 static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int is_store,
                     const pcd_cancel *cx, pcd_snapshot *snap, char *err, size_t errlen)
 {
@@ -469,6 +439,7 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
     }
     /* Wait for COPY OUT to start (or for the error). */
     PGresult *res = NULL;
+    uint64_t t0 = pcd_mono_us();
     for (;;) {
         while (PQisBusy(conn)) {
             int w = wait_input(conn, cx);
@@ -478,6 +449,7 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
         res = PQgetResult(conn);
         break;
     }
+    snap->us_first += pcd_mono_us() - t0;
     if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
         pg_err(err, errlen, what, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
         pcd_pg_column_hint(res, is_store, err, errlen);
@@ -488,27 +460,33 @@ static int copy_one(PGconn *conn, const pcd_config *cfg, const char *chain, int 
     }
     PQclear(res);
 
-    load_ctx lc = { snap, is_store, 0 };
+    pcd_load_rows lc = { snap, is_store, 0 };
     pcd_copy_parser cp;
-    pcd_copy_init(&cp, on_row, &lc);
+    pcd_copy_init(&cp, pcd_load_row, &lc);
     char perr[256] = "";
     rc = PC_OK;
     for (;;) {
+        /* Every row libpq holds, then one look at the clock: a row is a
+         * CopyData message of its own, a million of them per chain, and
+         * clock reads per row add up.  The deadline is checked when
+         * libpq runs dry (wait_input). */
         char *buf;
-        int n = PQgetCopyData(conn, &buf, 1);
-        if (n > 0) {
+        int n;
+        uint64_t f0 = pcd_mono_us();
+        while ((n = PQgetCopyData(conn, &buf, 1)) > 0) {
             rc = pcd_copy_feed(&cp, buf, (size_t)n, perr, sizeof perr);
             PQfreemem(buf);
+            snap->wire_bytes += (uint64_t)n;
             if (rc != PC_OK)
                 break;
-            if (pc_mono_ms() >= cx->deadline_ms) {
-                rc = PC_ETIMEDOUT;
-                break;
-            }
-            continue;
         }
+        snap->us_feed += pcd_mono_us() - f0;
+        if (rc != PC_OK)
+            break;
         if (n == 0) {
+            uint64_t w0 = pcd_mono_us();
             int w = wait_input(conn, cx);
+            snap->us_wait += pcd_mono_us() - w0;
             if (w != PC_OK) {
                 rc = w;
                 break;
@@ -571,8 +549,10 @@ int pcd_pg_load_chain(pg_conn *c, const pcd_config *cfg, const char *chain,
         return rc;
     PQclear(res);
     rc = copy_one(c, cfg, chain, 0, cx, snap, err, errlen);
-    if (rc == PC_OK)
+    if (rc == PC_OK) {
+        pcd_snapshot_seal(snap); /* the base rows sort while the store rows arrive */
         rc = copy_one(c, cfg, chain, 1, cx, snap, err, errlen);
+    }
     if (rc == PC_OK) {
         snprintf(what, sizeof what, "chain %s: commit", chain);
         res = exec_wait(c, "COMMIT", cx, cfg->timeout_s, what, &rc, err, errlen);

@@ -53,9 +53,10 @@ int  pcd_pg_load_chain(pg_conn *c, const pcd_config *cfg, const char *chain,
  * malloc'ed; NULL on ENOMEM. */
 char *pcd_sql_subst_chain(const char *query, const char *quoted);
 
-/* updated_at as unix seconds, for the full load and the delta queries
- * alike.  'infinity' and '-infinity' are legal timestamps but have no
- * epoch as a bigint ("cannot convert infinity to bigint" failed the whole
+/* updated_at as unix seconds, for the delta queries (a full load takes
+ * updated_at in its binary form and converts it the same way: loadrow.c).
+ * 'infinity' and '-infinity' are legal timestamps but have no epoch as a
+ * bigint ("cannot convert infinity to bigint" failed the whole
  * chain): they become INT64_MAX and INT64_MIN, so the row's price is still
  * served.  NULL stays NULL (no WHEN matches) and is rejected as a bad row. */
 #define PCD_SQL_EPOCH                                                          \

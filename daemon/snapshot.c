@@ -1,11 +1,15 @@
 /* snapshot.c - one chain's rows loaded into memory, sorted in key order, ready to publish. */
 #include "snapshot.h"
+#include "snapshot_sort.h"
 
-/* Owns: a chain being loaded: sorted records, counts, rejects.  May call: nothing of daemon/. */
+/* Owns: a chain being loaded: sorted records, counts, rejects.  May call:
+ * nothing of daemon/ (snapshot_sort.c is its sort). */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Keys live in big chunks: a million rows must not mean a million mallocs. */
 struct pcd_arena_chunk {
@@ -23,8 +27,147 @@ void pcd_snapshot_init(pcd_snapshot *s, const char *chain)
     s->clen = strlen(s->chain);
 }
 
+/* The rows sealed by pcd_snapshot_seal, sorted by a thread of their own:
+ * it alone touches them until joined. */
+struct pcd_presort {
+    pthread_t      th;
+    int            threaded;
+    pcd_rec       *recs;
+    size_t         n;
+    pcd_sort_item *items;
+    uint32_t       wb;
+    int            rc;
+    pcd_arena_chunk *keys;   /* the part's keys in its order (NULL: not moved) */
+};
+
+/* Copy the keys of recs[0..n) into one new chunk, in the records' order,
+ * and point the records there: the passes after the sort (duplicates,
+ * the diff against LMDB) then read keys in sequence instead of one cache
+ * miss each.  NULL when there is nothing to move or no memory (the keys
+ * stay where they are). */
+static pcd_arena_chunk *relocate_keys(pcd_rec *recs, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += recs[i].klen;
+    if (total == 0)
+        return NULL;
+    pcd_arena_chunk *c = malloc(sizeof *c + total);
+    if (!c)
+        return NULL;
+    c->next = NULL;
+    c->used = c->cap = total;
+    uint8_t *o = c->data;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 16 < n)
+            __builtin_prefetch(recs[i + 16].key);
+        memcpy(o, recs[i].key, recs[i].klen);
+        recs[i].key = o;
+        o += recs[i].klen;
+    }
+    return c;
+}
+
+static void *presort_main(void *arg)
+{
+    struct pcd_presort *p = arg;
+    p->rc = pcd_keysort_items(&p->recs, p->n, p->items, p->wb);
+    free(p->items);
+    p->items = NULL;
+    if (p->rc == PC_OK)
+        p->keys = relocate_keys(p->recs, p->n);
+    return NULL;
+}
+
+/* Wait for the sealed rows; NULL when none. */
+static struct pcd_presort *presort_join(pcd_snapshot *s)
+{
+    struct pcd_presort *p = s->pre;
+    s->pre = NULL;
+    if (p && p->threaded)
+        pthread_join(p->th, NULL);
+    return p;
+}
+
+static void presort_free(struct pcd_presort *p)
+{
+    if (!p)
+        return;
+    free(p->recs);
+    free(p->items);
+    free(p->keys);
+    free(p);
+}
+
+void pcd_snapshot_seal(pcd_snapshot *s)
+{
+    if (s->pre || s->n < 2)
+        return;
+    struct pcd_presort *p = calloc(1, sizeof *p);
+    if (!p)
+        return; /* sorted with the rest at finish */
+    p->recs = s->recs;
+    p->n = s->n;
+    p->items = s->items;
+    p->wb = (uint32_t)s->clen + 1;
+    s->recs = NULL;
+    s->items = NULL;
+    s->n = s->cap = 0;
+    s->pre = p;
+    if (pthread_create(&p->th, NULL, presort_main, p) == 0)
+        p->threaded = 1;
+    else
+        presort_main(p); /* no thread: now, without the overlap */
+}
+
+/* The sealed rows, sorted, before the later ones, sorted: the base and
+ * store keys of a chain never interleave ('B' < 'S'), so this is a
+ * concatenation; a merge keeps it right for any keys. */
+static int join_parts(pcd_snapshot *s, struct pcd_presort *p)
+{
+    size_t n1 = p->n, n2 = s->n;
+    if (n2 == 0) {
+        free(s->recs);
+        s->recs = p->recs;
+        s->n = n1;
+        p->recs = NULL;
+        return PC_OK;
+    }
+    if (pcd_keysort_cmp(&p->recs[n1 - 1], 0, &s->recs[0], 1) <= 0) {
+        pcd_rec *all = realloc(p->recs, (n1 + n2) * sizeof *all);
+        if (!all)
+            return PC_ENOMEM;
+        p->recs = NULL;
+        memcpy(all + n1, s->recs, n2 * sizeof *all);
+        all[n1].same_key = all[n1 - 1].klen == all[n1].klen &&
+                           memcmp(all[n1 - 1].key, all[n1].key, all[n1].klen) == 0;
+        free(s->recs);
+        s->recs = all;
+        s->n = n1 + n2;
+        return PC_OK;
+    }
+    pcd_rec *all = malloc((n1 + n2) * sizeof *all);
+    if (!all)
+        return PC_ENOMEM;
+    size_t i = 0, j = 0, o = 0;
+    while (i < n1 || j < n2) {
+        /* on a full tie the sealed row came first */
+        if (j == n2 || (i < n1 && pcd_keysort_cmp(&p->recs[i], 0, &s->recs[j], 1) <= 0))
+            all[o++] = p->recs[i++];
+        else
+            all[o++] = s->recs[j++];
+        all[o - 1].same_key = o > 1 && all[o - 2].klen == all[o - 1].klen &&
+                              memcmp(all[o - 2].key, all[o - 1].key, all[o - 1].klen) == 0;
+    }
+    free(s->recs);
+    s->recs = all;
+    s->n = n1 + n2;
+    return PC_OK;
+}
+
 void pcd_snapshot_free(pcd_snapshot *s)
 {
+    presort_free(presort_join(s));
     pcd_arena_chunk *c = s->arena;
     while (c) {
         pcd_arena_chunk *n = c->next;
@@ -32,8 +175,10 @@ void pcd_snapshot_free(pcd_snapshot *s)
         c = n;
     }
     free(s->recs);
+    free(s->items);
     s->arena = NULL;
     s->recs = NULL;
+    s->items = NULL;
     s->n = s->cap = 0;
 }
 
@@ -58,12 +203,23 @@ static uint8_t *arena_alloc(pcd_snapshot *s, size_t len)
 int pcd_snapshot_add(pcd_snapshot *s, const char *store, size_t slen,
                      const char *item, size_t ilen, int64_t cents, int64_t updated_at)
 {
+    return pcd_snapshot_add_us(s, store, slen, item, ilen, cents, updated_at, 0);
+}
+
+int pcd_snapshot_add_us(pcd_snapshot *s, const char *store, size_t slen,
+                        const char *item, size_t ilen, int64_t cents, int64_t updated_at,
+                        uint32_t sub_us)
+{
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 4096;
         pcd_rec *r = realloc(s->recs, cap * sizeof *r);
         if (!r)
             return PC_ENOMEM;
         s->recs = r;
+        pcd_sort_item *it = realloc(s->items, cap * sizeof *it);
+        if (!it)
+            return PC_ENOMEM; /* recs grew alone: cap stays, the next add retries */
+        s->items = it;
         s->cap = cap;
     }
     uint8_t kb[PC_KEY_MAX];
@@ -76,6 +232,12 @@ int pcd_snapshot_add(pcd_snapshot *s, const char *store, size_t slen,
     pcd_rec *r = &s->recs[s->n++];
     r->key = k;
     r->klen = (uint32_t)klen;
+    r->sub_us = sub_us;
+    r->same_key = 0;
+    /* The sort's first pass, done here while the server sends the next
+     * rows: every key starts with the chain's prefix (slug, NUL). */
+    s->items[s->n - 1] = pcd_sort_item_make(k, (uint32_t)klen, (uint32_t)(s->n - 1),
+                                            (uint32_t)s->clen + 1);
     r->val.cents = cents;
     r->val.updated_at = updated_at;
     if (store) {
@@ -93,31 +255,6 @@ void pcd_snapshot_reject(pcd_snapshot *s, int reason, const char *sample)
         return;
     if (s->rejected[reason]++ == 0 && sample)
         snprintf(s->reject_sample[reason], sizeof s->reject_sample[reason], "%s", sample);
-}
-
-static int key_cmp(const pcd_rec *a, const pcd_rec *b)
-{
-    size_t n = a->klen < b->klen ? a->klen : b->klen;
-    int c = memcmp(a->key, b->key, n);
-    if (c)
-        return c;
-    return (a->klen > b->klen) - (a->klen < b->klen);
-}
-
-/* Ties broken by arrival (the key pointers grow within a chunk but not
- * across chunks, so an explicit index is kept during the sort). */
-typedef struct sort_item {
-    pcd_rec rec;
-    size_t  idx;
-} sort_item;
-
-static int sort_cmp(const void *a, const void *b)
-{
-    const sort_item *x = a, *y = b;
-    int c = key_cmp(&x->rec, &y->rec);
-    if (c)
-        return c;
-    return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
 static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t len)
@@ -139,30 +276,44 @@ static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t
 
 int pcd_snapshot_finish(pcd_snapshot *s)
 {
-    int sorted = 1;
-    for (size_t i = 1; i < s->n; i++)
-        if (key_cmp(&s->recs[i - 1], &s->recs[i]) > 0) {
-            sorted = 0;
-            break;
-        }
-    if (!sorted) {
-        sort_item *tmp = malloc(s->n * sizeof *tmp);
-        if (!tmp)
-            return PC_ENOMEM;
-        for (size_t i = 0; i < s->n; i++) {
-            tmp[i].rec = s->recs[i];
-            tmp[i].idx = i;
-        }
-        qsort(tmp, s->n, sizeof *tmp, sort_cmp);
-        for (size_t i = 0; i < s->n; i++)
-            s->recs[i] = tmp[i].rec;
-        free(tmp);
+    uint64_t t0 = pcd_mono_us();
+    struct pcd_presort *p = presort_join(s);
+    int rc = pcd_keysort_items(&s->recs, s->n, s->items, (uint32_t)s->clen + 1);
+    free(s->items);
+    s->items = NULL;
+    pcd_arena_chunk *keys = rc == PC_OK ? relocate_keys(s->recs, s->n) : NULL;
+    int moved = keys || s->n == 0;
+    if (rc == PC_OK && p) {
+        rc = p->rc != PC_OK ? p->rc : join_parts(s, p);
+        moved = moved && (p->keys || p->n == 0);
     }
-    /* Drop duplicate keys, keeping the first (the loader orders the
-     * newest row first). */
+    /* The records point into the new chunks now: they join the arena, and
+     * when every key moved the old chunks go. */
+    if (moved) {
+        pcd_arena_chunk *c = s->arena;
+        while (c) {
+            pcd_arena_chunk *next = c->next;
+            free(c);
+            c = next;
+        }
+        s->arena = NULL;
+    }
+    if (p && p->keys) {
+        p->keys->next = s->arena;
+        s->arena = p->keys;
+        p->keys = NULL;
+    }
+    if (keys) {
+        keys->next = s->arena;
+        s->arena = keys;
+    }
+    presort_free(p);
+    if (rc != PC_OK)
+        return rc;
+    /* Drop duplicate keys, keeping the first: the newest. */
     size_t o = 0;
     for (size_t i = 0; i < s->n; i++) {
-        if (o > 0 && key_cmp(&s->recs[o - 1], &s->recs[i]) == 0) {
+        if (s->recs[i].same_key) { /* the key of recs[i - 1]: kept or dropped */
             const pcd_rec *r = &s->recs[i];
             char sample[128];
             sample_of(s, r, sample, sizeof sample);
@@ -176,10 +327,21 @@ int pcd_snapshot_finish(pcd_snapshot *s)
             }
             continue;
         }
-        s->recs[o++] = s->recs[i];
+        if (o != i)
+            s->recs[o] = s->recs[i];
+        o++;
     }
     s->n = o;
+    s->cap = o; /* an add after this one reallocates records and items */
+    s->us_sort += pcd_mono_us() - t0;
     return PC_OK;
+}
+
+uint64_t pcd_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 uint64_t pcd_snapshot_rejected_total(const pcd_snapshot *s)

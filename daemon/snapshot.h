@@ -13,10 +13,16 @@
 typedef struct pcd_rec {
     const uint8_t *key;
     uint32_t       klen;
+    uint32_t       sub_us : 31; /* updated_at's microseconds within its
+                                   second: orders duplicate keys */
+    uint32_t       same_key : 1; /* pcd_keysort: the key of the record
+                                    before, a duplicate */
     pc_price_rec   val;
 } pcd_rec;
 
 typedef struct pcd_arena_chunk pcd_arena_chunk;
+struct pcd_sort_item;
+struct pcd_presort;
 
 typedef struct pcd_snapshot {
     char      chain[PC_CHAIN_MAX + 1];
@@ -28,7 +34,18 @@ typedef struct pcd_snapshot {
     uint64_t  rows_seen;          /* rows the source returned, good or bad */
     uint64_t  rejected[PC_REJ__COUNT];
     char      reject_sample[PC_REJ__COUNT][128]; /* first offending row, printable */
+    /* Where a load's time went, microseconds, and the bytes it read (the
+     * loader and pcd_snapshot_finish fill them; logs and make bench show
+     * them). */
+    uint64_t  us_first;           /* waiting for the server's first row */
+    uint64_t  us_wait;            /* waiting for the server's next bytes */
+    uint64_t  us_feed;            /* parsing, validating, keying the rows */
+    uint64_t  us_sort;            /* pcd_snapshot_finish */
+    uint64_t  wire_bytes;         /* COPY data received */
     pcd_arena_chunk *arena;
+    struct pcd_sort_item *items;  /* recs[i]'s sort item, made as it arrives
+                                     (snapshot_sort.h), cap of them */
+    struct pcd_presort *pre;      /* rows sealed and being sorted meanwhile */
 } pcd_snapshot;
 
 void pcd_snapshot_init(pcd_snapshot *s, const char *chain);
@@ -39,14 +56,30 @@ void pcd_snapshot_free(pcd_snapshot *s);
 int  pcd_snapshot_add(pcd_snapshot *s, const char *store, size_t slen,
                       const char *item, size_t ilen,
                       int64_t cents, int64_t updated_at);
+/* The same, with updated_at's microseconds within its second (0..999999),
+ * which decide between duplicate keys of the same second. */
+int  pcd_snapshot_add_us(pcd_snapshot *s, const char *store, size_t slen,
+                         const char *item, size_t ilen,
+                         int64_t cents, int64_t updated_at, uint32_t sub_us);
+
+/* The rows added so far are complete (the base query ended): sort them on
+ * a thread of their own while later rows arrive; pcd_snapshot_finish
+ * waits for it and puts both parts together (pcd_snapshot_free too).
+ * Until then recs and n hold the later rows only.  Cannot fail: without
+ * a thread or memory, the rows are sorted now or at finish. */
+void pcd_snapshot_seal(pcd_snapshot *s);
 
 /* Count a rejected row; `sample` (may be NULL) describes it for the log. */
 void pcd_snapshot_reject(pcd_snapshot *s, int reason, const char *sample);
 
-/* Put the records in key order and reject duplicate keys, keeping the
- * first occurrence (the loader's ORDER BY puts the newest first).  Cheap
- * when already sorted, which is the normal case. */
+/* Put the records in key order (pcd_keysort: among equal keys the newest
+ * first, by updated_at and sub_us, then arrival) and reject duplicate
+ * keys, keeping the first: the newest row.  Rows that arrive sorted so
+ * (a delta's, ordered by PostgreSQL) cost one pass. */
 int  pcd_snapshot_finish(pcd_snapshot *s);
+
+/* CLOCK_MONOTONIC in microseconds, for the timings above. */
+uint64_t pcd_mono_us(void);
 
 uint64_t pcd_snapshot_rejected_total(const pcd_snapshot *s);
 int64_t  pcd_snapshot_avg_cents(const pcd_snapshot *s);

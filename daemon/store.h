@@ -25,6 +25,8 @@ typedef struct pcd_publish_stats {
     uint64_t unchanged;  /* keys left as they were */
     uint64_t version;    /* the chain's new version */
     uint64_t pages_written; /* LMDB pages the commit wrote (approx., from mdb_env_info) */
+    uint64_t us_diff;    /* merging the snapshot into the chain's keys */
+    uint64_t us_commit;  /* mdb_txn_commit */
 } pcd_publish_stats;
 
 /* Publish `snap` as the chain's new version in one write transaction:

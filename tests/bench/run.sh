@@ -5,7 +5,9 @@
 # bindings (bindings/*/bench.sh) beside C over the same lookups.
 # NBASE, NSTORE: the chain's size; NKEYS: lookups for the bindings;
 # BENCH_ONLY=change: only the change-propagation section (bench_change), for
-# iterating on the daemon's delta path; NUPDATES: its one-row changes (300);
+# iterating on the daemon's delta path; BENCH_ONLY=load: only the reload
+# section (bench_load, the big chain alone), for iterating on the loader;
+# NUPDATES: bench_change's one-row changes (300);
 # BENCH_LOG_LEVEL=info: the daemon logs each delta's fetch and write times
 # (kept in BUILD_DIR/bench/daemon-change.log).
 # Results are printed and kept in BUILD_DIR/bench/results.txt.
@@ -49,6 +51,7 @@ psql_q bench "ALTER TABLE chain_prices DISABLE TRIGGER USER; ALTER TABLE store_p
 t0=$(date +%s.%N)
 "$B/bench/gendata" base bench "$NBASE" 42 | psql -X -q -d bench -c "COPY chain_prices (chain_slug, item_id, price_cents, updated_at) FROM STDIN" 
 "$B/bench/gendata" store bench "$NBASE" "$NSTORE" 500 42 | psql -X -q -d bench -c "COPY store_prices (chain_slug, store_id, item_id, price_cents, updated_at) FROM STDIN"
+if [ "${BENCH_ONLY:-}" != load ]; then
 # A second, smaller chain to reload while lookups are timed on the first.
 psql_q bench "INSERT INTO chains VALUES ('other')"
 "$B/bench/gendata" base other 300000 7 | psql -X -q -d bench -c "COPY chain_prices (chain_slug, item_id, price_cents, updated_at) FROM STDIN"
@@ -56,11 +59,23 @@ psql_q bench "INSERT INTO chains VALUES ('other')"
 # big one (bench_change).
 psql_q bench "INSERT INTO chains VALUES ('small')"
 "$B/bench/gendata" base small 10000 9 | psql -X -q -d bench -c "COPY chain_prices (chain_slug, item_id, price_cents, updated_at) FROM STDIN"
+fi
 psql_q bench "ALTER TABLE chain_prices ENABLE TRIGGER USER; ALTER TABLE store_prices ENABLE TRIGGER USER"
 psql_q bench "VACUUM ANALYZE" >/dev/null
 echo "generated $NBASE base + $NSTORE store rows in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
 out="$B/bench/results.txt"
+load_section() {
+    echo "-- reload of a ${NBASE}+${NSTORE}-row chain vs PostgreSQL streaming the same rows (bench_load)"
+    "$B/bench/bench_load" "$DSN" "$W/loadcache" bench "$B/pricecached"
+}
+if [ "${BENCH_ONLY:-}" = load ]; then
+    {
+        echo "== pricecache reload ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, BENCH_ONLY=load)"
+        load_section
+    } | tee "$B/bench/results-load.txt"
+    exit 0
+fi
 # bench_change against a running daemon, the section shared by both modes.
 change_section() {
     echo "-- a price change in PostgreSQL to pc_get: one row (a 10,000-item chain and the big one), sustained commits, a whole chain; beside the NOTIFY floor and full reloads (bench_change)"
@@ -94,8 +109,7 @@ redis-cli -s "$W/redis/sock" ping >/dev/null || { cat "$W/redis/log" >&2; exit 1
 {
     echo "== pricecache benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m))"
     echo
-    echo "-- reload of a ${NBASE}+${NSTORE}-row chain vs PostgreSQL streaming the same rows (bench_load)"
-    "$B/bench/bench_load" "$DSN" "$W/loadcache" bench
+    load_section
     echo
     echo "-- lookups (bench_get)"
     "$B/pricecached" -c "$W/conf" --once 2>/dev/null

@@ -1,0 +1,43 @@
+/* snapshot_sort.h - a chain's records in LMDB key order, newest first among equal keys: an MSD radix sort on the key bytes. */
+#ifndef PCD_SNAPSHOT_SORT_H
+#define PCD_SNAPSHOT_SORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+
+/* Sort recs[0..n) by key bytes (memcmp order, a prefix first: LMDB's
+ * order, and PostgreSQL's COLLATE "C"), then among equal keys newest
+ * first (val.updated_at, then sub_us, descending), then in arrival order
+ * (the order of recs on entry).  This is the order of the loader's former
+ * ORDER BY key COLLATE "C", updated_at DESC, with its ties (which
+ * PostgreSQL left unspecified) settled by arrival.  Each record's
+ * same_key tells whether its key is the one before it.  PC_OK or PC_ENOMEM
+ * (recs unchanged); about 16 bytes per record of scratch while it runs,
+ * and a new array of n records for the result. */
+int pcd_keysort(pcd_rec **recs, size_t n);
+
+/* A record as the sort sees it: 8 bytes of its key from the window's
+ * start (big-endian, zero past the key's end), its arrival index, its
+ * length. */
+typedef struct pcd_sort_item {
+    uint64_t w;
+    uint32_t idx;
+    uint32_t klen;
+} pcd_sort_item;
+
+/* The item of key[0..klen), arrival index idx, window from byte wb. */
+pcd_sort_item pcd_sort_item_make(const uint8_t *key, uint32_t klen, uint32_t idx, uint32_t wb);
+
+/* pcd_keysort with the items made as the records arrived (the loader
+ * makes them while it waits for the server): items[i] is recs[i]'s, with
+ * its window from byte wb, and bytes [0, wb) are the same in every key
+ * (the chain's prefix).  The items are scrambled; the caller frees them. */
+int pcd_keysort_items(pcd_rec **recs, size_t n, pcd_sort_item *items, uint32_t wb);
+
+/* The order pcd_keysort sorts by: <0, 0 (never for distinct records of
+ * one array but for the same one), >0; `ia`, `ib` their arrival indexes. */
+int pcd_keysort_cmp(const pcd_rec *a, size_t ia, const pcd_rec *b, size_t ib);
+
+#endif
