@@ -5,7 +5,8 @@
 # bindings (bindings/*/bench.sh) beside C over the same lookups.
 # NBASE, NSTORE: the chain's size; NKEYS: lookups for the bindings;
 # BENCH_ONLY=change: only the change-propagation section (bench_change), for
-# iterating on the daemon's delta path; NUPDATES: its one-row changes (300);
+# iterating on the daemon's delta path; BENCH_ONLY=get: only the lookups
+# (bench_get, bench_basket), for iterating on the read path; NUPDATES: its one-row changes (300);
 # BENCH_LOG_LEVEL=info: the daemon logs each delta's fetch and write times
 # (kept in BUILD_DIR/bench/daemon-change.log).
 # Results are printed and kept in BUILD_DIR/bench/results.txt.
@@ -76,6 +77,16 @@ if [ "${BENCH_ONLY:-}" = change ]; then
         kill -TERM "$DPID"; wait "$DPID" || true; DPID=""
         cp "$W/daemon.log" "$B/bench/daemon-change.log"
     } | tee "$B/bench/results-change.txt"
+    exit 0
+fi
+
+if [ "${BENCH_ONLY:-}" = get ]; then
+    {
+        echo "== pricecache lookups ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, BENCH_ONLY=get)"
+        "$B/pricecached" -c "$W/conf" --once 2>/dev/null
+        "$B/bench/bench_get" "$W/cache" bench 1000000
+        "$B/bench/bench_basket" "$W/cache" bench
+    } | tee "$B/bench/results-get.txt"
     exit 0
 fi
 
