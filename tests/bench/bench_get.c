@@ -34,6 +34,7 @@
 
 #include "bench_hash.h"
 #include "bench_keys.h"
+#include "bench_proto.h"
 
 typedef struct lookup {
     char store[PC_ID_MAX + 1];
@@ -53,14 +54,21 @@ static bh_chain hc;
 static double cpu_ns(void) { return bk_clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 static pc_reader *reader, *reader_nostats;
-static MDB_env *env;
+static MDB_env *env, *env_cmp; /* env_cmp: searched with pc_key_cmp */
 static MDB_dbi dbi;
 static uint8_t metakey[PC_KEY_MAX];
 static size_t metaklen;
 static volatile int64_t sink;
 
-enum { MODE_PC, MODE_RAW, MODE_HASH, MODE_PC_NOSTATS, NMODES };
-static const char *const mode_name[NMODES] = { "pc_get", "raw_mdb", "hash", "pc_nostats" };
+enum { MODE_PC, MODE_RAW, MODE_HASH, MODE_PC_NOSTATS,
+       /* the breakdown's parts (BENCH_GET_BREAKDOWN) */
+       MODE_TXN, MODE_EXC, MODE_BASE, MODE_KEYS, MODE_ARGS, MODE_RAWCMP,
+       /* the prototype layout (bench_proto.h), ~1 and ~8 items a bucket */
+       MODE_PROTO1, MODE_PROTO8, NMODES };
+static const char *const mode_name[NMODES] = { "pc_get", "raw_mdb", "hash", "pc_nostats",
+                                               "txn", "exc", "base", "keys", "args", "raw+cmp",
+                                               "proto1", "proto8" };
+static bp_db proto[2];
 
 typedef struct job {
     int mode;
@@ -92,11 +100,58 @@ static int raw_get(MDB_txn *txn, const lookup *l, int64_t *cents)
     return rc == 0 ? PC_OK : rc == MDB_NOTFOUND ? PC_NOTFOUND : PC_EIO;
 }
 
+/* The breakdown's parts, each a piece of what pc_get does. */
+static int part(int mode, MDB_txn *txn, const lookup *l, int64_t *cents)
+{
+    MDB_val k = { l->sklen, (void *)l->skey }, v;
+    int rc = 0;
+    switch (mode) {
+    case MODE_RAWCMP: /* raw_mdb with the library's comparator */
+        return raw_get(txn, l, cents);
+    case MODE_TXN: /* renew and reset alone */
+        mdb_txn_renew(txn);
+        *cents = (int64_t)mdb_txn_id(txn);
+        mdb_txn_reset(txn);
+        return l->want_ok ? PC_OK : PC_NOTFOUND;
+    case MODE_EXC: /* the exception probe alone */
+    case MODE_BASE: /* the base probe alone */
+        if (mode == MODE_BASE) {
+            k.mv_size = l->bklen;
+            k.mv_data = (void *)l->bkey;
+        }
+        mdb_txn_renew(txn);
+        rc = mdb_get(txn, dbi, &k, &v);
+        *cents = rc == 0 ? (int64_t)v.mv_size : 0;
+        mdb_txn_reset(txn);
+        return l->want_ok ? PC_OK : PC_NOTFOUND;
+    case MODE_KEYS: { /* pc_get's argument checks and both keys, no read */
+        uint8_t sk[PC_KEY_MAX], bk[PC_KEY_MAX];
+        size_t sl = strnlen(l->store, PC_ID_MAX + 1), il = strnlen(l->item, PC_ID_MAX + 1);
+        size_t cl = strnlen(chain, PC_CHAIN_MAX + 1);
+        rc = pc_slug_valid(chain, cl);
+        size_t a = pc_key_store(sk, chain, cl, l->store, sl, l->item, il);
+        size_t b = pc_key_base(bk, chain, cl, l->item, il);
+        *cents = sk[a - 1] + bk[b - 1] + rc;
+        return l->want_ok ? PC_OK : PC_NOTFOUND;
+    }
+    default: { /* MODE_ARGS: the argument checks alone */
+        size_t sl = strnlen(l->store, PC_ID_MAX + 1), il = strnlen(l->item, PC_ID_MAX + 1);
+        size_t cl = strnlen(chain, PC_CHAIN_MAX + 1);
+        *cents = (int64_t)(sl + il) + pc_slug_valid(chain, cl);
+        return l->want_ok ? PC_OK : PC_NOTFOUND;
+    }
+    }
+}
+
 static int one(int mode, MDB_txn *txn, const lookup *l, int64_t *cents)
 {
     pc_price p;
     uint32_t fl;
     int rc;
+    if (mode >= MODE_PROTO1)
+        return bp_get(&proto[mode - MODE_PROTO1], txn, l->store, l->item, cents, &fl);
+    if (mode >= MODE_TXN)
+        return part(mode, txn, l, cents);
     switch (mode) {
     case MODE_RAW:
         return raw_get(txn, l, cents);
@@ -114,7 +169,9 @@ static void *run_job(void *arg)
 {
     job *j = arg;
     MDB_txn *txn = NULL;
-    if (j->mode == MODE_RAW && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0)
+    MDB_env *e = j->mode >= MODE_PROTO1 ? proto[j->mode - MODE_PROTO1].env
+                 : j->mode == MODE_RAWCMP ? env_cmp : env;
+    if ((j->mode == MODE_RAW || j->mode >= MODE_TXN) && mdb_txn_begin(e, NULL, MDB_RDONLY, &txn) == 0)
         mdb_txn_reset(txn);
     double t0 = bk_now_ns(), c0 = cpu_ns();
     for (size_t i = 0; i < j->count; i++) {
@@ -170,7 +227,7 @@ static int cmp_d(const void *a, const void *b)
 /* Medians over `rounds` of each of n modes, the order rotated per round. */
 static void medians(const int *modes, int n, int threads, size_t per, int rounds, double *med)
 {
-    double t[4][32];
+    double t[NMODES][32];
     for (int r = 0; r < rounds; r++) {
         size_t off = (size_t)r * 7919;
         for (int k = 0; k < n; k++) {
@@ -191,6 +248,17 @@ static void compare3(const char *label, int threads, size_t per, int rounds)
     medians(modes, 3, threads, per, rounds, m);
     printf("%-34s %9.0f %9.0f %9.0f %8.2fx %7.2fx\n", label, m[0], m[1], m[2], m[0] / m[2],
            m[0] / m[1]);
+    fflush(stdout);
+}
+
+/* The prototype layout beside the hash table and pc_get, same keys. */
+static void compare_proto(const char *label, int threads, size_t per, int rounds)
+{
+    static const int modes[4] = { MODE_PROTO1, MODE_PROTO8, MODE_HASH, MODE_PC };
+    double m[4];
+    medians(modes, 4, threads, per, rounds, m);
+    printf("%-34s %9.0f %9.0f %9.0f %9.0f %7.2fx %7.2fx\n", label, m[0], m[1], m[2], m[3],
+           m[0] / m[2], m[1] / m[2]);
     fflush(stdout);
 }
 
@@ -251,6 +319,43 @@ static void absent_id(char *out)
     } while (bh_find(&hc.base, out, 24));
 }
 
+/* The same rows in the prototype layout, two bucket sizes. */
+static int build_proto(const rows *c)
+{
+    size_t n = c->nitems + c->npairs;
+    bp_row *r = calloc(n, sizeof *r);
+    if (!r)
+        return 1;
+    unsigned bits = 0;
+    while (((size_t)1 << bits) < c->nitems)
+        bits++;
+    for (int v = 0; v < 2; v++) {
+        unsigned shift = 64 - (v ? bits - 3 : bits);
+        size_t k = 0;
+        for (size_t i = 0; i < c->nitems; i++, k++) {
+            const char *it = c->items[i];
+            size_t il = strlen(it);
+            const bh_slot *hs = bh_find(&hc.base, it, il);
+            r[k] = (bp_row){ bh_hash(it, il) >> shift, "", it, 0, (uint8_t)il, hs->cents,
+                             hs->updated_at };
+        }
+        for (size_t i = 0; i < c->npairs; i++, k++) {
+            const bk_lookup *p = &c->pairs[i];
+            char kb[2 * PC_ID_MAX + 2];
+            size_t sl = strlen(p->store), il = strlen(p->item);
+            memcpy(kb, p->store, sl + 1);
+            memcpy(kb + sl + 1, p->item, il);
+            const bh_slot *hs = bh_find(&hc.store, kb, sl + 1 + il);
+            r[k] = (bp_row){ bh_hash(p->item, il) >> shift, p->store, p->item, (uint8_t)sl,
+                             (uint8_t)il, hs->cents, hs->updated_at };
+        }
+        if (bp_build(&proto[v], r, n, shift))
+            return 1;
+    }
+    free(r);
+    return 0;
+}
+
 static int load(const char *dir)
 {
     pc_chain_meta meta;
@@ -294,6 +399,8 @@ static int load(const char *dir)
     printf("%zu base items, %zu store exceptions; keys: %.1f%% base through a store, %.1f%% "
            "exception, %.1f%% miss\n", c.nitems, c.npairs, 100.0 * (double)kinds[0] / (double)nlk,
            100.0 * (double)kinds[1] / (double)nlk, 100.0 * (double)kinds[2] / (double)nlk);
+    if (build_proto(&c))
+        return 1;
     free(c.items);
     free(c.pairs);
 
@@ -305,15 +412,33 @@ static int load(const char *dir)
     mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     mdb_dbi_open(txn, NULL, 0, &dbi);
     mdb_txn_abort(txn);
+    /* A third handle on the files (as the raw one, only for measuring;
+     * the library shares one per process), searching with pc_key_cmp. */
+    mdb_env_create(&env_cmp);
+    mdb_env_set_maxreaders(env_cmp, 4096);
+    if (mdb_env_open(env_cmp, dir, MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0) != 0)
+        return 1;
+    MDB_dbi d2;
+    mdb_txn_begin(env_cmp, NULL, MDB_RDONLY, &txn);
+    mdb_dbi_open(txn, NULL, 0, &d2);
+    mdb_set_compare(txn, d2, pc_key_cmp);
+    mdb_txn_abort(txn);
     metaklen = pc_key_meta(metakey, chain, clen);
 
     /* Every way answers every key as the hash table does. */
+    MDB_txn *ptxn[2];
+    for (int v = 0; v < 2; v++) {
+        mdb_txn_begin(proto[v].env, NULL, MDB_RDONLY, &ptxn[v]);
+        mdb_txn_reset(ptxn[v]);
+    }
     mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     mdb_txn_reset(txn);
+    static const int check[] = { MODE_PC, MODE_RAW, MODE_PROTO1, MODE_PROTO8 };
     for (size_t i = 0; i < nlk; i++) {
-        for (int m = MODE_PC; m <= MODE_RAW; m++) {
+        for (int ci = 0; ci < 4; ci++) {
+            int m = check[ci];
             int64_t cents = 0;
-            int got = one(m, txn, &lk[i], &cents);
+            int got = one(m, m >= MODE_PROTO1 ? ptxn[m - MODE_PROTO1] : txn, &lk[i], &cents);
             if (got != (lk[i].want_ok ? PC_OK : PC_NOTFOUND) ||
                 (got == PC_OK && cents != lk[i].cents)) {
                 fprintf(stderr, "bench_get: %s %s/%s: %d %lld, hash table says %lld\n",
@@ -324,18 +449,40 @@ static int load(const char *dir)
         }
     }
     mdb_txn_abort(txn);
+    for (int v = 0; v < 2; v++)
+        mdb_txn_abort(ptxn[v]);
     return 0;
 }
 
-static int profile(const char *what, size_t per)
+/* Where pc_get's time goes, part by part, 1 thread, same keys. */
+static void breakdown(size_t per)
 {
-    int mode = strncmp(what, "raw", 3) == 0 ? MODE_RAW : strncmp(what, "hash", 4) == 0 ? MODE_HASH
-                                                                                       : MODE_PC;
+    static const int modes[] = { MODE_PC, MODE_PC_NOSTATS, MODE_RAW, MODE_RAWCMP, MODE_TXN, MODE_EXC,
+                                 MODE_BASE, MODE_KEYS, MODE_ARGS, MODE_HASH, MODE_PROTO1,
+                                 MODE_PROTO8 };
+    enum { N = sizeof modes / sizeof modes[0] };
+    size_t full = nlk;
+    for (int hot = 0; hot < 2; hot++) {
+        double m[N];
+        nlk = hot ? 1000 : full;
+        medians(modes, N, 1, per, 5, m);
+        printf("breakdown, %s, 1 thread (ns/lookup, median of 5):\n", hot ? "hot set" : "random keys");
+        for (int i = 0; i < N; i++)
+            printf("  %-10s %7.0f\n", mode_name[modes[i]], m[i]);
+    }
+    nlk = full;
+}
+
+static void profile(const char *what, size_t per)
+{
+    int mode = MODE_PC;
+    for (int m = 0; m < NMODES; m++)
+        if (strncmp(what, mode_name[m], strlen(mode_name[m])) == 0)
+            mode = m;
     if (strstr(what, ",hot"))
         nlk = 1000;
     double ns = measure(mode, 1, per * 20, 0);
     printf("profile %s: %.0f ns/lookup over %zu lookups\n", what, ns, per * 20);
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -354,9 +501,23 @@ int main(int argc, char **argv)
     nlk = 2000000;
     if (load(argv[1]))
         return 1;
+    if (getenv("BENCH_GET_BREAKDOWN")) {
+        setenv("PRICECACHE_STATS", "0", 1);
+        if (pc_open(argv[1], &reader_nostats) != PC_OK)
+            return 1;
+        unsetenv("PRICECACHE_STATS");
+        breakdown(per);
+        bp_destroy(&proto[0]);
+        bp_destroy(&proto[1]);
+        return 0;
+    }
     const char *prof = getenv("BENCH_GET_PROFILE");
-    if (prof && *prof)
-        return profile(prof, per);
+    if (prof && *prof) {
+        profile(prof, per);
+        bp_destroy(&proto[0]);
+        bp_destroy(&proto[1]);
+        return 0;
+    }
 
     printf("%zu lookups per thread per round, median of 5 rounds\n", per);
     printf("%-34s %9s %9s %9s %9s %8s\n", "lookup (ns/lookup)", "pc_get", "raw_mdb", "hash",
@@ -368,6 +529,19 @@ int main(int argc, char **argv)
     nlk = 1000; /* a hot set that fits in the CPU caches */
     compare3("hot set (1,000 keys), 1 thread", 1, per, 5);
     compare3("hot set (1,000 keys), 2 threads", 2, per, 5);
+
+    printf("\nprototype layout, bench-only (bench_proto.h; scratch environment, same rows, same "
+           "keys): one 8-byte key per item-hash bucket holding the base price and every "
+           "exception, ~1 or ~8 items a bucket (%zu / %zu buckets, depth %zu / %zu)\n",
+           proto[0].buckets, proto[1].buckets, proto[0].depth, proto[1].depth);
+    printf("%-34s %9s %9s %9s %9s %8s %8s\n", "lookup (ns/lookup)", "proto1", "proto8", "hash",
+           "pc_get", "p1/hash", "p8/hash");
+    nlk = full;
+    compare_proto("random keys, 1 thread", 1, per, 5);
+    compare_proto("random keys, 2 threads", 2, per, 5);
+    nlk = 1000;
+    compare_proto("hot set (1,000 keys), 1 thread", 1, per, 5);
+    compare_proto("hot set (1,000 keys), 2 threads", 2, per, 5);
 
     /* The statistics' cost: the same pc_get loops, counting and not.  The
      * environment variable is read at pc_open, per reader. */
@@ -400,6 +574,9 @@ int main(int argc, char **argv)
     free(lk);
     bh_free(&hc.base);
     bh_free(&hc.store);
+    bp_destroy(&proto[0]);
+    bp_destroy(&proto[1]);
+    mdb_env_close(env_cmp);
     mdb_env_close(env);
     pc_close(reader);
     return 0;
