@@ -334,6 +334,8 @@ static int env_current(penv *pe)
             int mrc = mdb_txn_begin(pe->env, NULL, MDB_RDONLY, &t);
             if (mrc == MDB_SUCCESS) {
                 mrc = mdb_dbi_open(t, NULL, 0, &dbi);
+                if (mrc == MDB_SUCCESS)
+                    mrc = mdb_set_compare(t, dbi, pc_key_cmp);
                 mdb_txn_abort(t);
             }
             rc = pc_err_from_mdb(mrc);
@@ -445,6 +447,12 @@ static int check_format(pc_reader *r)
         return rc;
     MDB_dbi dbi;
     rc = mdb_dbi_open(s->txn, NULL, 0, &dbi);
+    /* The handle's comparator for the database (shared by every
+     * transaction of the handle): LMDB's order, cheaper (pc_format.h).
+     * mdb_dbi_open above put back the default, which sorts alike, so a
+     * lookup of another reader on this handle meanwhile finds the same. */
+    if (rc == MDB_SUCCESS)
+        rc = mdb_set_compare(s->txn, dbi, pc_key_cmp);
     if (rc == MDB_SUCCESS) {
         uint8_t kb[PC_KEY_MAX];
         MDB_val k = { pc_key_fmt(kb), kb }, v;

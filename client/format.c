@@ -63,6 +63,28 @@ size_t pc_key_store(uint8_t *buf, const char *chain, size_t clen,
     return n + ilen;
 }
 
+int pc_key_cmp(const MDB_val *a, const MDB_val *b)
+{
+    const uint8_t *x = a->mv_data, *y = b->mv_data;
+    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    for (; n >= 8; n -= 8, x += 8, y += 8) {
+        uint64_t u, v;
+        memcpy(&u, x, 8);
+        memcpy(&v, y, 8);
+        if (u != v) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            u = __builtin_bswap64(u);
+            v = __builtin_bswap64(v);
+#endif
+            return u < v ? -1 : 1;
+        }
+    }
+    for (; n; n--, x++, y++)
+        if (*x != *y)
+            return *x < *y ? -1 : 1;
+    return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
 int pc_key_parse(const void *key, size_t len, pc_key_view *out)
 {
     const char *k = key;

@@ -7,7 +7,8 @@
 # BENCH_ONLY=change: only the change-propagation section (bench_change), for
 # iterating on the daemon's delta path; BENCH_ONLY=load: only the reload
 # section (bench_load, the big chain alone), for iterating on the loader;
-# NUPDATES: bench_change's one-row changes (300);
+# BENCH_ONLY=get: only the lookups (bench_get, bench_basket), for iterating
+# on the read path; NUPDATES: bench_change's one-row changes (300);
 # BENCH_LOG_LEVEL=info: the daemon logs each delta's fetch and write times
 # (kept in BUILD_DIR/bench/daemon-change.log).
 # Results are printed and kept in BUILD_DIR/bench/results.txt.
@@ -91,6 +92,16 @@ if [ "${BENCH_ONLY:-}" = change ]; then
         kill -TERM "$DPID"; wait "$DPID" || true; DPID=""
         cp "$W/daemon.log" "$B/bench/daemon-change.log"
     } | tee "$B/bench/results-change.txt"
+    exit 0
+fi
+
+if [ "${BENCH_ONLY:-}" = get ]; then
+    {
+        echo "== pricecache lookups ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, BENCH_ONLY=get)"
+        "$B/pricecached" -c "$W/conf" --once 2>/dev/null
+        "$B/bench/bench_get" "$W/cache" bench 1000000
+        "$B/bench/bench_basket" "$W/cache" bench
+    } | tee "$B/bench/results-get.txt"
     exit 0
 fi
 

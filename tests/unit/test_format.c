@@ -29,6 +29,48 @@ static int str_order(const char *a, const char *b)
     return lmdb_order((const uint8_t *)a, strlen(a), (const uint8_t *)b, strlen(b));
 }
 
+/* pc_key_cmp (the reader's comparator) sorts every pair as LMDB's default
+ * does: the daemon writes in that order and readers search with this one.
+ * Keys share prefixes of every length, differ in any byte (NUL and bytes
+ * above 0x7f included: a signed compare would misplace them), and in
+ * length only. */
+static int sign(int x) { return (x > 0) - (x < 0); }
+
+static void test_key_cmp_is_lmdb_order(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x2545f4914f6cdd1dull;
+    uint8_t a[80], b[80];
+    for (int i = 0; i < 200000; i++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        size_t alen = rng % 40, blen = (rng >> 8) % 40;
+        size_t common = (rng >> 16) % 41;
+        for (size_t k = 0; k < sizeof a; k++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            /* few distinct byte values, so that equal runs are common */
+            static const uint8_t pick[] = { 0, 1, 'B', 'S', 'a', 0x7f, 0x80, 0xff };
+            a[k] = pick[rng % 8];
+            b[k] = k < common ? a[k] : pick[(rng >> 3) % 8];
+        }
+        if (i % 7 == 0) /* equal bytes, lengths differ */
+            memcpy(b, a, sizeof a);
+        MDB_val x = { alen, a }, y = { blen, b };
+        int want = lmdb_order(a, alen, b, blen);
+        assert_int_equal(sign(pc_key_cmp(&x, &y)), want);
+        assert_int_equal(sign(pc_key_cmp(&y, &x)), -want);
+    }
+    /* The layout's own keys: a chain's base keys before its store keys. */
+    uint8_t k1[PC_KEY_MAX], k2[PC_KEY_MAX];
+    MDB_val x = { pc_key_base(k1, "acme", 4, "zzzzzzzzzzzz", 12), k1 };
+    MDB_val y = { pc_key_store(k2, "acme", 4, "s1", 2, "a", 1), k2 };
+    assert_true(pc_key_cmp(&x, &y) < 0);
+    assert_int_equal(pc_key_cmp(&x, &x), 0);
+}
+
 static void test_key_roundtrip_base(void **state)
 {
     (void)state;
@@ -469,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_meta_decode_garbage),
         cmocka_unit_test(test_meta_decode_terminates_error),
         cmocka_unit_test(test_daemon_decode),
+        cmocka_unit_test(test_key_cmp_is_lmdb_order),
         cmocka_unit_test(test_strerror_covers_all),
         cmocka_unit_test(test_err_from_mdb),
         cmocka_unit_test(test_names),
