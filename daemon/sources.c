@@ -55,7 +55,7 @@ struct pcd_sources {
 
 const char *pcd_read_kind_name(int kind)
 {
-    return kind == PCD_READ_DELTA ? "delta" : "load";
+    return kind == PCD_READ_DELTA ? "delta" : kind == PCD_READ_LIST ? "listing" : "load";
 }
 
 const char *pcd_src_state_name(int state)
@@ -467,11 +467,9 @@ void pcd_sources_fallback(pcd_sources *s, int idx, int kind, const char *why)
 
 void pcd_sources_done(pcd_sources *s, int idx, unsigned gen, int kind, int ok, const char *err)
 {
-    if (kind < 0 || kind >= PCD_READ__COUNT)
-        return;
     pthread_mutex_lock(&s->mu);
     int same = gen == s->gen && idx >= 0 && (size_t)idx <= s->n;
-    if (ok && same) {
+    if (ok && same && kind >= 0 && kind < PCD_READ__COUNT) {
         if (idx == 0)
             s->primary_reads[kind]++;
         else

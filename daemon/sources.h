@@ -20,7 +20,9 @@
 
 /* What a read is for: the label `kind` of pricecache_source_reads_total. */
 enum { PCD_READ_LOAD, PCD_READ_DELTA, PCD_READ__COUNT };
-const char *pcd_read_kind_name(int kind); /* "load", "delta" */
+/* The listing of active chains: routed like a load, counted nowhere. */
+#define PCD_READ_LIST PCD_READ__COUNT
+const char *pcd_read_kind_name(int kind); /* "load", "delta", "listing" */
 
 /* A source's state as sampled (the primary's is the LISTEN check's). */
 enum { PCD_SRC_UNKNOWN, PCD_SRC_UP, PCD_SRC_LAGGING, PCD_SRC_DOWN };
