@@ -163,10 +163,14 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
     unsigned exclude = 0;
     uint64_t seq = pcd_sources_notice_seq(d->sources);
     int64_t deadline = t0 + (int64_t)cfg->timeout_s * 1000;
+    char fallback[256] = "";
     for (int attempt = 0;; attempt++) {
         char *dsn = NULL;
         unsigned sgen = 0;
         int idx = pcd_sources_choose(d->sources, kind, exclude, &dsn, &sgen);
+        if (fallback[0]) /* the reason the primary serves, rather than the choice's */
+            pcd_sources_fallback(d->sources, idx, kind, fallback);
+        fallback[0] = 0;
         int rc = ensure_conn(w, cfg, idx, dsn, sgen, err, errlen);
         free(dsn);
         if (rc == PC_OK && idx > 0) {
@@ -175,7 +179,7 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
             if (rc == PC_ETIMEDOUT) {
                 /* Past the deadline: from the primary, never an older value. */
                 LOG_DBG("load", "chain %s: %s", slug, why);
-                pcd_sources_fallback(d->sources, idx, kind, why);
+                snprintf(fallback, sizeof fallback, "%s", why);
                 exclude = ~1u;
                 continue;
             }
