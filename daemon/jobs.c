@@ -164,6 +164,7 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
     uint64_t seq = pcd_sources_notice_seq(d->sources);
     int64_t deadline = t0 + (int64_t)cfg->timeout_s * 1000;
     char fallback[256] = "";
+    int again = 0; /* the source to try once more on a new connection, + 1 */
     for (int attempt = 0;; attempt++) {
         char *dsn = NULL;
         unsigned sgen = 0;
@@ -171,7 +172,9 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
         if (fallback[0]) /* the reason the primary serves, rather than the choice's */
             pcd_sources_fallback(d->sources, idx, kind, fallback);
         fallback[0] = 0;
+        pg_conn *before = w->conn[idx];
         int rc = ensure_conn(w, cfg, idx, dsn, sgen, err, errlen);
+        int reused = before && before == w->conn[idx];
         free(dsn);
         if (rc == PC_OK && idx > 0) {
             char why[256] = "";
@@ -194,8 +197,19 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
         }
         if (rc == PC_ECANCELED)
             return rc;
-        if (w->conn[idx] && !pcd_pg_ok(w->conn[idx]))
+        if (w->conn[idx] && !pcd_pg_ok(w->conn[idx])) {
             drop_conn(w, idx);
+            /* An idle connection the server dropped (a restart, an idle
+             * timeout) tells nothing of the source now: one more try on a
+             * new connection before it counts as the source's failure. */
+            if (rc != PC_OK && reused && idx > 0 && again != idx + 1) {
+                LOG_DBG("load", "chain %s: connection to source %d was gone (%s); again on a "
+                        "new one", slug, idx, err);
+                again = idx + 1;
+                reset(arg);
+                continue;
+            }
+        }
         pcd_sources_done(d->sources, idx, sgen, kind, rc == PC_OK, err);
         if (rc == PC_OK) {
             if (idx > 0 && w->conn[0])
