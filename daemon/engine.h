@@ -29,8 +29,9 @@
  * header.  control (REP socket; the verbs come in as pcd_control_ops),
  * events (PUB socket), busdir, http and metrics (read a pcd_view only),
  * listen (LISTEN thread; notices come in through a callback), sdnotify,
- * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy, dsn
- * (PostgreSQL), migrate, config (-> dsn; knows nothing of pgsource), delta,
+ * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy,
+ * pgreplica, dsn (PostgreSQL), sources (primary and replicas: sampling,
+ * breakers, the choice per read; listen feeds it the primary's position), migrate, config (-> dsn; knows nothing of pgsource), delta,
  * coalesce (the rule of when and how pending changes are applied; pure),
  * breaker, snapshot, validate, log.
  *

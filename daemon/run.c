@@ -57,6 +57,9 @@ static int reload_config(engine *d, const char *file)
     if (strcmp(old->bus_events, node->cfg.bus_events) != 0 ||
         strcmp(old->bus_control, node->cfg.bus_control) != 0)
         LOG_WARN("config", "[bus] addresses changed; take effect at the next restart");
+    if (strcmp(old->dsn, node->cfg.dsn) != 0)
+        LOG_WARN("config", "[database] dsn changed: loads use it now; the LISTEN connection "
+                 "moves at the next restart");
     if (strcmp(old->http_listen, node->cfg.http_listen) != 0)
         LOG_WARN("config", "[http] listen changed; takes effect at the next restart");
     node->older = d->cfgs;
