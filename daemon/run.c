@@ -371,6 +371,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         pthread_mutex_lock(&d->mu);
         pcd_sync_check_warm(d);
         pcd_engine_note_state(d);
+        pcd_engine_note_sources(d);
         pthread_mutex_unlock(&d->mu);
         pcd_sync_reap(d);
         if (mode == PCD_MODE_ONCE && synced_once && pcd_sched_idle(d))
