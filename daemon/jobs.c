@@ -138,7 +138,7 @@ static int caught_up(worker *w, int idx, uint64_t seq, int64_t deadline_ms, char
             return PC_OK;
         if (pc_mono_ms() >= deadline_ms)
             break;
-        nap(d->stop_fd, 2);
+        nap(d->stop_fd, 1);
     }
     snprintf(why, len, "replica%d had replayed %X/%X, not the notified %X/%X, within %d ms", idx,
              (unsigned)(got >> 32), (unsigned)got, (unsigned)(want >> 32), (unsigned)want,
@@ -155,7 +155,7 @@ typedef int (*read_fn)(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx, 
  * the next source, the primary last; `reset` empties what the failed
  * attempt gathered, so nothing of it is published.  Only the last
  * source's failure is the job's: a chain's breaker opens only when no
- * source can serve it.  Returns fn's result; *read_s the time spent. */
+ * source can serve it.  Returns fn's result (err its message). */
 static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int kind, int64_t t0,
                         read_fn fn, void (*reset)(void *), void *arg, char *err, size_t errlen)
 {
