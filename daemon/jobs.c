@@ -116,16 +116,16 @@ static void nap(int stop_fd, int ms)
  * WAL position read after the notices counted at `seq` (listen.c reads it
  * on the LISTEN connection right after each), up to `deadline_ms`.
  * PC_OK; PC_ETIMEDOUT with why; or the replica's own error. */
-static int caught_up(worker *w, int idx, uint64_t seq, int64_t deadline_ms, char *why,
-                     size_t len)
+static int caught_up(worker *w, int idx, uint64_t seq, int wait_ms, char *why, size_t len)
 {
     engine *d = w->d;
+    int64_t deadline_ms = pc_mono_ms() + wait_ms;
     if (seq == 0)
         return PC_OK; /* no notice since start: nothing announced to cover */
     uint64_t want = 0, got = 0;
     if (pcd_sources_lsn_wait(d->sources, seq, deadline_ms, &want) != PC_OK) {
         snprintf(why, len, "the primary's WAL position after the notification was not known "
-                 "within %d ms", cur_cfg(d)->replica_wait_ms);
+                 "within %d ms", wait_ms);
         return PC_ETIMEDOUT;
     }
     for (;;) {
@@ -142,7 +142,7 @@ static int caught_up(worker *w, int idx, uint64_t seq, int64_t deadline_ms, char
     }
     snprintf(why, len, "replica%d had replayed %X/%X, not the notified %X/%X, within %d ms", idx,
              (unsigned)(got >> 32), (unsigned)got, (unsigned)(want >> 32), (unsigned)want,
-             cur_cfg(d)->replica_wait_ms);
+             wait_ms);
     return PC_ETIMEDOUT;
 }
 
@@ -178,7 +178,7 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
         free(dsn);
         if (rc == PC_OK && idx > 0) {
             char why[256] = "";
-            rc = caught_up(w, idx, seq, pc_mono_ms() + cfg->replica_wait_ms, why, sizeof why);
+            rc = caught_up(w, idx, seq, cfg->replica_wait_ms, why, sizeof why);
             if (rc == PC_ETIMEDOUT) {
                 /* Past the deadline: from the primary, never an older value. */
                 LOG_DBG("load", "chain %s: %s", slug, why);
