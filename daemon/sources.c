@@ -70,7 +70,7 @@ void pcd_sources_name(int idx, char *buf, size_t len)
     if (idx <= 0)
         snprintf(buf, len, "primary");
     else
-        snprintf(buf, len, "replica%d", idx);
+        snprintf(buf, len, "replica%u", (unsigned)idx & 0xffu); /* at most 15 */
 }
 
 int pcd_sources_pick(const pcd_src_cand *cand, size_t n, int max_lag_s, unsigned exclude)
