@@ -283,14 +283,26 @@ void pcd_engine_note_sources(engine *d)
 {
     if (!d->sources || !d->store)
         return;
-    pcd_view v;
-    pcd_engine_view_locked(d, &v);
+    /* The primary as the view judges it (pcd_view_db), without the rest
+     * of a view: this runs at every pass of the main loop. */
+    pcd_view dbv;
+    memset(&dbv, 0, sizeof dbv);
+    dbv.db_ok = d->db_ok;
+    dbv.db_state = d->db_state;
+    int db = pcd_view_db(&dbv);
+    pcd_source_view sv_all[PCD_SRC_MAX];
+    size_t nsv = 0;
+    pcd_sources_view(d->sources, db == PC_DB_UP ? PCD_SRC_UP : db == PC_DB_DOWN ? PCD_SRC_DOWN
+                                                                                : PCD_SRC_UNKNOWN,
+                     sv_all, &nsv);
+    if (nsv > 0 && db == PC_DB_DOWN)
+        snprintf(sv_all[0].why, sizeof sv_all[0].why, "%s", d->db_error);
     pc_source_rec now[PC_SOURCES_MAX];
-    size_t n = v.nsources < PC_SOURCES_MAX ? v.nsources : PC_SOURCES_MAX;
+    size_t n = nsv < PC_SOURCES_MAX ? nsv : PC_SOURCES_MAX;
     memset(now, 0, sizeof now);
     int moved = n != d->src_n, changed = moved;
     for (size_t i = 0; i < n; i++) {
-        const pcd_source_view *sv = &v.sources[i];
+        const pcd_source_view *sv = &sv_all[i];
         pc_source_rec *e = &now[i];
         e->size = sizeof *e;
         e->state = (uint32_t)sv->state;
@@ -300,9 +312,13 @@ void pcd_engine_note_sources(engine *d)
         e->lag_ms = sv->lag_s < 0 ? -1 : (int64_t)(sv->lag_s * 1000.0);
         e->reads_load = sv->reads[PCD_READ_LOAD];
         e->reads_delta = sv->reads[PCD_READ_DELTA];
-        snprintf(e->name, sizeof e->name, "%s", sv->name);
-        snprintf(e->where, sizeof e->where, "%s", sv->where);
-        snprintf(e->why, sizeof e->why, "%s", sv->why);
+        _Static_assert(sizeof e->name == sizeof sv->name && sizeof e->where == sizeof sv->where &&
+                       sizeof e->why == sizeof sv->why, "the record holds the view's texts");
+        memcpy(e->name, sv->name, sizeof e->name);
+        memcpy(e->where, sv->where, sizeof e->where);
+        memcpy(e->why, sv->why, sizeof e->why);
+        e->name[sizeof e->name - 1] = e->where[sizeof e->where - 1] = 0;
+        e->why[sizeof e->why - 1] = 0;
         if (i < d->src_n) {
             changed |= src_changed(e, &d->src_rec[i]);
             moved |= e->lag_ms != d->src_rec[i].lag_ms ||
