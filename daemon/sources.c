@@ -16,7 +16,6 @@
 #include "dsn.h"
 #include "log.h"
 #include "pc_format.h"
-#include "pgreplica.h"
 
 typedef struct replica {
     char       *dsn;
@@ -253,54 +252,69 @@ static void breaker_note(pcd_sources *s, size_t i, int ok, const char *err)
     }
 }
 
+int pcd_sources_judge_sample(int rc, const pcd_replica_sample *sm, const char *err,
+                             uint64_t primary_lsn, int max_lag_s, int64_t now_ms,
+                             pcd_lag *lag, char *why, size_t whylen)
+{
+    why[0] = 0;
+    if (rc != PC_OK) {
+        snprintf(why, whylen, "%s", err);
+        return PCD_SRC_DOWN;
+    }
+    if (!sm->in_recovery) {
+        snprintf(why, whylen, "not a standby (pg_is_in_recovery() is false: promoted?)");
+        return PCD_SRC_DOWN;
+    }
+    if (!sm->receiving) {
+        snprintf(why, whylen, "WAL receiver not streaming (%s)", sm->receiver);
+        return PCD_SRC_DOWN;
+    }
+    /* Lag against the primary's position when the listener read one,
+     * else against what the replica received (its best knowledge). */
+    uint64_t ref = primary_lsn ? primary_lsn : sm->receive_lsn;
+    lag->bytes = ref > sm->replay_lsn ? (int64_t)(ref - sm->replay_lsn) : 0;
+    /* Caught up is 0 s whatever the last commit's age: on an idle
+     * primary the replay timestamp alone reads as growing lag. */
+    if (sm->replay_lsn >= ref) {
+        lag->s = 0.0;
+        lag->caught_up_ms = now_ms;
+    } else if (sm->replay_age_s >= 0) {
+        lag->s = sm->replay_age_s;
+    } else if (lag->caught_up_ms) {
+        /* No transaction replayed since it started: at least as far
+         * behind as since it was last seen caught up. */
+        lag->s = (double)(now_ms - lag->caught_up_ms) / 1000.0;
+    } else {
+        lag->s = -1; /* behind by an unknown time: not read */
+    }
+    if (lag->s < 0) {
+        snprintf(why, whylen, "%lld bytes behind, no transaction replayed since it started: "
+                 "lag unknown", (long long)lag->bytes);
+        return PCD_SRC_LAGGING;
+    }
+    if (lag->s > (double)max_lag_s) {
+        snprintf(why, whylen, "%.1f s behind (max_lag_s %d), %lld bytes", lag->s, max_lag_s,
+                 (long long)lag->bytes);
+        return PCD_SRC_LAGGING;
+    }
+    return PCD_SRC_UP;
+}
+
 /* The judgement of one sample.  Caller holds mu. */
 static void sampled(pcd_sources *s, size_t i, int rc, const pcd_replica_sample *sm,
                     const char *err, uint64_t primary_lsn)
 {
     replica *r = &s->rep[i];
-    char why[160] = "";
-    int state;
+    char why[160];
     r->sampled = 1;
-    if (rc != PC_OK) {
-        snprintf(why, sizeof why, "%s", err);
-        state = PCD_SRC_DOWN;
-    } else if (!sm->in_recovery) {
-        snprintf(why, sizeof why, "not a standby (pg_is_in_recovery() is false: promoted?)");
-        state = PCD_SRC_DOWN;
-    } else if (!sm->receiving) {
-        snprintf(why, sizeof why, "WAL receiver not streaming (%s)", sm->receiver);
-        state = PCD_SRC_DOWN;
-    } else {
-        /* Lag against the primary's position when the listener read one,
-         * else against what the replica received (its best knowledge). */
-        uint64_t ref = primary_lsn ? primary_lsn : sm->receive_lsn;
-        int64_t now = mono_ms();
-        r->lag_bytes = ref > sm->replay_lsn ? (int64_t)(ref - sm->replay_lsn) : 0;
-        /* Caught up is 0 s whatever the last commit's age: on an idle
-         * primary the replay timestamp alone reads as growing lag. */
-        if (sm->replay_lsn >= ref) {
-            r->lag_s = 0.0;
-            r->caught_up_ms = now;
-        } else if (sm->replay_age_s >= 0) {
-            r->lag_s = sm->replay_age_s;
-        } else if (r->caught_up_ms) {
-            /* No transaction replayed since it started: at least as far
-             * behind as since it was last seen caught up. */
-            r->lag_s = (double)(now - r->caught_up_ms) / 1000.0;
-        } else {
-            r->lag_s = -1; /* behind by an unknown time: not read */
-        }
-        state = r->lag_s < 0 || r->lag_s > (double)s->max_lag_s ? PCD_SRC_LAGGING : PCD_SRC_UP;
-        if (r->lag_s < 0)
-            snprintf(why, sizeof why, "%lld bytes behind, no transaction replayed since it "
-                     "started: lag unknown", (long long)r->lag_bytes);
-        else if (state == PCD_SRC_LAGGING)
-            snprintf(why, sizeof why, "%.1f s behind (max_lag_s %d), %lld bytes", r->lag_s,
-                     s->max_lag_s, (long long)r->lag_bytes);
-    }
-    int ok = state != PCD_SRC_DOWN;
+    pcd_lag lag = { r->lag_bytes, r->lag_s, r->caught_up_ms };
+    int state = pcd_sources_judge_sample(rc, sm, err, primary_lsn, s->max_lag_s, mono_ms(), &lag,
+                                         why, sizeof why);
+    r->lag_bytes = lag.bytes;
+    r->lag_s = lag.s;
+    r->caught_up_ms = lag.caught_up_ms;
     /* A lagging replica is healthy: its breaker counts failures only. */
-    breaker_note(s, i, ok, why);
+    breaker_note(s, i, state != PCD_SRC_DOWN, why);
     judge(s, i, state, why);
 }
 

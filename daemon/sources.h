@@ -16,6 +16,7 @@
 #include "breaker.h"
 #include "config.h"
 #include "pc_format.h"
+#include "pgreplica.h"
 
 #define PCD_SRC_MAX (1 + PCD_REPLICAS_MAX)
 
@@ -61,6 +62,24 @@ typedef struct pcd_src_cand {
     double lag_s;     /* -1 unknown: not chosen */
 } pcd_src_cand;
 int pcd_sources_pick(const pcd_src_cand *cand, size_t n, int max_lag_s, unsigned exclude);
+
+/* A replica's lag as the samples measure it. */
+typedef struct pcd_lag {
+    int64_t bytes;          /* primary position - replayed; -1 unknown */
+    double  s;              /* seconds; -1 unknown */
+    int64_t caught_up_ms;   /* monotonic: the last sample that had replayed
+                               the reference; 0 never */
+} pcd_lag;
+
+/* The pure judgement of one sample (rc, and err when it failed) against
+ * the primary's position (0: unknown, the replica's own received position
+ * is the reference): PCD_SRC_DOWN (unreachable, not a standby, its WAL
+ * receiver not streaming), PCD_SRC_LAGGING (lag beyond max_lag_s, or
+ * behind with no replay time to tell by how long) or PCD_SRC_UP; `lag`
+ * updated (kept as it was when down); why says it, "" when up. */
+int pcd_sources_judge_sample(int rc, const pcd_replica_sample *sm, const char *err,
+                             uint64_t primary_lsn, int max_lag_s, int64_t now_ms,
+                             pcd_lag *lag, char *why, size_t whylen);
 
 typedef struct pcd_sources pcd_sources;
 

@@ -87,6 +87,64 @@ static void test_lsn_parse(void **state)
     assert_int_equal(pcd_lsn_parse(NULL, &v), -1);
 }
 
+/* The judgement of one sample: down, lagging, up, and the lag. */
+static void test_judge_sample(void **state)
+{
+    (void)state;
+    char why[160];
+    pcd_lag lag = { -1, -1, 0 };
+    pcd_replica_sample sm;
+    memset(&sm, 0, sizeof sm);
+    assert_int_equal(pcd_sources_judge_sample(PC_EDB, &sm, "cannot connect: refused", 0, 60, 1000,
+                                              &lag, why, sizeof why), PCD_SRC_DOWN);
+    assert_string_equal(why, "cannot connect: refused");
+    assert_true(lag.s == -1); /* kept */
+    assert_int_equal(pcd_sources_judge_sample(PC_OK, &sm, "", 0, 60, 1000, &lag, why, sizeof why),
+                     PCD_SRC_DOWN);
+    assert_non_null(strstr(why, "not a standby"));
+    sm.in_recovery = 1;
+    snprintf(sm.receiver, sizeof sm.receiver, "none");
+    /* Stopped receiver: down whatever its last figures. */
+    sm.replay_lsn = sm.receive_lsn = 1000;
+    assert_int_equal(pcd_sources_judge_sample(PC_OK, &sm, "", 1000, 60, 1000, &lag, why, sizeof why),
+                     PCD_SRC_DOWN);
+    assert_string_equal(why, "WAL receiver not streaming (none)");
+    sm.receiving = 1;
+    /* Caught up with the primary: 0 s whatever the last commit's age. */
+    sm.replay_age_s = 500;
+    assert_int_equal(pcd_sources_judge_sample(PC_OK, &sm, "", 900, 60, 1000, &lag, why, sizeof why),
+                     PCD_SRC_UP);
+    assert_true(lag.s == 0 && lag.bytes == 0 && lag.caught_up_ms == 1000);
+    assert_string_equal(why, "");
+    /* Behind: the replay time says by how long. */
+    sm.replay_age_s = 75.25;
+    assert_int_equal(pcd_sources_judge_sample(PC_OK, &sm, "", 5096, 60, 2000, &lag, why, sizeof why),
+                     PCD_SRC_LAGGING);
+    assert_true(lag.bytes == 4096 && lag.s > 75.2 && lag.s < 75.3);
+    assert_string_equal(why, "75.2 s behind (max_lag_s 60), 4096 bytes");
+    assert_int_equal(pcd_sources_judge_sample(PC_OK, &sm, "", 5096, 80, 2000, &lag, why, sizeof why),
+                     PCD_SRC_UP);
+    /* No replay time: since it was last caught up ... */
+    sm.replay_age_s = -1;
+    assert_int_equal(pcd_sources_judge_sample(PC_OK, &sm, "", 5096, 60, 4000, &lag, why, sizeof why),
+                     PCD_SRC_UP);
+    assert_true(lag.s == 3.0);
+    /* ... or, never seen caught up, unknown: lagging, never read. */
+    lag.caught_up_ms = 0;
+    assert_int_equal(pcd_sources_judge_sample(PC_OK, &sm, "", 5096, 60, 4000, &lag, why, sizeof why),
+                     PCD_SRC_LAGGING);
+    assert_true(lag.s < 0);
+    assert_non_null(strstr(why, "lag unknown"));
+    pcd_src_cand c[2] = { { PCD_SRC_UP, 1, 0 }, { PCD_SRC_LAGGING, 1, lag.s } };
+    assert_int_equal(pcd_sources_pick(c, 2, 60, 0), 0);
+    /* Without the primary's position: against what the replica received. */
+    sm.receive_lsn = 1000;
+    sm.replay_lsn = 1000;
+    assert_int_equal(pcd_sources_judge_sample(PC_OK, &sm, "", 0, 60, 5000, &lag, why, sizeof why),
+                     PCD_SRC_UP);
+    assert_true(lag.s == 0 && lag.bytes == 0);
+}
+
 static pcd_config cfg_with(const char *replicas)
 {
     pcd_config cfg;
@@ -254,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_pick_health),
         cmocka_unit_test(test_pick_ties_first_listed),
         cmocka_unit_test(test_lsn_parse),
+        cmocka_unit_test(test_judge_sample),
         cmocka_unit_test(test_lsn_bookkeeping),
         cmocka_unit_test(test_no_replicas),
         cmocka_unit_test(test_ready_while_any_source_serves),
