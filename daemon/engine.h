@@ -30,7 +30,9 @@
  * events (PUB socket), busdir, http and metrics (read a pcd_view only),
  * listen (LISTEN thread; notices come in through a callback), sdnotify,
  * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy, loadrow,
- * dsn (PostgreSQL), migrate, config (-> dsn; knows nothing of pgsource), delta,
+ * pgreplica, dsn (PostgreSQL), sources (primary and replicas: sampling,
+ * breakers, the choice per read; listen feeds it the primary's position), migrate,
+ * config (-> dsn; knows nothing of pgsource), delta,
  * coalesce (the rule of when and how pending changes are applied; pure),
  * breaker, snapshot (+ snapshot_sort), validate, log.
  *
@@ -49,6 +51,7 @@
 #include "delta.h"
 #include "events.h"
 #include "pc_format.h"
+#include "sources.h"
 #include "store.h"
 #include "view.h"
 #include "watch.h"
@@ -116,6 +119,7 @@ typedef struct engine {
     int             sync_asked; /* list chains and reload them all, now */
     pcd_view_counters agg;      /* invalidation counters and the duration histogram */
     pcd_events     *events;     /* NULL when [bus] events is off */
+    pcd_sources    *sources;    /* the primary and replicas reads choose from (sources.h) */
     struct pcd_jobs *jobs;
     pcd_watch      *watch;      /* the environment sampler; NULL in --once */
     atomic_llong    loop_ms;    /* monotonic ms of the main loop's last pass */
@@ -128,6 +132,11 @@ typedef struct engine {
     int             db_ev_value;    /* PC_DB_DOWN or PC_DB_UP */
     char            db_ev_text[PC_ERROR_TEXT_MAX + 96];
     pthread_cond_t  drec_cv;
+    /* The sources record (pc_source_read) as last handed to the recorder. */
+    pc_source_rec   src_rec[PC_SOURCES_MAX];
+    size_t          src_n;
+    int             src_dirty;
+    int64_t         src_at_ms;  /* monotonic ms of that hand-over; 0 never */
 } engine;
 
 static inline const pcd_config *cur_cfg(engine *d) { return &d->cfgs->cfg; }
@@ -170,6 +179,11 @@ void  pcd_engine_note_state(engine *d);
  * writes the daemon record.  A pcd_dbstate_fn (listen.h); any thread;
  * takes mu. */
 void  pcd_engine_db_seen(void *ctx, int up, const char *error);
+/* Record the sources for pc_source_read when they changed: at once on a
+ * change of state (or of lag by a whole second), else their figures at
+ * most every 5 s (30 s without replicas).  Written by the recorder thread
+ * like the daemon record.  Caller holds mu. */
+void  pcd_engine_note_sources(engine *d);
 /* Write the daemon record as it is (pid refreshed), now, on the caller's
  * thread: start-up and shutdown. */
 void  pcd_engine_write_daemon(engine *d);

@@ -283,6 +283,35 @@ static void test_batch_frame(void **state)
     assert_non_null(ev);
     assert_non_null(strstr(ev, "publish  beta v9 reload: 100 base\n"));
     assert_null(strstr(ev + 1, "event: "));
+    assert_null(strstr(text, "source: ")); /* no replicas recorded: no source lines */
+    free(text);
+
+    /* Issue 14: with replicas, a line per source. */
+    m.nsources = 2;
+    memset(m.sources, 0, sizeof m.sources);
+    snprintf(m.sources[0].name, sizeof m.sources[0].name, "primary");
+    snprintf(m.sources[0].where, sizeof m.sources[0].where, "db:5432");
+    m.sources[0].state = PC_SOURCE_UP;
+    m.sources[0].up = 1;
+    m.sources[0].lag_bytes = m.sources[0].lag_ms = -1;
+    m.sources[0].reads_delta = 4;
+    snprintf(m.sources[1].name, sizeof m.sources[1].name, "replica1");
+    snprintf(m.sources[1].where, sizeof m.sources[1].where, "r1:5433");
+    m.sources[1].state = PC_SOURCE_LAGGING;
+    m.sources[1].lag_bytes = 81234;
+    m.sources[1].lag_ms = 75200;
+    m.sources[1].reads_load = 3;
+    snprintf(m.sources[1].why, sizeof m.sources[1].why, "75.2 s behind");
+    text = NULL;
+    f = open_memstream(&text, &len);
+    assert_non_null(f);
+    assert_int_equal(tui_batch_frame(f, &m, l, 3, &seen), 0);
+    fclose(f);
+    assert_non_null(strstr(text, "\nsource: primary where=db:5432 state=up up=1 lag_bytes=- lag_s=- "
+                                 "reads_load=0 reads_delta=4\n"));
+    assert_non_null(strstr(text, "\nsource: replica1 where=r1:5433 state=lagging up=0 "
+                                 "lag_bytes=81234 lag_s=75.2 reads_load=3 reads_delta=0 "
+                                 "why=\"75.2 s behind\"\nchains: 3\n"));
     free(text);
     free(l);
     tui_model_free(&m);
