@@ -304,6 +304,29 @@ typedef struct parse_ctx {
     unsigned char seen[64];         /* keys given so far (index into keys[]) */
 } parse_ctx;
 
+/* inih takes a ';' after whitespace for the start of a comment, so
+ * `replicas = A ; B` would reach us as `A`: one replica, silently.  On the
+ * raw lines, a `replicas` line or its indented continuation that holds
+ * " ;" with anything after it is refused instead.  *in tracks whether the line continues a
+ * replicas value.  1 when the line would lose a part. */
+static int cut_replicas_line(const char *line, int *in)
+{
+    const char *p = line + strspn(line, " \t");
+    int cont = p != line && *p;
+    if (!cont) {
+        size_t k = strlen("replicas");
+        *in = strncmp(p, "replicas", k) == 0 && (p[k] == '=' || p[k] == ' ' || p[k] == '\t');
+    } else if (*p == ';' || *p == '#') {
+        return 0; /* a comment line */
+    }
+    if (!*in)
+        return 0;
+    for (const char *q = p; (q = strchr(q, ';')) != NULL; q++)
+        if (q > p && (q[-1] == ' ' || q[-1] == '\t') && q[1 + strspn(q + 1, " \t")])
+            return 1; /* something follows the comment's start: lost */
+    return 0;
+}
+
 /* inih calls this per key; returning 0 makes ini_parse report the line. */
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
@@ -430,7 +453,7 @@ int pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen)
     char *buf = NULL;
     size_t cap = 0;
     ssize_t n;
-    int lineno = 0;
+    int lineno = 0, in_replicas = 0;
     while ((n = getline(&buf, &cap, f)) >= 0) {
         lineno++;
         if (n > 0 && buf[n - 1] == '\n')
@@ -440,6 +463,15 @@ int pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen)
             fclose(f);
             snprintf(err, errlen, "%s:%d: line longer than 198 characters; continue a long "
                      "value on following lines indented by a space", file, lineno);
+            return PC_ECONFIG;
+        }
+        buf[n] = 0;
+        if (cut_replicas_line(buf, &in_replicas)) {
+            free(buf);
+            fclose(f);
+            snprintf(err, errlen, "%s:%d: [database] replicas: ' ;' starts a comment in this "
+                     "file and would drop the replicas after it; separate them with ';' right "
+                     "after a DSN, e.g. 'host=r1 port=5432; host=r2 port=5432'", file, lineno);
             return PC_ECONFIG;
         }
     }

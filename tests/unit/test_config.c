@@ -259,6 +259,16 @@ static void test_replicas(void **state)
     assert_int_equal(cfg.lag_sample_ms, 250);
     pcd_config_free(&cfg);
 
+    /* " ;" starts an inih comment: `A ; B` would silently be A alone, so
+     * the file is refused, naming the line; the environment is not INI. */
+    assert_int_equal(load("[database]\ndsn = host=p dbname=x\n"
+                          "replicas = host=r1 dbname=x ; host=r2 dbname=x\n"
+                          "[cache]\npath = /tmp/c\n", &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, ":3: [database] replicas: ' ;' starts a comment"));
+    assert_int_equal(load("[database]\ndsn = host=p dbname=x\n"
+                          "replicas = host=r1 dbname=x;\n\thost=r2 dbname=x\t; host=r3\n"
+                          "[cache]\npath = /tmp/c\n", &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, ":4: [database] replicas"));
     assert_int_equal(pcd_config_replicas(" ; ;", &list, &n, why, sizeof why), PC_OK);
     assert_int_equal(n, 0);
     pcd_config_replicas_free(list, n);
