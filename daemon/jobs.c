@@ -516,13 +516,38 @@ static void log_path(const chain *c, int path, size_t nkeys, uint64_t rows)
     LOG_INFO("load", "chain %s: reloading the chain whole, not as a delta (%s)", c->slug, why);
 }
 
+/* A worker whose read fell back to the primary keeps that connection
+ * while it idles, and the job that would close it (its next read from a
+ * replica) may not come for a long time.  So an idle worker holding one
+ * looks every second, and closes it once a replica serves again: the
+ * primary's steady state is the LISTEN connection alone.  d->mu held. */
+static void idle_drop_primary(worker *w, engine *d)
+{
+    while (!d->stopping && !d->qhead && w->conn[0] && pcd_sources_replicated(d->sources)) {
+        pthread_mutex_unlock(&d->mu);
+        int serves = pcd_sources_replica_serves(d->sources);
+        if (serves)
+            drop_conn(w, 0);
+        pthread_mutex_lock(&d->mu);
+        if (serves)
+            return;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts); /* engine.work waits on the default clock */
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&d->work, &d->mu, &ts);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     engine *d = w->d;
     pthread_mutex_lock(&d->mu);
     chain *c;
-    while ((c = pcd_sched_take(d)) != NULL) {
+    for (;;) {
+        idle_drop_primary(w, d);
+        if ((c = pcd_sched_take(d)) == NULL)
+            break;
         int64_t t0 = pc_mono_ms();
         pcd_coalesce_in in = {
             .now_ms = t0, .first_notice_ms = c->first_notice_ms,

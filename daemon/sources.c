@@ -430,6 +430,28 @@ static void abs_time(int64_t deadline_ms, struct timespec *ts)
     }
 }
 
+/* The choice among the sources as they stand (s->mu held). */
+static int pick_locked(pcd_sources *s, int64_t now, unsigned exclude)
+{
+    pcd_src_cand cand[PCD_SRC_MAX];
+    cand[0] = (pcd_src_cand){ PCD_SRC_UP, 1, 0 };
+    for (size_t i = 0; i < s->n; i++) {
+        replica *r = &s->rep[i];
+        cand[i + 1].state = r->state;
+        cand[i + 1].allowed = r->br.state != PC_BREAKER_OPEN || now >= r->br.open_until_ms;
+        cand[i + 1].lag_s = r->lag_s;
+    }
+    return pcd_sources_pick(cand, s->n + 1, s->max_lag_s, exclude);
+}
+
+int pcd_sources_replica_serves(pcd_sources *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int idx = s->n > 0 ? pick_locked(s, mono_ms(), 0) : 0;
+    pthread_mutex_unlock(&s->mu);
+    return idx > 0;
+}
+
 int pcd_sources_choose(pcd_sources *s, int kind, unsigned exclude, char **dsn, unsigned *gen)
 {
     pthread_mutex_lock(&s->mu);
@@ -443,16 +465,8 @@ int pcd_sources_choose(pcd_sources *s, int kind, unsigned exclude, char **dsn, u
             if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
                 break;
     }
-    pcd_src_cand cand[PCD_SRC_MAX];
     int64_t now = mono_ms();
-    cand[0] = (pcd_src_cand){ PCD_SRC_UP, 1, 0 };
-    for (size_t i = 0; i < s->n; i++) {
-        replica *r = &s->rep[i];
-        cand[i + 1].state = r->state;
-        cand[i + 1].allowed = r->br.state != PC_BREAKER_OPEN || now >= r->br.open_until_ms;
-        cand[i + 1].lag_s = r->lag_s;
-    }
-    int idx = pcd_sources_pick(cand, s->n + 1, s->max_lag_s, exclude);
+    int idx = pick_locked(s, now, exclude);
     if (idx > 0)
         pcd_breaker_allow(&s->rep[idx - 1].br, now); /* a read after reset_s is its probe */
     if (idx == 0 && s->n > 0 && kind >= 0 && kind < PCD_READ__COUNT) {

@@ -99,6 +99,9 @@ void pcd_sources_free(pcd_sources *s);
 
 /* 1 when replicas are configured. */
 int  pcd_sources_replicated(pcd_sources *s);
+/* 1 when a read now would go to a replica (nothing changes: no breaker
+ * probe is spent). */
+int  pcd_sources_replica_serves(pcd_sources *s);
 
 /* The source for one read of `kind`, not one of `exclude` (bit i: source
  * i failed this job already).  Returns its index (0 primary), a malloc'ed
