@@ -18,7 +18,8 @@
 #include "log.h"
 #include "pc_format.h"
 
-enum key_type { T_STR, T_INT, T_U64, T_RATIO, T_LOGLEVEL, T_HOSTPORT, T_NNADDR, T_DSN };
+enum key_type { T_STR, T_INT, T_U64, T_RATIO, T_LOGLEVEL, T_HOSTPORT, T_NNADDR, T_DSN,
+                T_DSNLIST };
 
 /* The one table of keys: parsing, env overrides and defaults all come from
  * it, so a key cannot be known to one and missing from another. */
@@ -34,6 +35,10 @@ typedef struct key_def {
 static const key_def keys[] = {
     { "database", "dsn",                 T_DSN,   OFF(dsn),               NULL, 0, 0 },
     { "database", "connect_timeout_s",   T_INT,   OFF(connect_timeout_s), "5", 1, 3600 },
+    { "database", "replicas",            T_DSNLIST, OFF(replicas),        "", 0, 0 },
+    { "database", "max_lag_s",           T_INT,   OFF(max_lag_s),         "60", 1, 86400 },
+    { "database", "replica_wait_ms",     T_INT,   OFF(replica_wait_ms),   "200", 0, 60000 },
+    { "database", "lag_sample_ms",       T_INT,   OFF(lag_sample_ms),     "1000", 50, 60000 },
     { "cache",    "path",                T_STR,   OFF(path),              NULL, 0, 0 },
     { "cache",    "map_size_mb",         T_U64,   OFF(map_size_mb),       "1024", 1, 1LL << 24 },
     { "cache",    "map_max_mb",          T_U64,   OFF(map_max_mb),        "65536", 1, 1LL << 24 },
@@ -67,7 +72,65 @@ static const key_def keys[] = {
 /* Types stored as a malloc'ed string. */
 static int is_string(enum key_type t)
 {
-    return t == T_STR || t == T_HOSTPORT || t == T_NNADDR || t == T_DSN;
+    return t == T_STR || t == T_HOSTPORT || t == T_NNADDR || t == T_DSN || t == T_DSNLIST;
+}
+
+void pcd_config_replicas_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int pcd_config_replicas(const char *value, char ***out, size_t *n, char *why, size_t whylen)
+{
+    *out = NULL;
+    *n = 0;
+    char **v = calloc(PCD_REPLICAS_MAX, sizeof *v);
+    if (!v) {
+        snprintf(why, whylen, "out of memory");
+        return PC_ENOMEM;
+    }
+    size_t k = 0, entry = 0;
+    const char *p = value;
+    while (*p) {
+        size_t len = strcspn(p, ";");
+        const char *s = p, *e = p + len;
+        p = *e ? e + 1 : e;
+        while (s < e && isspace((unsigned char)*s))
+            s++;
+        while (e > s && isspace((unsigned char)e[-1]))
+            e--;
+        if (s == e)
+            continue; /* "a; ;b" and a trailing ';' name no replica */
+        entry++;
+        if (k == PCD_REPLICAS_MAX) {
+            snprintf(why, whylen, "more than %d replicas", PCD_REPLICAS_MAX);
+            pcd_config_replicas_free(v, k);
+            return PC_ECONFIG;
+        }
+        char *dsn = strndup(s, (size_t)(e - s));
+        if (!dsn) {
+            snprintf(why, whylen, "out of memory");
+            pcd_config_replicas_free(v, k);
+            return PC_ENOMEM;
+        }
+        /* Continuation lines joined by '\n': libpq takes any space. */
+        for (char *q = dsn; *q; q++)
+            if (*q == '\n' || *q == '\r' || *q == '\t')
+                *q = ' ';
+        char pwhy[400];
+        if (pcd_pg_dsn_check(dsn, pwhy, sizeof pwhy) != PC_OK) {
+            snprintf(why, whylen, "entry %zu (replica%zu): %s", entry, entry, pwhy);
+            free(dsn);
+            pcd_config_replicas_free(v, k);
+            return PC_ECONFIG;
+        }
+        v[k++] = dsn;
+    }
+    *out = v;
+    *n = k;
+    return PC_OK;
 }
 
 static const key_def *find_key(const char *section, const char *name)
@@ -129,6 +192,7 @@ static int set_value(pcd_config *cfg, const key_def *k, const char *value,
     char *end;
     switch (k->type) {
     case T_DSN:
+    case T_DSNLIST:
     case T_HOSTPORT:
     case T_NNADDR:
     case T_STR: {
@@ -136,6 +200,14 @@ static int set_value(pcd_config *cfg, const key_def *k, const char *value,
          * connection failure retried forever. */
         if (k->type == T_DSN && *value && pcd_pg_dsn_check(value, why, whylen) != PC_OK)
             return PC_ECONFIG;
+        if (k->type == T_DSNLIST) {
+            char **list;
+            size_t n;
+            int rc = pcd_config_replicas(value, &list, &n, why, whylen);
+            if (rc != PC_OK)
+                return rc;
+            pcd_config_replicas_free(list, n);
+        }
         if (k->type == T_HOSTPORT && *value && !hostport_ok(value)) {
             snprintf(why, whylen, "expected host:port (port 1 to 65535; an IPv6 host in "
                      "brackets) or nothing to turn it off, got \"%s\"", value);
@@ -242,7 +314,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (!k) {
         snprintf(px->why, sizeof px->why, section_known(section)
                  ? "unknown key" : "unknown section");
-    } else if (k == px->last && (k->type == T_STR || k->type == T_DSN)) {
+    } else if (k == px->last && (k->type == T_STR || k->type == T_DSN || k->type == T_DSNLIST)) {
         /* inih hands indented continuation lines over under the same key:
          * long queries (and DSNs) may span lines.  Joined by a newline, so
          * that an SQL "-- comment" ends with its line, as it was written. */
@@ -253,7 +325,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
             joined[a] = '\n';
             memcpy(joined + a + 1, value, b + 1);
             *slot = joined;
-            if (k->type != T_DSN || pcd_pg_dsn_check(joined, px->why, sizeof px->why) == PC_OK)
+            char **list;
+            size_t nl;
+            if (k->type == T_DSNLIST) {
+                if (pcd_config_replicas(joined, &list, &nl, px->why, sizeof px->why) == PC_OK) {
+                    pcd_config_replicas_free(list, nl);
+                    return 1;
+                }
+            } else if (k->type != T_DSN ||
+                       pcd_pg_dsn_check(joined, px->why, sizeof px->why) == PC_OK)
                 return 1;
         } else {
             snprintf(px->why, sizeof px->why, "out of memory");

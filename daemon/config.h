@@ -9,6 +9,10 @@ typedef struct pcd_config {
     /* [database] */
     char    *dsn;                 /* required; libpq connection string */
     int      connect_timeout_s;   /* default 5 */
+    char    *replicas;            /* "" = none; libpq DSNs separated by ';' (pcd_config_replicas) */
+    int      max_lag_s;           /* default 60: a replica lagging more is not read */
+    int      replica_wait_ms;     /* default 200: a delta's read-your-writes deadline */
+    int      lag_sample_ms;       /* default 1000: how often replicas' lag is sampled */
     /* [cache] */
     char    *path;                /* required; the LMDB environment directory */
     uint64_t map_size_mb;         /* default 1024; grown on MDB_MAP_FULL */
@@ -53,5 +57,17 @@ int  pcd_config_defaults(pcd_config *cfg);
 int  pcd_config_load(pcd_config *cfg, const char *file, char *err, size_t errlen);
 
 void pcd_config_free(pcd_config *cfg);
+
+/* Most replicas [database] replicas may name. */
+#define PCD_REPLICAS_MAX 15
+
+/* Split a [database] replicas value into its DSNs: separated by ';',
+ * spaces (and the newlines of continuation lines) around each trimmed,
+ * empty entries skipped.  `out` gets up to PCD_REPLICAS_MAX malloc'ed
+ * strings (pcd_config_replicas_free).  PC_OK; PC_ECONFIG with `why` naming
+ * the entry (1-based) that libpq cannot parse, or that there are too many
+ * (the password never quoted); PC_ENOMEM. */
+int  pcd_config_replicas(const char *value, char ***out, size_t *n, char *why, size_t whylen);
+void pcd_config_replicas_free(char **v, size_t n);
 
 #endif

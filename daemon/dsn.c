@@ -143,3 +143,30 @@ void pcd_dsn_scrub(const char *dsn, char *msg)
         }
     }
 }
+
+void pcd_dsn_where(const char *dsn, char *buf, size_t len)
+{
+    const char *host = NULL, *port = NULL;
+    char *perr = NULL;
+    PQconninfoOption *opts = strchr(dsn, '=') || strstr(dsn, "://")
+                                 ? PQconninfoParse(dsn, &perr) : NULL;
+    PQfreemem(perr);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (strcmp(o->keyword, "host") == 0 || (!host && strcmp(o->keyword, "hostaddr") == 0))
+            host = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+    }
+    if (!host)
+        host = getenv("PGHOST");
+    if (!port)
+        port = getenv("PGPORT");
+    snprintf(buf, len, "%s:%s", host && *host ? host : "local", port && *port ? port : "5432");
+    /* A value with a space or quote would break status's key=value form. */
+    for (char *p = buf; *p; p++)
+        if (*p == ' ' || *p == '"' || *p == '\\' || *p == '\n')
+            *p = '_';
+    PQconninfoFree(opts);
+}

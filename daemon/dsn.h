@@ -16,4 +16,9 @@ char *pcd_dsn_redact(const char *dsn);
  * (for libpq messages that quote the DSN). */
 void pcd_dsn_scrub(const char *dsn, char *msg);
 
+/* Where a DSN points, for logs and status: "host:port" from its host (or
+ * hostaddr) and port ("a,b:5432,5433" for several hosts), libpq's defaults
+ * named as "local:5432"; never the password.  Always writes `buf`. */
+void pcd_dsn_where(const char *dsn, char *buf, size_t len);
+
 #endif

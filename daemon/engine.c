@@ -123,6 +123,14 @@ void pcd_engine_view_locked(engine *d, pcd_view *v)
     int64_t since_loop = loop ? pc_mono_ms() - loop : 0;
     v->stall_ms = since_loop > v->store_busy_ms ? since_loop : v->store_busy_ms;
     v->stall_limit_s = cur_cfg(d)->health_stall_s;
+    /* The primary as the engine judges the database; the replicas as
+     * sampled.  The sources' lock is taken inside mu, never around it. */
+    int db = pcd_view_db(v);
+    pcd_sources_view(d->sources, db == PC_DB_UP ? PCD_SRC_UP : db == PC_DB_DOWN ? PCD_SRC_DOWN
+                                                                                : PCD_SRC_UNKNOWN,
+                     v->sources, &v->nsources);
+    if (v->nsources > 0 && db == PC_DB_DOWN)
+        snprintf(v->sources[0].why, sizeof v->sources[0].why, "%s", v->db_error);
 }
 
 int pcd_engine_view(engine *d, pcd_view *v, int what)

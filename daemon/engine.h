@@ -49,6 +49,7 @@
 #include "delta.h"
 #include "events.h"
 #include "pc_format.h"
+#include "sources.h"
 #include "store.h"
 #include "view.h"
 #include "watch.h"
@@ -116,6 +117,7 @@ typedef struct engine {
     int             sync_asked; /* list chains and reload them all, now */
     pcd_view_counters agg;      /* invalidation counters and the duration histogram */
     pcd_events     *events;     /* NULL when [bus] events is off */
+    pcd_sources    *sources;    /* the primary and replicas reads choose from (sources.h) */
     struct pcd_jobs *jobs;
     pcd_watch      *watch;      /* the environment sampler; NULL in --once */
     atomic_llong    loop_ms;    /* monotonic ms of the main loop's last pass */

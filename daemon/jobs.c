@@ -7,6 +7,7 @@
  * breaker, snapshot, log. */
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "notice.h"
 #include "pgdelta.h"
+#include "pgreplica.h"
 #include "pgsource.h"
 #include "schedule.h"
 #include "snapshot.h"
@@ -75,24 +77,161 @@ static double mono_us(void)
 
 typedef struct worker {
     engine  *d;
-    pg_conn *conn;
-    unsigned conn_gen;
+    pg_conn *conn[PCD_SRC_MAX];     /* per source: 0 the primary, i replica i */
+    unsigned conn_gen[PCD_SRC_MAX]; /* engine.conn_gen when made */
+    unsigned src_gen[PCD_SRC_MAX];  /* the sources' list generation when made */
     unsigned want_gen;   /* engine.conn_gen at the job's start */
     int      id;
 } worker;
 
-/* The worker's connection, (re)made when it broke or the configuration
- * changed since it was made. */
-static int ensure_conn(worker *w, const pcd_config *cfg, char *err, size_t errlen)
+static void drop_conn(worker *w, int idx)
 {
-    if (w->conn && (w->conn_gen != w->want_gen || !pcd_pg_ok(w->conn))) {
-        pcd_pg_close(w->conn);
-        w->conn = NULL;
-    }
-    if (w->conn)
+    pcd_pg_close(w->conn[idx]);
+    w->conn[idx] = NULL;
+}
+
+/* The connection to source `idx` (its DSN `dsn`, list generation `sgen`),
+ * (re)made when it broke or the configuration changed since it was made. */
+static int ensure_conn(worker *w, const pcd_config *cfg, int idx, const char *dsn,
+                       unsigned sgen, char *err, size_t errlen)
+{
+    if (w->conn[idx] && (w->conn_gen[idx] != w->want_gen || w->src_gen[idx] != sgen ||
+                         !pcd_pg_ok(w->conn[idx])))
+        drop_conn(w, idx);
+    if (w->conn[idx])
         return PC_OK;
-    w->conn_gen = w->want_gen;
-    return pcd_pg_connect(cfg, &w->conn, err, errlen);
+    w->conn_gen[idx] = w->want_gen;
+    w->src_gen[idx] = sgen;
+    return pcd_pg_connect_dsn(cfg, dsn ? dsn : cfg->dsn, &w->conn[idx], err, errlen);
+}
+
+/* Sleep up to ms, or less when shutting down. */
+static void nap(int stop_fd, int ms)
+{
+    struct pollfd pf = { stop_fd, POLLIN, 0 };
+    poll(&pf, stop_fd >= 0 ? 1 : 0, ms);
+}
+
+/* Read-your-writes: wait until replica `idx` has replayed the primary's
+ * WAL position read after the notices counted at `seq` (listen.c reads it
+ * on the LISTEN connection right after each), up to `deadline_ms`.
+ * PC_OK; PC_ETIMEDOUT with why; or the replica's own error. */
+static int caught_up(worker *w, int idx, uint64_t seq, int64_t deadline_ms, char *why,
+                     size_t len)
+{
+    engine *d = w->d;
+    if (seq == 0)
+        return PC_OK; /* no notice since start: nothing announced to cover */
+    uint64_t want = 0, got = 0;
+    if (pcd_sources_lsn_wait(d->sources, seq, deadline_ms, &want) != PC_OK) {
+        snprintf(why, len, "the primary's WAL position after the notification was not known "
+                 "within %d ms", cur_cfg(d)->replica_wait_ms);
+        return PC_ETIMEDOUT;
+    }
+    for (;;) {
+        /* The poll itself may outlast the wait by a round trip, not more. */
+        pcd_cancel cx = { .deadline_ms = pc_mono_ms() + 2000, .stop_fd = d->stop_fd };
+        int rc = pcd_pg_replay_lsn(w->conn[idx], &cx, &got, why, len);
+        if (rc != PC_OK)
+            return rc == PC_ETIMEDOUT ? PC_EDB : rc;
+        if (got >= want)
+            return PC_OK;
+        if (pc_mono_ms() >= deadline_ms)
+            break;
+        nap(d->stop_fd, 2);
+    }
+    snprintf(why, len, "replica%d had replayed %X/%X, not the notified %X/%X, within %d ms", idx,
+             (unsigned)(got >> 32), (unsigned)got, (unsigned)(want >> 32), (unsigned)want,
+             cur_cfg(d)->replica_wait_ms);
+    return PC_ETIMEDOUT;
+}
+
+/* One read of a job (a chain's load, a delta's keys) on a connection. */
+typedef int (*read_fn)(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx, void *arg,
+                       char *err, size_t errlen);
+
+/* Run `fn` on the source the choice gives (sources.h): a replica that
+ * fails (or cannot show the notified changes in time) hands the read to
+ * the next source, the primary last; `reset` empties what the failed
+ * attempt gathered, so nothing of it is published.  Only the last
+ * source's failure is the job's: a chain's breaker opens only when no
+ * source can serve it.  Returns fn's result; *read_s the time spent. */
+static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int kind, int64_t t0,
+                        read_fn fn, void (*reset)(void *), void *arg, char *err, size_t errlen)
+{
+    engine *d = w->d;
+    unsigned exclude = 0;
+    uint64_t seq = pcd_sources_notice_seq(d->sources);
+    int64_t deadline = t0 + (int64_t)cfg->timeout_s * 1000;
+    for (int attempt = 0;; attempt++) {
+        char *dsn = NULL;
+        unsigned sgen = 0;
+        int idx = pcd_sources_choose(d->sources, kind, exclude, &dsn, &sgen);
+        int rc = ensure_conn(w, cfg, idx, dsn, sgen, err, errlen);
+        free(dsn);
+        if (rc == PC_OK && idx > 0) {
+            char why[256] = "";
+            rc = caught_up(w, idx, seq, pc_mono_ms() + cfg->replica_wait_ms, why, sizeof why);
+            if (rc == PC_ETIMEDOUT) {
+                /* Past the deadline: from the primary, never an older value. */
+                LOG_DBG("load", "chain %s: %s", slug, why);
+                pcd_sources_fallback(d->sources, idx, kind, why);
+                exclude = ~1u;
+                continue;
+            }
+            if (rc != PC_OK)
+                snprintf(err, errlen, "%s", why);
+        }
+        if (rc == PC_OK) {
+            pcd_cancel cx = { .deadline_ms = attempt ? pc_mono_ms() + (int64_t)cfg->timeout_s * 1000
+                                                     : deadline,
+                              .stop_fd = d->stop_fd };
+            rc = fn(w->conn[idx], cfg, &cx, arg, err, errlen);
+        }
+        if (rc == PC_ECANCELED)
+            return rc;
+        if (w->conn[idx] && !pcd_pg_ok(w->conn[idx]))
+            drop_conn(w, idx);
+        pcd_sources_done(d->sources, idx, sgen, kind, rc == PC_OK, err);
+        if (rc == PC_OK) {
+            if (idx > 0 && w->conn[0])
+                drop_conn(w, 0); /* replicas serve again: the primary keeps LISTEN only */
+            return rc;
+        }
+        if (idx == 0)
+            return rc;
+        LOG_WARN("load", "chain %s: %s from replica%d failed (%s); reading from the next source",
+                 slug, kind == PCD_READ_DELTA ? "delta" : "load", idx, err);
+        exclude |= 1u << idx;
+        reset(arg);
+    }
+}
+
+typedef struct load_arg {
+    const char   *slug;
+    pcd_snapshot *snap;
+    const pcd_delta *dl;
+} load_arg;
+
+static int read_load(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx, void *arg,
+                     char *err, size_t errlen)
+{
+    load_arg *a = arg;
+    return pcd_pg_load_chain(c, cfg, a->slug, cx, a->snap, err, errlen);
+}
+
+static int read_delta(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx, void *arg,
+                      char *err, size_t errlen)
+{
+    load_arg *a = arg;
+    return pcd_pg_fetch_delta(c, cfg, a->slug, a->dl, cx, a->snap, err, errlen);
+}
+
+static void reset_snap(void *arg)
+{
+    load_arg *a = arg;
+    pcd_snapshot_free(a->snap);
+    pcd_snapshot_init(a->snap, a->slug);
 }
 
 /* Record an outcome in the chain's breaker, logging a transition. */
@@ -164,11 +303,9 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
     char audit[PC_AUDIT_TEXT_MAX - 32] = "";
     pcd_snapshot snap;
     pcd_snapshot_init(&snap, c->slug);
-    pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
-
-    int rc = ensure_conn(w, cfg, err, sizeof err);
-    if (rc == PC_OK)
-        rc = pcd_pg_load_chain(w->conn, cfg, c->slug, &cx, &snap, err, sizeof err);
+    load_arg la = { c->slug, &snap, NULL };
+    int rc = read_sources(w, cfg, c->slug, PCD_READ_LOAD, t0, read_load, reset_snap, &la, err,
+                          sizeof err);
     double read_s = (double)(pc_mono_ms() - t0) / 1000.0;
 
     if (rc == PC_ECANCELED) {
@@ -179,10 +316,6 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
     if (rc != PC_OK) {
         result = rc == PC_ETIMEDOUT ? PC_LOAD_TIMEOUT : PC_LOAD_FAILED;
         LOG_ERR("load", "chain %s: load failed after %.3f s (%s)", c->slug, read_s, err);
-        if (w->conn && !pcd_pg_ok(w->conn)) {
-            pcd_pg_close(w->conn);
-            w->conn = NULL;
-        }
     } else {
         log_rejects(&snap);
         pthread_mutex_lock(&d->mu);
@@ -273,13 +406,12 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
 {
     engine *d = w->d;
     char err[512] = "";
-    pcd_cancel cx = { .deadline_ms = t0 + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
-    int rc = ensure_conn(w, cfg, err, sizeof err);
     pcd_snapshot found;
     pcd_snapshot_init(&found, c->slug);
     double f0 = mono_us();
-    if (rc == PC_OK)
-        rc = pcd_pg_fetch_delta(w->conn, cfg, c->slug, dl, &cx, &found, err, sizeof err);
+    load_arg la = { c->slug, &found, dl };
+    int rc = read_sources(w, cfg, c->slug, PCD_READ_DELTA, t0, read_delta, reset_snap, &la, err,
+                          sizeof err);
     if (rc == PC_ECANCELED) {
         pcd_snapshot_free(&found);
         return PC_LOAD_NONE;
@@ -287,10 +419,6 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
     if (rc != PC_OK) {
         LOG_ERR("load", "chain %s: fetching %zu changed keys failed (%s); a full reload follows",
                 c->slug, dl->n, err);
-        if (w->conn && !pcd_pg_ok(w->conn)) {
-            pcd_pg_close(w->conn);
-            w->conn = NULL;
-        }
         pcd_snapshot_free(&found);
         /* The failure counts for the breaker like a failed load; the keys
          * are covered by the full reload that the retry makes. */
@@ -457,8 +585,8 @@ static void *worker_main(void *arg)
         pcd_engine_wake(d);
     }
     pthread_mutex_unlock(&d->mu);
-    if (w->conn)
-        pcd_pg_close(w->conn);
+    for (int i = 0; i < PCD_SRC_MAX; i++)
+        pcd_pg_close(w->conn[i]);
     return NULL;
 }
 

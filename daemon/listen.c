@@ -18,7 +18,9 @@
 #include "dbwatch.h"
 #include "log.h"
 #include "pc_format.h"
+#include "pgreplica.h"
 #include "pgsource.h"
+#include "sources.h"
 
 /* ---- payload decoding: a flat JSON object of strings and nulls ---- */
 
@@ -246,6 +248,7 @@ struct pcd_listen {
     pcd_notice_fn     fn;
     pcd_dbstate_fn    on_db;
     void             *ctx;
+    pcd_sources      *src;   /* the primary's WAL position goes there; NULL: none */
     uint64_t          rng;
 };
 
@@ -263,6 +266,9 @@ static void dispatch(pcd_listen *l, PGconn *conn)
         /* Large: kept off the stack of a thread with a default-sized one. */
         static __thread pcd_notice nt;
         static __thread char buf[16384];
+        /* Counted before the engine hears of it: a read that covers this
+         * notice waits for a position read after it (sources.h). */
+        pcd_sources_noticed(l->src);
         if (pcd_notice_parse(n->extra, &nt, buf, sizeof buf) == PC_OK && nt.table) {
             l->fn(l->ctx, &nt);
         } else {
@@ -291,6 +297,11 @@ static void conn_why(PGconn *conn, const char *dflt, char *why, size_t len)
  * leaves pg_stat_activity.query naming the connection for what it is, so
  * an operator (and a scenario) still finds the listener there. */
 #define ROUND_TRIP "LISTEN " PCD_NOTIFY_CHANNEL
+/* With replicas, each round trip also reads the primary's WAL position:
+ * their lag is measured against it, and a read after a notification waits
+ * until a replica has replayed it (read-your-writes).  On this connection,
+ * so that the primary sees no other in steady state. */
+#define ROUND_TRIP_LSN ROUND_TRIP "; SELECT pg_current_wal_lsn()::text"
 
 /* One connection's life, all of it without blocking: LISTEN, then the
  * notices as they come and a round trip every second, each with its
@@ -301,6 +312,8 @@ static int serve(pcd_listen *l, PGconn *conn, void (*listening)(pcd_listen *, vo
 {
     pcd_dbwatch w;
     int listen_ok = 0;
+    uint64_t lsn = 0, lsn_seq = 0;
+    int lsn_got = 0;
     if (PQsetnonblocking(conn, 1) != 0 || !PQsendQuery(conn, ROUND_TRIP)) {
         conn_why(conn, "cannot send LISTEN", why, len);
         return END_LOST;
@@ -314,11 +327,17 @@ static int serve(pcd_listen *l, PGconn *conn, void (*listening)(pcd_listen *, vo
                      "the network drops packets)", PCD_DBWATCH_DEADLINE_MS / 1000.0);
             return END_SILENT;
         }
-        if (listen_ok && pcd_dbwatch_due(&w, now)) {
-            if (!PQsendQuery(conn, ROUND_TRIP)) {
+        int lsn_wait = 1000;
+        int lsn_due = listen_ok && pcd_sources_lsn_due(l->src, now, &lsn_wait);
+        if (listen_ok && !w.outstanding && (pcd_dbwatch_due(&w, now) || lsn_due)) {
+            int with_lsn = pcd_sources_replicated(l->src);
+            if (!PQsendQuery(conn, with_lsn ? ROUND_TRIP_LSN : ROUND_TRIP)) {
                 conn_why(conn, "cannot send a round trip", why, len);
                 return END_LOST;
             }
+            if (with_lsn)
+                lsn_seq = pcd_sources_lsn_sent(l->src, now);
+            lsn_got = 0;
             pcd_dbwatch_sent(&w, now);
         }
         int pending = PQflush(conn);
@@ -328,7 +347,10 @@ static int serve(pcd_listen *l, PGconn *conn, void (*listening)(pcd_listen *, vo
         }
         struct pollfd pf[2] = { { PQsocket(conn), (short)(POLLIN | (pending ? POLLOUT : 0)), 0 },
                                 { l->stop_fd, POLLIN, 0 } };
-        int np = poll(pf, 2, pcd_dbwatch_wait_ms(&w, now));
+        int wait = pcd_dbwatch_wait_ms(&w, now);
+        if (listen_ok && !w.outstanding && lsn_wait < wait)
+            wait = lsn_wait < 0 ? 0 : lsn_wait;
+        int np = poll(pf, 2, wait);
         if (np < 0 && errno != EINTR) {
             snprintf(why, len, "poll: %s", strerror(errno));
             return END_LOST;
@@ -346,13 +368,20 @@ static int serve(pcd_listen *l, PGconn *conn, void (*listening)(pcd_listen *, vo
             PGresult *res = PQgetResult(conn);
             if (!res) { /* the round trip is complete */
                 pcd_dbwatch_answered(&w, pc_mono_ms());
+                if (lsn_got)
+                    pcd_sources_primary_lsn(l->src, lsn, lsn_seq);
+                lsn_got = 0;
                 if (!listen_ok) {
                     listen_ok = 1;
                     listening(l, arg);
                 }
                 break;
             }
-            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+                /* pg_current_wal_lsn() */
+                lsn_got = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
+                          pcd_lsn_parse(PQgetvalue(res, 0, 0), &lsn) == 0;
+            } else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
                 const char *m = PQresultErrorMessage(res);
                 snprintf(why, len, "%s failed: %.*s", listen_ok ? "round trip" : "LISTEN",
                          (int)strcspn(m, "\n"), m);
@@ -381,8 +410,10 @@ static void on_listening(pcd_listen *l, void *arg)
      * before.  NOTIFYs sent while we were not listening are lost for
      * good: every reconnect is followed by a full resync. */
     l->on_db(l->ctx, 1, "");
-    if (lf->resync)
+    if (lf->resync) {
+        pcd_sources_noticed(l->src); /* the resync's loads see the new primary's position */
         l->fn(l->ctx, NULL);
+    }
     lf->resync = 0;
 }
 
@@ -445,7 +476,7 @@ static void *listen_main(void *arg)
 }
 
 int pcd_listen_start(const pcd_config *cfg, int stop_fd, pcd_notice_fn fn, pcd_dbstate_fn on_db,
-                     void *ctx, pcd_listen **out)
+                     void *ctx, pcd_sources *src, pcd_listen **out)
 {
     pcd_listen *l = calloc(1, sizeof *l);
     if (!l)
@@ -455,6 +486,7 @@ int pcd_listen_start(const pcd_config *cfg, int stop_fd, pcd_notice_fn fn, pcd_d
     l->fn = fn;
     l->on_db = on_db;
     l->ctx = ctx;
+    l->src = src;
     l->rng = (uint64_t)pc_now_ms() | 1;
     if (pthread_create(&l->thread, NULL, listen_main, l) != 0) {
         free(l);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "sources.h"
 
 /* The channel the migrations' triggers notify on. */
 #define PCD_NOTIFY_CHANNEL "pricecache"
@@ -61,9 +62,12 @@ typedef struct pcd_listen pcd_listen;
  * connection the server closes is made again at once (a terminated
  * backend is not an outage); otherwise reconnects follow a jittered
  * backoff of 0.25 s .. 2 s.  Stops when stop_fd becomes readable.  `cfg`
- * must outlive the listener. */
+ * must outlive the listener.  With `src` (may be NULL) replicated, every
+ * notification is counted there first, and the round trips also read the
+ * primary's WAL position into it (pcd_sources_primary_lsn), at least every
+ * lag_sample_ms and right after a notification. */
 int  pcd_listen_start(const pcd_config *cfg, int stop_fd, pcd_notice_fn fn, pcd_dbstate_fn on_db,
-                      void *ctx, pcd_listen **out);
+                      void *ctx, pcd_sources *src, pcd_listen **out);
 /* Join the thread (after stop_fd became readable) and free. */
 void pcd_listen_stop(pcd_listen *l);
 

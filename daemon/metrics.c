@@ -35,7 +35,11 @@
     X(M_DISK_FULL,  "disk_full",              "gauge",     "1 while publishes fail for want of space on the cache directory's filesystem (ENOSPC); the last snapshots are served") \
     X(M_LOCK_BAD,   "lock_file_corrupt",      "gauge",     "1 while lock.mdb fails a check (reader count beyond the table, transaction id data.mdb contradicts, bad header): publishes are refused") \
     X(M_PROGRESS,   "last_progress_seconds",  "gauge",     "Seconds since the engine (main loop and publisher) last made progress; grows when hung") \
-    X(M_ACCEPT,     "accept_pending",         "gauge",     "1 while a chain's last load was refused by a guard (reject share or shrink) and awaits `pricecache accept`")
+    X(M_ACCEPT,     "accept_pending",         "gauge",     "1 while a chain's last load was refused by a guard (reject share or shrink) and awaits `pricecache accept`") \
+    X(M_SRC_UP,     "source_up",              "gauge",     "1 while a source can serve reads: the primary while its continuous check succeeds; a replica while its WAL receiver streams, its lag is within max_lag_s and its breaker is not open") \
+    X(M_LAG_S,      "replica_lag_seconds",    "gauge",     "Replay lag of a replica in seconds: 0 when it has replayed the primary's last sampled WAL position, else the age of its last replayed commit") \
+    X(M_LAG_B,      "replica_lag_bytes",      "gauge",     "WAL bytes the primary's last sampled position is ahead of a replica's replay position") \
+    X(M_SRC_READS,  "source_reads_total",     "counter",   "Loads and deltas a source served, by source and kind")
 
 enum {
 #define PCD_X_ENUM(id, name, type, help) id,
@@ -236,6 +240,27 @@ char *pcd_metrics_render(const pcd_view *v, size_t *len)
         put(&b, "pricecache_accept_pending{chain=\"%s\"} %d\n", vc->slug,
             vc->cached && vc->meta.last_result == PC_LOAD_REFUSED && !vc->accept);
     }
+    /* Issue 14: the sources (the primary alone without replicas). */
+    family(&b, M_SRC_UP);
+    for (size_t i = 0; i < v->nsources; i++)
+        put(&b, "pricecache_source_up{source=\"%s\"} %d\n", v->sources[i].name,
+            v->sources[i].up ? 1 : 0);
+    family(&b, M_LAG_S);
+    for (size_t i = 1; i < v->nsources; i++)
+        if (v->sources[i].lag_s >= 0)
+            put(&b, "pricecache_replica_lag_seconds{source=\"%s\"} %.3f\n", v->sources[i].name,
+                v->sources[i].lag_s);
+    family(&b, M_LAG_B);
+    for (size_t i = 1; i < v->nsources; i++)
+        if (v->sources[i].lag_bytes >= 0)
+            put(&b, "pricecache_replica_lag_bytes{source=\"%s\"} %lld\n", v->sources[i].name,
+                (long long)v->sources[i].lag_bytes);
+    family(&b, M_SRC_READS);
+    for (size_t i = 0; i < v->nsources; i++)
+        for (int k = 0; k < PCD_READ__COUNT; k++)
+            put(&b, "pricecache_source_reads_total{source=\"%s\",kind=\"%s\"} %llu\n",
+                v->sources[i].name, pcd_read_kind_name(k),
+                (unsigned long long)v->sources[i].reads[k]);
     if (b.oom) {
         free(b.p);
         return NULL;
@@ -262,7 +287,7 @@ int pcd_health_startup(const pcd_view *v, char *body, size_t len)
 int pcd_health_ready(const pcd_view *v, char *body, size_t len)
 {
     char why[256];
-    if (v->started && pcd_view_db(v) == PC_DB_DOWN) {
+    if (v->started && !pcd_view_can_read(v)) {
         /* Readers are served all along: what they get is the last
          * snapshots, which no change reaches while the database is away. */
         snprintf(body, len, "{\"status\":\"degraded\",\"reason\":\"database unreachable\","

@@ -85,10 +85,10 @@ static void first_line(char *err, size_t errlen, const char *what, const char *m
 
 /* Run one statement under the load's deadline and stop fd, cancelling it
  * server-side when either fires. */
-static PGresult *exec_deadline(PGconn *conn, const char *sql, int nparams,
-                               const char *const *params, const pcd_cancel *cx, int *rc,
-                               char *err, size_t errlen)
+void *pcd_pg_exec(pg_conn *c, const char *sql, int nparams, const char *const *params,
+                  const pcd_cancel *cx, int *rc, char *err, size_t errlen)
 {
+    PGconn *conn = (PGconn *)c;
     if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
         first_line(err, errlen, "cannot send query", PQerrorMessage(conn));
         *rc = PC_EDB;
@@ -214,7 +214,7 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
     int txn = nstore > 0 && nstore < d->n;
     PGresult *res = NULL;
     if (txn)
-        res = exec_deadline(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+        res = pcd_pg_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
                             cx, &rc, err, errlen);
     PQclear(res);
     for (int is_store = 0; is_store < 2 && rc == PC_OK; is_store++) {
@@ -244,7 +244,7 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
         } else if (count > 0) {
             char what[512];
             const char *params[2] = { is_store ? ids.p : items.p, items.p };
-            res = exec_deadline(conn, sql, is_store ? 2 : 1, params, cx, &rc, what, sizeof what);
+            res = pcd_pg_exec(conn, sql, is_store ? 2 : 1, params, cx, &rc, what, sizeof what);
             if (res)
                 rc = add_rows(res, is_store, found, what, sizeof what);
             if (rc != PC_OK)
@@ -259,7 +259,7 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
     }
     if (rc == PC_OK && txn) {
         char what[256];
-        res = exec_deadline(conn, "COMMIT", 0, NULL, cx, &rc, what, sizeof what);
+        res = pcd_pg_exec(conn, "COMMIT", 0, NULL, cx, &rc, what, sizeof what);
         PQclear(res);
     } else if (rc != PC_OK && PQstatus(conn) == CONNECTION_OK &&
                PQtransactionStatus(conn) != PQTRANS_IDLE) {

@@ -17,4 +17,11 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
                        const pcd_delta *d, const pcd_cancel *cx, pcd_snapshot *found,
                        char *err, size_t errlen);
 
+/* Run one statement (text parameters) under cx's deadline and stop fd,
+ * cancelling it server-side when either fires.  The PGresult (TUPLES_OK
+ * or COMMAND_OK; PQclear it) or NULL with *rc PC_ETIMEDOUT, PC_ECANCELED
+ * or PC_EDB and the first line of the cause in err. */
+void *pcd_pg_exec(pg_conn *c, const char *sql, int nparams, const char *const *params,
+                  const pcd_cancel *cx, int *rc, char *err, size_t errlen);
+
 #endif

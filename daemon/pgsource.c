@@ -53,24 +53,24 @@ static int libpq_knows(const char *key)
 
 /* Connect with cfg->dsn plus `defaults` (key, value pairs) wherever the
  * DSN does not set the key itself. */
-static int connect_with(const pcd_config *cfg, const char *const (*defaults)[2], size_t ndef,
+static int connect_with(const char *dsn, const char *const (*defaults)[2], size_t ndef,
                         pg_conn **out, char *err, size_t errlen)
 {
     *out = NULL;
     char *perr = NULL;
-    PQconninfoOption *given = PQconninfoParse(cfg->dsn, &perr);
+    PQconninfoOption *given = PQconninfoParse(dsn, &perr);
     if (!given) {
         /* libpq's parse message quotes the offending part, and a malformed
          * URI whole, password included: scrub it. */
         pg_err(err, errlen, "invalid [database] dsn", perr ? perr : "cannot parse");
-        pcd_dsn_scrub(cfg->dsn, err);
+        pcd_dsn_scrub(dsn, err);
         PQfreemem(perr);
         return PC_EDB;
     }
     const char *keys[24], *vals[24];
     size_t n = 0;
     keys[n] = "dbname";
-    vals[n++] = cfg->dsn; /* expanded by expand_dbname */
+    vals[n++] = dsn; /* expanded by expand_dbname */
     for (size_t i = 0; i < ndef && n + 1 < sizeof keys / sizeof keys[0]; i++)
         if (!dsn_has(given, defaults[i][0])) {
             keys[n] = defaults[i][0];
@@ -87,7 +87,7 @@ static int connect_with(const pcd_config *cfg, const char *const (*defaults)[2],
     }
     if (PQstatus(conn) != CONNECTION_OK) {
         pg_err(err, errlen, "cannot connect", PQerrorMessage(conn));
-        pcd_dsn_scrub(cfg->dsn, err);
+        pcd_dsn_scrub(dsn, err);
         PQfinish(conn);
         return PC_EDB;
     }
@@ -98,6 +98,12 @@ static int connect_with(const pcd_config *cfg, const char *const (*defaults)[2],
 
 int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen)
 {
+    return pcd_pg_connect_dsn(cfg, cfg->dsn, out, err, errlen);
+}
+
+int pcd_pg_connect_dsn(const pcd_config *cfg, const char *dsn, pg_conn **out, char *err,
+                       size_t errlen)
+{
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", cfg->connect_timeout_s);
     /* Defaults the DSN may override: deadlines and keepalives everywhere. */
@@ -106,7 +112,7 @@ int pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errle
         { "keepalives_interval", "10" }, { "keepalives_count", "3" },
         { "application_name", "pricecached" },
     };
-    return connect_with(cfg, defaults, sizeof defaults / sizeof defaults[0], out, err, errlen);
+    return connect_with(dsn, defaults, sizeof defaults / sizeof defaults[0], out, err, errlen);
 }
 
 int pcd_pg_connect_watch(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen)
@@ -129,7 +135,7 @@ int pcd_pg_connect_watch(const pcd_config *cfg, pg_conn **out, char *err, size_t
         has_user_timeout = libpq_knows("tcp_user_timeout");
     if (!has_user_timeout)
         n--; /* the last entry */
-    return connect_with(cfg, defaults, n, out, err, errlen);
+    return connect_with(cfg->dsn, defaults, n, out, err, errlen);
 }
 
 /* Server notices (e.g. "relation already exists, skipping") are not ours

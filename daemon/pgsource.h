@@ -22,6 +22,9 @@ typedef struct pcd_cancel {
  * DSN does not set them).  PC_OK, or PC_EDB with the cause in err (never the
  * password). */
 int  pcd_pg_connect(const pcd_config *cfg, pg_conn **out, char *err, size_t errlen);
+/* The same with another DSN (a replica's), cfg giving the timeouts. */
+int  pcd_pg_connect_dsn(const pcd_config *cfg, const char *dsn, pg_conn **out, char *err,
+                        size_t errlen);
 /* The same for the connection that watches the database (LISTEN): TCP
  * keepalives after 2 s idle, every 1 s, 3 probes, and tcp_user_timeout
  * 5 s where libpq knows it, unless the DSN sets them. */

@@ -45,6 +45,9 @@ static int reload_config(engine *d, const char *file)
         free(node);
         return PC_ECONFIG;
     }
+    /* Before the new configuration is in force: a load that starts after
+     * it reads from the sources it names. */
+    pcd_sources_configure(d->sources, &node->cfg);
     pthread_mutex_lock(&d->mu);
     const pcd_config *old = cur_cfg(d);
     if (strcmp(old->path, node->cfg.path) != 0)
@@ -192,9 +195,27 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
              cfg->concurrency, cfg->timeout_s, cfg->refresh_s);
     free(red);
 
-    int rc = pcd_store_open(cfg, &d->store, err, sizeof err);
+    int rc = pcd_sources_new(cfg, &d->sources);
+    if (rc != PC_OK) {
+        LOG_ERR("daemon", "cannot set up the sources: %s", pc_strerror(rc));
+        pcd_engine_free(d);
+        return PCD_EXIT_RUNTIME;
+    }
+    if (pcd_sources_replicated(d->sources)) {
+        pcd_source_view sv[PCD_SRC_MAX];
+        size_t nsv = 0;
+        pcd_sources_view(d->sources, PCD_SRC_UNKNOWN, sv, &nsv);
+        for (size_t i = 1; i < nsv; i++)
+            LOG_INFO("sources", "source %s: %s (max_lag_s %d, replica_wait_ms %d, "
+                     "lag_sample_ms %d)", sv[i].name, sv[i].where, cfg->max_lag_s,
+                     cfg->replica_wait_ms, cfg->lag_sample_ms);
+    }
+
+    rc = pcd_store_open(cfg, &d->store, err, sizeof err);
     if (rc != PC_OK) {
         LOG_ERR("cache", "%s", err);
+        pcd_sources_free(d->sources);
+        d->sources = NULL;
         pcd_engine_free(d);
         return PCD_EXIT_RUNTIME;
     }
@@ -261,8 +282,17 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     if (pcd_engine_recorder_start(d) != PC_OK)
         LOG_WARN("daemon", "cannot start the record writer; the daemon record is written inline");
 
+    /* Not fatal: without the sampler no replica is ever judged up, and
+     * every read goes to the primary. */
+    if (pcd_sources_start(d->sources, d->stop_fd) != PC_OK)
+        LOG_ERR("sources", "cannot start the replica sampler; reading from the primary only");
     rc = pcd_jobs_start(d, cfg->concurrency);
     if (rc == PC_ENOMEM) {
+        uint64_t one = 1;
+        ssize_t wr = write(d->stop_fd, &one, sizeof one); /* ends the sampler */
+        (void)wr;
+        pcd_sources_free(d->sources);
+        d->sources = NULL;
         pcd_engine_recorder_stop(d);
         pcd_watch_stop(d->watch);
         pcd_events_close(d->events);
@@ -273,8 +303,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     }
     int all_started = rc == PC_OK;
 
-    pg_conn *ctl = NULL;
-    unsigned ctl_gen = 0;
+    pcd_listing_conn ctl = { 0 };
     int exit_code = PCD_EXIT_OK;
     int listing_failed = 0;
     int sync_backoff = 1000;
@@ -287,7 +316,8 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
 
     pcd_listen *lis = NULL;
     if (mode != PCD_MODE_ONCE && all_started &&
-        pcd_listen_start(cfg, d->stop_fd, pcd_notice_on, pcd_engine_db_seen, d, &lis) != PC_OK)
+        pcd_listen_start(cfg, d->stop_fd, pcd_notice_on, pcd_engine_db_seen, d, d->sources,
+                         &lis) != PC_OK)
         LOG_ERR("listen", "cannot start the listener thread; changes arrive with the refresh only");
     pcd_http *http = NULL;
     if (mode != PCD_MODE_ONCE && all_started && cfg->http_listen[0]) {
@@ -318,7 +348,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         }
         pthread_mutex_unlock(&d->mu);
         if (now >= next_sync) {
-            rc = pcd_sync_chains(d, &ctl, &ctl_gen);
+            rc = pcd_sync_chains(d, &ctl);
             cfg = cur_cfg(d);
             if (rc == PC_OK) {
                 synced_once = 1;
@@ -440,8 +470,9 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
     pcd_watch_stop(d->watch);
     d->watch = NULL;
     pcd_engine_recorder_stop(d);
-    if (ctl)
-        pcd_pg_close(ctl);
+    pcd_pg_close(ctl.conn);
+    pcd_sources_free(d->sources); /* its sampler ended with stop_fd */
+    d->sources = NULL;
 
     if (mode == PCD_MODE_ONCE && (listing_failed || d->failures > 0))
         exit_code = PCD_EXIT_FAILED;

@@ -23,7 +23,51 @@ void pcd_sync_check_warm(engine *d)
 
 /* List the active chains, drop vanished ones from the cache, queue a load
  * of every active one.  Returns PC_OK or the listing's error. */
-int pcd_sync_chains(engine *d, pg_conn **conn, unsigned *conn_gen)
+/* The listing over lc's connection to the chosen source; a replica that
+ * fails hands it to the primary. */
+static int list_chains(engine *d, const pcd_config *cfg, unsigned gen, pcd_listing_conn *lc,
+                       char ***slugs, size_t *n, char ***bad, size_t *nbad,
+                       char *err, size_t errlen)
+{
+    unsigned exclude = 0;
+    for (;;) {
+        char *dsn = NULL;
+        unsigned sgen = 0;
+        int idx = pcd_sources_choose(d->sources, PCD_READ_LIST, exclude, &dsn, &sgen);
+        if (lc->conn && (lc->conn_gen != gen || lc->src_gen != sgen || lc->src != idx ||
+                         !pcd_pg_ok(lc->conn))) {
+            pcd_pg_close(lc->conn);
+            lc->conn = NULL;
+        }
+        int rc = PC_OK;
+        if (!lc->conn) {
+            rc = pcd_pg_connect_dsn(cfg, dsn ? dsn : cfg->dsn, &lc->conn, err, errlen);
+            lc->conn_gen = gen;
+            lc->src_gen = sgen;
+            lc->src = idx;
+        }
+        free(dsn);
+        if (rc == PC_OK) {
+            pcd_cancel cx = { .deadline_ms = pc_mono_ms() + (int64_t)cfg->timeout_s * 1000,
+                              .stop_fd = d->stop_fd };
+            rc = pcd_pg_active_chains(lc->conn, cfg, &cx, slugs, n, bad, nbad, err, errlen);
+        }
+        if (rc == PC_ECANCELED || idx == 0)
+            return rc;
+        pcd_sources_done(d->sources, idx, sgen, PCD_READ_LIST, rc == PC_OK, err);
+        if (rc == PC_OK)
+            return rc;
+        LOG_WARN("db", "listing active chains on replica%d failed (%s); asking the primary",
+                 idx, err);
+        if (lc->conn && !pcd_pg_ok(lc->conn)) {
+            pcd_pg_close(lc->conn);
+            lc->conn = NULL;
+        }
+        exclude = ~1u;
+    }
+}
+
+int pcd_sync_chains(engine *d, pcd_listing_conn *lc)
 {
     pthread_mutex_lock(&d->mu);
     const pcd_config *cfg = cur_cfg(d);
@@ -31,21 +75,10 @@ int pcd_sync_chains(engine *d, pg_conn **conn, unsigned *conn_gen)
     pthread_mutex_unlock(&d->mu);
 
     char err[512] = "";
-    if (*conn && (*conn_gen != gen || !pcd_pg_ok(*conn))) {
-        pcd_pg_close(*conn);
-        *conn = NULL;
-    }
-    int rc = PC_OK;
-    if (!*conn) {
-        rc = pcd_pg_connect(cfg, conn, err, sizeof err);
-        *conn_gen = gen;
-    }
     char **slugs = NULL, **bad = NULL;
     size_t n = 0, nbad = 0;
-    if (rc == PC_OK) {
-        pcd_cancel cx = { .deadline_ms = pc_mono_ms() + (int64_t)cfg->timeout_s * 1000, .stop_fd = d->stop_fd };
-        rc = pcd_pg_active_chains(*conn, cfg, &cx, &slugs, &n, &bad, &nbad, err, sizeof err);
-    }
+    int rc = list_chains(d, cfg, gen, lc, &slugs, &n, &bad, &nbad, err, sizeof err);
+    pg_conn **conn = &lc->conn;
     if (rc != PC_OK) {
         if (rc != PC_ECANCELED)
             LOG_ERR("db", "database: cannot list active chains (%s)", err);

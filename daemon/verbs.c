@@ -77,6 +77,24 @@ static int ctl_status(void *ctx, char *out, size_t cap)
                  v.lock_corrupt ? "corrupt" : "ok", (double)v.stall_ms / 1000.0,
                  (unsigned)v.env.oldest_txn_pid, v.env.oldest_txn_s, note);
     len += w > 0 ? (size_t)w : 0;
+    /* Issue 14: a line per source, the primary first; lag "-" where none
+     * is measured (the primary, a replica not sampled yet). */
+    for (size_t i = 0; i < v.nsources && len < cap; i++) {
+        const pcd_source_view *sv = &v.sources[i];
+        char lb[32] = "-", ls[32] = "-", why[2 * sizeof sv->why];
+        if (i > 0 && sv->lag_bytes >= 0)
+            snprintf(lb, sizeof lb, "%lld", (long long)sv->lag_bytes);
+        if (i > 0 && sv->lag_s >= 0)
+            snprintf(ls, sizeof ls, "%.1f", sv->lag_s);
+        quote(why, sizeof why, sv->why);
+        w = snprintf(out + len, cap - len, "source=%s where=%s state=%s up=%d breaker=%s "
+                     "lag_bytes=%s lag_s=%s reads_load=%llu reads_delta=%llu why=\"%s\"\n",
+                     sv->name, sv->where, pcd_src_state_name(sv->state), sv->up,
+                     pc_breaker_name(sv->breaker), lb, ls,
+                     (unsigned long long)sv->reads[PCD_READ_LOAD],
+                     (unsigned long long)sv->reads[PCD_READ_DELTA], why);
+        len += w > 0 && (size_t)w < cap - len ? (size_t)w : 0;
+    }
     for (size_t i = 0; i < n && len < cap; i++) {
         const pcd_view_chain *vc = &v.chains[i];
         const pc_meta_rec *m = &vc->meta;

@@ -19,6 +19,19 @@ int pcd_view_db(const pcd_view *v)
     return v->db_ok ? PC_DB_UNKNOWN : PC_DB_DOWN;
 }
 
+int pcd_view_replica_up(const pcd_view *v)
+{
+    for (size_t i = 1; i < v->nsources && i < PCD_SRC_MAX; i++)
+        if (v->sources[i].up)
+            return 1;
+    return 0;
+}
+
+int pcd_view_can_read(const pcd_view *v)
+{
+    return pcd_view_db(v) != PC_DB_DOWN || pcd_view_replica_up(v);
+}
+
 int pcd_view_store_blocked_s(const pcd_view *v)
 {
     int64_t limit = (int64_t)(v->stall_limit_s > 0 ? v->stall_limit_s : 10) * 1000;
@@ -56,7 +69,7 @@ int pcd_view_unready(const pcd_view *v, char *why, size_t len)
         snprintf(why, len, "disk full: publishes fail, the last snapshots are served");
     else if (v->map_full)
         snprintf(why, len, "map full: publishes fail, the last snapshots are served");
-    else if (pcd_view_db(v) == PC_DB_DOWN)
+    else if (!pcd_view_can_read(v))
         snprintf(why, len, "database unreachable");
     else if (!v->db_ok) /* it answers, but the chains query fails */
         snprintf(why, len, "active chains cannot be listed");

@@ -4,7 +4,8 @@
 
 /* Owns: the pcd_view struct, its counters, and the judgements made of it
  * (starting / ready / degraded, fresh enough for /readyz, the systemd
- * status text).  May call: pc_format.h only.  The engine fills a view
+ * status text).  May call: pc_format.h, and sources.h for the type of a
+ * source's row only.  The engine fills a view
  * (engine.c: pcd_engine_view); its readers never reach into the engine.
  * Pure functions: no lock, no I/O. */
 
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "pc_format.h"
+#include "sources.h"
 
 /* Load duration histogram bounds, seconds. */
 #define PCD_DURATION_BUCKETS(X) \
@@ -112,6 +114,10 @@ typedef struct pcd_view {
     int64_t  store_busy_ms; /* how long the write in progress has held the store */
     int64_t  stall_ms;    /* since the engine (main loop, publisher) last made progress */
     int      stall_limit_s; /* [health] stall_s: beyond it the store counts as blocked */
+    /* Always filled: the sources reads choose from, the primary first
+     * (sources.h); nsources 1 without replicas. */
+    pcd_source_view sources[PCD_SRC_MAX];
+    size_t   nsources;
 } pcd_view;
 
 enum { PCD_VIEW_CHAINS = 1, PCD_VIEW_ENV = 2 };
@@ -123,6 +129,12 @@ void pcd_view_free(pcd_view *v);
  * in --once) PC_DB_DOWN when the last listing could not reach it, else
  * PC_DB_UNKNOWN.  What status, /metrics and /readyz say. */
 int  pcd_view_db(const pcd_view *v);
+/* 1 when a replica can serve reads now (pcd_source_view.up). */
+int  pcd_view_replica_up(const pcd_view *v);
+/* 1 when some source can serve reads: the database up (or not yet
+ * judged), or a replica up.  /readyz stays ready while one can. */
+int  pcd_view_can_read(const pcd_view *v);
+
 /* Seconds a write has held the store (waiting for LMDB's writer mutex,
  * typically) when that reaches [health] stall_s; else 0.  /readyz, control
  * status and STATUS= then say "store blocked for N s", and the watchdog is
