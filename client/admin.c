@@ -1,4 +1,4 @@
-/* admin.c - the public records of the administration API: the daemon (with the database state), a chain's full load record, the environment's figures. */
+/* admin.c - the public records of the administration API: the daemon (with the database state), a chain's full load record, the environment's figures, the sources the daemon reads from. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -190,4 +190,40 @@ int pc_env_read(pc_reader *r, pc_env_status *out)
     st.readers_used = used;
     st.readers_max = max;
     return fill_sized(out, out->size, &st, sizeof st, ENV_V1);
+}
+
+#define SOURCE_V1 sizeof(pc_source_status)
+
+int pc_source_read(pc_reader *r, size_t index, pc_source_status *out)
+{
+    if (!r || !out || out->size < SOURCE_V1)
+        return PC_EINVAL;
+    pc_rtxn t;
+    int rc = pc_rtxn_begin(r, &t);
+    if (rc != PC_OK)
+        return rc;
+    uint8_t kb[8];
+    MDB_val k = { pc_key_sources(kb), kb }, v;
+    pc_source_rec e;
+    int64_t updated = 0;
+    rc = mdb_get(t.txn, t.dbi, &k, &v);
+    rc = rc != MDB_SUCCESS ? pc_err_from_mdb(rc)
+                           : pc_sources_decode(v.mv_data, v.mv_size, index, &e, NULL, &updated);
+    pc_rtxn_end(&t);
+    if (rc != PC_OK)
+        return rc;
+    pc_source_status st;
+    memset(&st, 0, sizeof st);
+    st.state = e.state < PC_SOURCE__COUNT ? e.state : PC_SOURCE_UNKNOWN;
+    st.up = e.up;
+    st.breaker = e.breaker;
+    st.lag_bytes = e.lag_bytes;
+    st.lag_ms = e.lag_ms;
+    st.reads_load = e.reads_load;
+    st.reads_delta = e.reads_delta;
+    st.updated_ms = updated;
+    memcpy(st.name, e.name, sizeof st.name);
+    memcpy(st.where, e.where, sizeof st.where);
+    memcpy(st.why, e.why, sizeof st.why);
+    return fill_sized(out, out->size, &st, sizeof st, SOURCE_V1);
 }

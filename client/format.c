@@ -158,6 +158,43 @@ int pc_daemon_decode(const void *val, size_t len, pc_daemon_rec *out)
     return sized_decode(val, len, out, sizeof *out);
 }
 
+size_t pc_key_sources(uint8_t *buf)
+{
+    buf[0] = 0;
+    buf[1] = 'R';
+    return 2;
+}
+
+int pc_sources_decode(const void *val, size_t len, size_t i, pc_source_rec *out,
+                      size_t *count, int64_t *updated_ms)
+{
+    pc_sources_rec h;
+    uint32_t hsize;
+    if (!val || len < sizeof hsize)
+        return PC_EFORMAT;
+    memcpy(&hsize, val, sizeof hsize);
+    /* The header may grow too: at least the fields known here. */
+    if (hsize < sizeof h || hsize > len)
+        return PC_EFORMAT;
+    memcpy(&h, val, sizeof h);
+    if (h.count > PC_SOURCES_MAX || h.entry_size < 2 * sizeof(uint32_t) ||
+        (size_t)h.count * h.entry_size != len - hsize)
+        return PC_EFORMAT;
+    if (count)
+        *count = h.count;
+    if (updated_ms)
+        *updated_ms = h.updated_ms;
+    if (i >= h.count)
+        return PC_NOTFOUND;
+    const uint8_t *e = (const uint8_t *)val + hsize + i * h.entry_size;
+    memset(out, 0, sizeof *out);
+    memcpy(out, e, h.entry_size < sizeof *out ? h.entry_size : sizeof *out);
+    out->name[sizeof out->name - 1] = 0;
+    out->where[sizeof out->where - 1] = 0;
+    out->why[sizeof out->why - 1] = 0;
+    return PC_OK;
+}
+
 int pc_err_from_mdb(int rc)
 {
     switch (rc) {
@@ -235,4 +272,14 @@ const char *pc_db_state_name(int state)
     case PC_DB_DOWN:    return "down";
     default:            return "unknown";
     }
+}
+
+const char *pc_source_state_name(int state)
+{
+    static const char *const names[] = {
+#define PC_X_NAME(id, name) name,
+        PC_SOURCE_STATES(PC_X_NAME)
+#undef PC_X_NAME
+    };
+    return state >= 0 && state < PC_SOURCE__COUNT ? names[state] : "unknown";
 }

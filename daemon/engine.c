@@ -270,15 +270,99 @@ void pcd_engine_db_seen(void *ctx, int up, const char *error)
         pcd_engine_wake(d);
 }
 
+/* What makes the sources record worth writing at once. */
+static int src_changed(const pc_source_rec *a, const pc_source_rec *b)
+{
+    return a->state != b->state || a->up != b->up || a->breaker != b->breaker ||
+           strcmp(a->name, b->name) != 0 || strcmp(a->where, b->where) != 0 ||
+           strcmp(a->why, b->why) != 0 || a->lag_ms / 1000 != b->lag_ms / 1000 ||
+           (a->lag_bytes == 0) != (b->lag_bytes == 0);
+}
+
+void pcd_engine_note_sources(engine *d)
+{
+    if (!d->sources || !d->store)
+        return;
+    /* The primary as the view judges it (pcd_view_db), without the rest
+     * of a view: this runs at every pass of the main loop. */
+    pcd_view dbv;
+    memset(&dbv, 0, sizeof dbv);
+    dbv.db_ok = d->db_ok;
+    dbv.db_state = d->db_state;
+    int db = pcd_view_db(&dbv);
+    pcd_source_view sv_all[PCD_SRC_MAX];
+    size_t nsv = 0;
+    pcd_sources_view(d->sources, db == PC_DB_UP ? PCD_SRC_UP : db == PC_DB_DOWN ? PCD_SRC_DOWN
+                                                                                : PCD_SRC_UNKNOWN,
+                     sv_all, &nsv);
+    if (nsv > 0 && db == PC_DB_DOWN)
+        snprintf(sv_all[0].why, sizeof sv_all[0].why, "%s", d->db_error);
+    pc_source_rec now[PC_SOURCES_MAX];
+    size_t n = nsv < PC_SOURCES_MAX ? nsv : PC_SOURCES_MAX;
+    memset(now, 0, sizeof now);
+    int moved = n != d->src_n, changed = moved;
+    for (size_t i = 0; i < n; i++) {
+        const pcd_source_view *sv = &sv_all[i];
+        pc_source_rec *e = &now[i];
+        e->size = sizeof *e;
+        e->state = (uint32_t)sv->state;
+        e->up = (uint32_t)sv->up;
+        e->breaker = (uint32_t)sv->breaker;
+        e->lag_bytes = sv->lag_bytes;
+        e->lag_ms = sv->lag_s < 0 ? -1 : (int64_t)(sv->lag_s * 1000.0);
+        e->reads_load = sv->reads[PCD_READ_LOAD];
+        e->reads_delta = sv->reads[PCD_READ_DELTA];
+        _Static_assert(sizeof e->name == sizeof sv->name && sizeof e->where == sizeof sv->where &&
+                       sizeof e->why == sizeof sv->why, "the record holds the view's texts");
+        memcpy(e->name, sv->name, sizeof e->name);
+        memcpy(e->where, sv->where, sizeof e->where);
+        memcpy(e->why, sv->why, sizeof e->why);
+        e->name[sizeof e->name - 1] = e->where[sizeof e->where - 1] = 0;
+        e->why[sizeof e->why - 1] = 0;
+        if (i < d->src_n) {
+            changed |= src_changed(e, &d->src_rec[i]);
+            moved |= e->lag_ms != d->src_rec[i].lag_ms ||
+                     e->lag_bytes != d->src_rec[i].lag_bytes ||
+                     e->reads_load != d->src_rec[i].reads_load ||
+                     e->reads_delta != d->src_rec[i].reads_delta;
+        }
+    }
+    int64_t mono = pc_mono_ms();
+    int64_t every = n > 1 ? 5000 : 30000;
+    if (!(d->src_at_ms == 0 || changed || (moved && mono - d->src_at_ms >= every)))
+        return;
+    memcpy(d->src_rec, now, sizeof now);
+    d->src_n = n;
+    d->src_at_ms = mono;
+    if (d->recorder_on) {
+        d->src_dirty = 1;
+        pthread_cond_signal(&d->drec_cv);
+        return;
+    }
+    pcd_store_put_sources(d->store, d->src_rec, d->src_n);
+}
+
 static void *recorder_main(void *arg)
 {
     engine *d = arg;
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        while (!d->drec_dirty && !d->recorder_stop)
+        while (!d->drec_dirty && !d->src_dirty && !d->recorder_stop)
             pthread_cond_wait(&d->drec_cv, &d->mu);
-        if (!d->drec_dirty)
-            break;
+        if (d->src_dirty) {
+            pc_source_rec recs[PC_SOURCES_MAX];
+            size_t n = d->src_n;
+            memcpy(recs, d->src_rec, sizeof recs);
+            d->src_dirty = 0;
+            pthread_mutex_unlock(&d->mu);
+            pcd_store_put_sources(d->store, recs, n); /* a failure is logged with its cause */
+            pthread_mutex_lock(&d->mu);
+        }
+        if (!d->drec_dirty) {
+            if (d->recorder_stop && !d->src_dirty)
+                break;
+            continue;
+        }
         d->drec_dirty = 0;
         d->drec.pid = (uint32_t)getpid();
         pc_daemon_rec rec = d->drec;

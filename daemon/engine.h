@@ -29,8 +29,9 @@
  * header.  control (REP socket; the verbs come in as pcd_control_ops),
  * events (PUB socket), busdir, http and metrics (read a pcd_view only),
  * listen (LISTEN thread; notices come in through a callback), sdnotify,
- * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy, dsn
- * (PostgreSQL), migrate, config (-> dsn; knows nothing of pgsource), delta,
+ * store + store_* (LMDB; never PostgreSQL), pgsource, pgdelta, pgcopy,
+ * pgreplica, dsn (PostgreSQL), sources (primary and replicas: sampling,
+ * breakers, the choice per read; listen feeds it the primary's position), migrate, config (-> dsn; knows nothing of pgsource), delta,
  * coalesce (the rule of when and how pending changes are applied; pure),
  * breaker, snapshot, validate, log.
  *
@@ -130,6 +131,11 @@ typedef struct engine {
     int             db_ev_value;    /* PC_DB_DOWN or PC_DB_UP */
     char            db_ev_text[PC_ERROR_TEXT_MAX + 96];
     pthread_cond_t  drec_cv;
+    /* The sources record (pc_source_read) as last handed to the recorder. */
+    pc_source_rec   src_rec[PC_SOURCES_MAX];
+    size_t          src_n;
+    int             src_dirty;
+    int64_t         src_at_ms;  /* monotonic ms of that hand-over; 0 never */
 } engine;
 
 static inline const pcd_config *cur_cfg(engine *d) { return &d->cfgs->cfg; }
@@ -172,6 +178,11 @@ void  pcd_engine_note_state(engine *d);
  * writes the daemon record.  A pcd_dbstate_fn (listen.h); any thread;
  * takes mu. */
 void  pcd_engine_db_seen(void *ctx, int up, const char *error);
+/* Record the sources for pc_source_read when they changed: at once on a
+ * change of state (or of lag by a whole second), else their figures at
+ * most every 5 s (30 s without replicas).  Written by the recorder thread
+ * like the daemon record.  Caller holds mu. */
+void  pcd_engine_note_sources(engine *d);
 /* Write the daemon record as it is (pid refreshed), now, on the caller's
  * thread: start-up and shutdown. */
 void  pcd_engine_write_daemon(engine *d);

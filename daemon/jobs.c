@@ -116,16 +116,16 @@ static void nap(int stop_fd, int ms)
  * WAL position read after the notices counted at `seq` (listen.c reads it
  * on the LISTEN connection right after each), up to `deadline_ms`.
  * PC_OK; PC_ETIMEDOUT with why; or the replica's own error. */
-static int caught_up(worker *w, int idx, uint64_t seq, int64_t deadline_ms, char *why,
-                     size_t len)
+static int caught_up(worker *w, int idx, uint64_t seq, int wait_ms, char *why, size_t len)
 {
     engine *d = w->d;
+    int64_t deadline_ms = pc_mono_ms() + wait_ms;
     if (seq == 0)
         return PC_OK; /* no notice since start: nothing announced to cover */
     uint64_t want = 0, got = 0;
     if (pcd_sources_lsn_wait(d->sources, seq, deadline_ms, &want) != PC_OK) {
         snprintf(why, len, "the primary's WAL position after the notification was not known "
-                 "within %d ms", cur_cfg(d)->replica_wait_ms);
+                 "within %d ms", wait_ms);
         return PC_ETIMEDOUT;
     }
     for (;;) {
@@ -138,11 +138,11 @@ static int caught_up(worker *w, int idx, uint64_t seq, int64_t deadline_ms, char
             return PC_OK;
         if (pc_mono_ms() >= deadline_ms)
             break;
-        nap(d->stop_fd, 2);
+        nap(d->stop_fd, 1);
     }
     snprintf(why, len, "replica%d had replayed %X/%X, not the notified %X/%X, within %d ms", idx,
              (unsigned)(got >> 32), (unsigned)got, (unsigned)(want >> 32), (unsigned)want,
-             cur_cfg(d)->replica_wait_ms);
+             wait_ms);
     return PC_ETIMEDOUT;
 }
 
@@ -155,7 +155,7 @@ typedef int (*read_fn)(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx, 
  * the next source, the primary last; `reset` empties what the failed
  * attempt gathered, so nothing of it is published.  Only the last
  * source's failure is the job's: a chain's breaker opens only when no
- * source can serve it.  Returns fn's result; *read_s the time spent. */
+ * source can serve it.  Returns fn's result (err its message). */
 static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int kind, int64_t t0,
                         read_fn fn, void (*reset)(void *), void *arg, char *err, size_t errlen)
 {
@@ -163,19 +163,26 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
     unsigned exclude = 0;
     uint64_t seq = pcd_sources_notice_seq(d->sources);
     int64_t deadline = t0 + (int64_t)cfg->timeout_s * 1000;
+    char fallback[256] = "";
+    int again = 0; /* the source to try once more on a new connection, + 1 */
     for (int attempt = 0;; attempt++) {
         char *dsn = NULL;
         unsigned sgen = 0;
         int idx = pcd_sources_choose(d->sources, kind, exclude, &dsn, &sgen);
+        if (fallback[0]) /* the reason the primary serves, rather than the choice's */
+            pcd_sources_fallback(d->sources, idx, kind, fallback);
+        fallback[0] = 0;
+        pg_conn *before = w->conn[idx];
         int rc = ensure_conn(w, cfg, idx, dsn, sgen, err, errlen);
+        int reused = before && before == w->conn[idx];
         free(dsn);
         if (rc == PC_OK && idx > 0) {
             char why[256] = "";
-            rc = caught_up(w, idx, seq, pc_mono_ms() + cfg->replica_wait_ms, why, sizeof why);
+            rc = caught_up(w, idx, seq, cfg->replica_wait_ms, why, sizeof why);
             if (rc == PC_ETIMEDOUT) {
                 /* Past the deadline: from the primary, never an older value. */
                 LOG_DBG("load", "chain %s: %s", slug, why);
-                pcd_sources_fallback(d->sources, idx, kind, why);
+                snprintf(fallback, sizeof fallback, "%s", why);
                 exclude = ~1u;
                 continue;
             }
@@ -190,8 +197,19 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
         }
         if (rc == PC_ECANCELED)
             return rc;
-        if (w->conn[idx] && !pcd_pg_ok(w->conn[idx]))
+        if (w->conn[idx] && !pcd_pg_ok(w->conn[idx])) {
             drop_conn(w, idx);
+            /* An idle connection the server dropped (a restart, an idle
+             * timeout) tells nothing of the source now: one more try on a
+             * new connection before it counts as the source's failure. */
+            if (rc != PC_OK && reused && idx > 0 && again != idx + 1) {
+                LOG_DBG("load", "chain %s: connection to source %d was gone (%s); again on a "
+                        "new one", slug, idx, err);
+                again = idx + 1;
+                reset(arg);
+                continue;
+            }
+        }
         pcd_sources_done(d->sources, idx, sgen, kind, rc == PC_OK, err);
         if (rc == PC_OK) {
             if (idx > 0 && w->conn[0])

@@ -57,6 +57,9 @@ static int reload_config(engine *d, const char *file)
     if (strcmp(old->bus_events, node->cfg.bus_events) != 0 ||
         strcmp(old->bus_control, node->cfg.bus_control) != 0)
         LOG_WARN("config", "[bus] addresses changed; take effect at the next restart");
+    if (strcmp(old->dsn, node->cfg.dsn) != 0)
+        LOG_WARN("config", "[database] dsn changed: loads use it now; the LISTEN connection "
+                 "moves at the next restart");
     if (strcmp(old->http_listen, node->cfg.http_listen) != 0)
         LOG_WARN("config", "[http] listen changed; takes effect at the next restart");
     node->older = d->cfgs;
@@ -368,6 +371,7 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
         pthread_mutex_lock(&d->mu);
         pcd_sync_check_warm(d);
         pcd_engine_note_state(d);
+        pcd_engine_note_sources(d);
         pthread_mutex_unlock(&d->mu);
         pcd_sync_reap(d);
         if (mode == PCD_MODE_ONCE && synced_once && pcd_sched_idle(d))

@@ -27,6 +27,7 @@ typedef struct replica {
     pcd_breaker br;
     int64_t     lag_bytes;
     double      lag_s;
+    int64_t     caught_up_ms; /* monotonic: last sample that had replayed the reference; 0 never */
     uint64_t    reads[PCD_READ__COUNT];
 } replica;
 
@@ -69,7 +70,7 @@ void pcd_sources_name(int idx, char *buf, size_t len)
     if (idx <= 0)
         snprintf(buf, len, "primary");
     else
-        snprintf(buf, len, "replica%d", idx);
+        snprintf(buf, len, "replica%u", (unsigned)idx & 0xffu); /* at most 15 */
 }
 
 int pcd_sources_pick(const pcd_src_cand *cand, size_t n, int max_lag_s, unsigned exclude)
@@ -273,12 +274,27 @@ static void sampled(pcd_sources *s, size_t i, int rc, const pcd_replica_sample *
         /* Lag against the primary's position when the listener read one,
          * else against what the replica received (its best knowledge). */
         uint64_t ref = primary_lsn ? primary_lsn : sm->receive_lsn;
+        int64_t now = mono_ms();
         r->lag_bytes = ref > sm->replay_lsn ? (int64_t)(ref - sm->replay_lsn) : 0;
         /* Caught up is 0 s whatever the last commit's age: on an idle
          * primary the replay timestamp alone reads as growing lag. */
-        r->lag_s = sm->replay_lsn >= ref ? 0.0 : sm->replay_age_s < 0 ? 0.0 : sm->replay_age_s;
-        state = r->lag_s > (double)s->max_lag_s ? PCD_SRC_LAGGING : PCD_SRC_UP;
-        if (state == PCD_SRC_LAGGING)
+        if (sm->replay_lsn >= ref) {
+            r->lag_s = 0.0;
+            r->caught_up_ms = now;
+        } else if (sm->replay_age_s >= 0) {
+            r->lag_s = sm->replay_age_s;
+        } else if (r->caught_up_ms) {
+            /* No transaction replayed since it started: at least as far
+             * behind as since it was last seen caught up. */
+            r->lag_s = (double)(now - r->caught_up_ms) / 1000.0;
+        } else {
+            r->lag_s = -1; /* behind by an unknown time: not read */
+        }
+        state = r->lag_s < 0 || r->lag_s > (double)s->max_lag_s ? PCD_SRC_LAGGING : PCD_SRC_UP;
+        if (r->lag_s < 0)
+            snprintf(why, sizeof why, "%lld bytes behind, no transaction replayed since it "
+                     "started: lag unknown", (long long)r->lag_bytes);
+        else if (state == PCD_SRC_LAGGING)
             snprintf(why, sizeof why, "%.1f s behind (max_lag_s %d), %lld bytes", r->lag_s,
                      s->max_lag_s, (long long)r->lag_bytes);
     }

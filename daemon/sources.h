@@ -15,6 +15,7 @@
 
 #include "breaker.h"
 #include "config.h"
+#include "pc_format.h"
 
 #define PCD_SRC_MAX (1 + PCD_REPLICAS_MAX)
 
@@ -24,8 +25,14 @@ enum { PCD_READ_LOAD, PCD_READ_DELTA, PCD_READ__COUNT };
 #define PCD_READ_LIST PCD_READ__COUNT
 const char *pcd_read_kind_name(int kind); /* "load", "delta", "listing" */
 
-/* A source's state as sampled (the primary's is the LISTEN check's). */
-enum { PCD_SRC_UNKNOWN, PCD_SRC_UP, PCD_SRC_LAGGING, PCD_SRC_DOWN };
+/* A source's state as sampled (the primary's is the LISTEN check's); the
+ * values of pricecache.h's enum pc_source_state, which records them. */
+enum {
+    PCD_SRC_UNKNOWN = (int)PC_SOURCE_UNKNOWN,
+    PCD_SRC_UP      = (int)PC_SOURCE_UP,
+    PCD_SRC_LAGGING = (int)PC_SOURCE_LAGGING,
+    PCD_SRC_DOWN    = (int)PC_SOURCE_DOWN
+};
 const char *pcd_src_state_name(int state); /* "unknown", "up", "lagging", "down" */
 
 /* One source as status and /metrics show it. */

@@ -80,6 +80,9 @@ int  pcd_store_remove_chain(pcd_store *st, const char *chain, char *err, size_t 
 int  pcd_store_list_chains(pcd_store *st, char ***out, size_t *n);
 int  pcd_store_get_daemon(pcd_store *st, pc_daemon_rec *out);
 int  pcd_store_put_daemon(pcd_store *st, const pc_daemon_rec *rec);
+/* The sources the daemon reads from, for pc_source_read (the primary
+ * first; at most PC_SOURCES_MAX, more are cut). */
+int  pcd_store_put_sources(pcd_store *st, const pc_source_rec *recs, size_t n);
 /* The environment's figures, sampled without waiting for a write (the
  * map lock only: a resize is short and never waits on LMDB). */
 typedef struct pcd_store_sample {

@@ -309,3 +309,36 @@ int pcd_store_put_daemon(pcd_store *st, const pc_daemon_rec *rec)
     return pcd_st_write_logged(st, put_daemon_fn, (void *)rec, "daemon record not written");
 }
 
+typedef struct sources_arg {
+    const pc_source_rec *recs;
+    size_t n;
+} sources_arg;
+
+static int put_sources_fn(pcd_store *st, MDB_txn *txn, void *arg)
+{
+    const sources_arg *a = arg;
+    struct {
+        pc_sources_rec h;
+        pc_source_rec e[PC_SOURCES_MAX];
+    } rec;
+    size_t n = a->n < PC_SOURCES_MAX ? a->n : PC_SOURCES_MAX;
+    memset(&rec, 0, sizeof rec);
+    rec.h.size = sizeof rec.h;
+    rec.h.count = (uint32_t)n;
+    rec.h.entry_size = sizeof rec.e[0];
+    rec.h.updated_ms = pc_now_ms();
+    memcpy(rec.e, a->recs, n * sizeof rec.e[0]);
+    for (size_t i = 0; i < n; i++)
+        rec.e[i].size = sizeof rec.e[i];
+    uint8_t kb[8];
+    MDB_val k = { pc_key_sources(kb), kb };
+    MDB_val v = { sizeof rec.h + n * sizeof rec.e[0], &rec };
+    return mdb_put(txn, st->dbi, &k, &v, 0);
+}
+
+int pcd_store_put_sources(pcd_store *st, const pc_source_rec *recs, size_t n)
+{
+    sources_arg a = { recs, n };
+    return pcd_st_write_logged(st, put_sources_fn, &a, "sources record not written");
+}
+

@@ -900,6 +900,68 @@ typedef struct pc_daemon_status {
  */
 int pc_daemon_read(pc_reader *r, pc_daemon_status *out);
 
+/* The sources the daemon reads prices from (issue 14): the primary
+ * ([database] dsn) and the streaming replicas of [database] replicas.
+ * pc_source_status.state: X(id, name), name from pc_source_state_name. */
+#define PC_SOURCE_STATES(X)              \
+    X(PC_SOURCE_UNKNOWN, "unknown")      \
+    X(PC_SOURCE_UP,      "up")           \
+    X(PC_SOURCE_LAGGING, "lagging")      \
+    X(PC_SOURCE_DOWN,    "down")
+
+enum pc_source_state {
+#define PC_X_ENUM(id, name) id,
+    PC_SOURCE_STATES(PC_X_ENUM)
+#undef PC_X_ENUM
+    PC_SOURCE__COUNT
+};
+
+/* pc_source_state_name - "unknown", "up", "lagging", "down"; "unknown"
+ * for a value out of range.  Static string; thread-safe. */
+const char *pc_source_state_name(int state);
+
+/* One source as the daemon last recorded it. */
+typedef struct pc_source_status {
+    uint32_t size;         /* in: sizeof(pc_source_status) */
+    uint32_t state;        /* enum pc_source_state: the primary as the
+                              daemon's continuous check sees the database;
+                              a replica down (unreachable, WAL receiver not
+                              streaming, promoted, or its breaker open),
+                              lagging (beyond max_lag_s) or up */
+    uint32_t up;           /* 1: it can serve reads now */
+    uint32_t breaker;      /* PC_BREAKER_* of a replica; 0 for the primary */
+    int64_t  lag_bytes;    /* a replica's replay position behind the
+                              primary's; -1 not measured (the primary, a
+                              replica not sampled yet) */
+    int64_t  lag_ms;       /* its replay lag in ms; -1 not measured */
+    uint64_t reads_load;   /* full loads it served since the daemon started */
+    uint64_t reads_delta;  /* delta fetches it served */
+    int64_t  updated_ms;   /* unix ms the daemon recorded these figures */
+    char     name[16];     /* "primary", "replica1", "replica2", ... */
+    char     where[128];   /* its host:port; never a password */
+    char     why[PC_ERROR_TEXT_MAX]; /* why it is down or lagging; "" */
+} pc_source_status;
+
+/* pc_source_read - source `index` (0 the primary, then the replicas in
+ * the order of [database] replicas) as the daemon last recorded it.
+ *
+ *   r      in   an open reader.
+ *   index  in   0, 1, ...: read until PC_NOTFOUND to list them all.
+ *   out    in   out->size set by the caller.
+ *          out  the source; left untouched unless PC_OK.
+ *
+ * The daemon records its sources when one changes state and at most every
+ * few seconds while figures move (every 30 s without replicas): lag and
+ * reads may be that old (updated_ms says when).  The figures are those of
+ * the daemon that last wrote; pc_daemon_read says whether it runs.
+ *
+ * Returns PC_OK; PC_NOTFOUND (index past the last source, or a daemon
+ * that never recorded its sources: older, or not started yet); PC_EINVAL
+ * (NULL argument, size too small); PC_EFORMAT (a record this library
+ * cannot decode); PC_EOVERLOADED; PC_EIO.  Thread-safe.
+ */
+int pc_source_read(pc_reader *r, size_t index, pc_source_status *out);
+
 /* A chain's full load record: pc_chain_meta plus what an operator sees. */
 typedef struct pc_chain_status {
     uint32_t size;                  /* in: sizeof(pc_chain_status) */

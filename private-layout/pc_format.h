@@ -11,6 +11,7 @@
  *   "\0D"                         daemon record      (pc_daemon_rec)
  *   "\0C" chain                   chain metadata     (pc_meta_rec)
  *   "\0E"                         bus endpoints      (two NUL-terminated addresses)
+ *   "\0R"                         sources            (pc_sources_rec + pc_source_rec[])
  *   "\0A" u64 big-endian seq      audit record       (pc_audit_rec)
  *   chain "\0B" item              base price         (pc_price_rec)
  *   chain "\0S" store "\0" item   store exception    (pc_price_rec)
@@ -80,6 +81,33 @@ typedef struct pc_daemon_rec {
     char     db_error[PC_ERROR_TEXT_MAX]; /* last error from the database */
 } pc_daemon_rec;
 
+
+/* The sources the daemon reads from (issue 14): a header, then `count`
+ * entries of `entry_size` bytes each (a newer writer may append fields to
+ * an entry; a reader takes what it knows).  The primary is entry 0. */
+typedef struct pc_sources_rec {
+    uint32_t size;          /* sizeof(pc_sources_rec) as written */
+    uint32_t count;         /* entries that follow */
+    uint32_t entry_size;    /* sizeof(pc_source_rec) as written */
+    uint32_t reserved;
+    int64_t  updated_ms;    /* unix ms of this record's write */
+} pc_sources_rec;
+
+typedef struct pc_source_rec {
+    uint32_t size;          /* sizeof(pc_source_rec) as written */
+    uint32_t state;         /* enum pc_source_state */
+    uint32_t up;            /* can serve reads now */
+    uint32_t breaker;       /* PC_BREAKER_* (0 for the primary) */
+    int64_t  lag_bytes;     /* -1: not measured */
+    int64_t  lag_ms;        /* -1: not measured */
+    uint64_t reads_load, reads_delta;
+    char     name[16];      /* "primary", "replica1", ... */
+    char     where[128];    /* host:port, never a password */
+    char     why[PC_ERROR_TEXT_MAX];
+} pc_source_rec;
+
+/* Most entries a sources record holds (the primary and 15 replicas). */
+#define PC_SOURCES_MAX 16
 
 typedef struct pc_meta_rec {
     uint32_t size;          /* sizeof(pc_meta_rec) as written */
@@ -154,6 +182,14 @@ int pc_daemon_decode(const void *val, size_t len, pc_daemon_rec *out);
 
 /* Bus endpoints the daemon announces: "events\0control\0". */
 size_t pc_key_endpoints(uint8_t *buf);
+
+/* The sources record ("\0R").  pc_sources_decode checks the header and
+ * copies entry `i` into *out (zero-filling fields an older writer did not
+ * have; strings NUL-terminated); *count gets the number of entries.
+ * PC_OK; PC_NOTFOUND when i >= count; PC_EFORMAT when malformed. */
+size_t pc_key_sources(uint8_t *buf);
+int pc_sources_decode(const void *val, size_t len, size_t i, pc_source_rec *out,
+                      size_t *count, int64_t *updated_ms);
 
 /* ---- audit log (client/audit.c) ----
  *

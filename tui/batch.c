@@ -69,6 +69,19 @@ int tui_batch_frame(FILE *f, const tui_model *m, const tui_eventlog *l, unsigned
             l->alarms & PC_HB_STORE_BLOCKED ? "store_blocked" : "");
     fprintf(f, "oldest_txn_pid: %u\noldest_txn_s: %.1f\n", m->oldest_pid,
             (double)m->oldest_ms / 1000.0);
+    /* Issue 14: the sources, once the daemon has replicas to tell of. */
+    for (size_t i = 0; m->nsources > 1 && i < m->nsources; i++) {
+        const pc_source_status *sv = &m->sources[i];
+        char lb[32] = "-", ls[32] = "-";
+        if (sv->lag_bytes >= 0)
+            snprintf(lb, sizeof lb, "%" PRId64, sv->lag_bytes);
+        if (sv->lag_ms >= 0)
+            snprintf(ls, sizeof ls, "%.1f", (double)sv->lag_ms / 1000.0);
+        fprintf(f, "source: %s where=%s state=%s up=%u lag_bytes=%s lag_s=%s reads_load=%" PRIu64
+                " reads_delta=%" PRIu64 "%s%s%s\n", sv->name, sv->where,
+                pc_source_state_name((int)sv->state), sv->up, lb, ls, sv->reads_load,
+                sv->reads_delta, sv->why[0] ? " why=\"" : "", sv->why, sv->why[0] ? "\"" : "");
+    }
     fprintf(f, "chains: %zu\n", m->nview);
     if (m->problem[0])
         fprintf(f, "problem: %s\n", m->problem);

@@ -229,6 +229,23 @@ static void read_stats(tui_model *m)
 #endif
 }
 
+/* The sources, until PC_NOTFOUND; an older daemon records none. */
+static void read_sources(tui_model *m)
+{
+    size_t n = 0;
+    for (; n < sizeof m->sources / sizeof m->sources[0]; n++) {
+        m->sources[n].size = sizeof m->sources[n];
+        int rc = pc_source_read(m->r, n, &m->sources[n]);
+        if (rc == PC_NOTFOUND)
+            break;
+        if (rc != PC_OK) {
+            problem(m, "sources", rc);
+            break;
+        }
+    }
+    m->nsources = n;
+}
+
 void tui_model_sample(tui_model *m)
 {
     m->now_ms = tui_now_ms();
@@ -265,6 +282,7 @@ void tui_model_sample(tui_model *m)
         else
             problem(m, "environment", rc);
         read_readers(m);
+        read_sources(m);
     }
     m->daemon = daemon_state(m);
     db_state(m);

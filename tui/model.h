@@ -108,6 +108,11 @@ typedef struct tui_model {
     double      hist[TUI_HIST];
     size_t      nhist;
 
+    /* The sources the daemon reads from (pc_source_read): the primary,
+     * then its replicas; nsources 0 when the daemon recorded none. */
+    pc_source_status sources[16];
+    size_t      nsources;
+
     tui_chain  *chains;        /* every chain of the last sample, in byte order */
     size_t      nchains, cap;
     size_t     *view;          /* indices into chains: filtered, then sorted */

@@ -189,6 +189,30 @@ static int not_responding(const tui_model *m, const tui_eventlog *l)
            tui_events_silent_ms(l, tui_mono_ms()) > (int64_t)TUI_SILENT_BEATS * TUI_BEAT_MS;
 }
 
+/* Issue 14: each source on the second header line, once the daemon has
+ * replicas: name, state (coloured), a replica's lag in seconds and bytes,
+ * the reads it served (loads + deltas).  The batch frame has every field. */
+static void draw_sources(const tui_model *m)
+{
+    if (m->nsources < 2)
+        return;
+    out(A_NORMAL, "  src");
+    for (size_t i = 0; i < m->nsources; i++) {
+        const pc_source_status *sv = &m->sources[i];
+        outf(A_NORMAL, " %s ", sv->name);
+        out(sv->up ? look(P_OK, A_NORMAL)
+            : sv->state == PC_SOURCE_LAGGING ? look(P_WARN, A_BOLD) | A_BOLD
+                                             : look(P_BAD, A_BOLD) | A_BOLD,
+            pc_source_state_name((int)sv->state));
+        if (sv->lag_ms >= 0 && sv->lag_bytes >= 0) {
+            char b[16];
+            tui_fmt_bytes(b, sizeof b, (uint64_t)sv->lag_bytes);
+            outf(A_NORMAL, " %.0fs/%s", (double)sv->lag_ms / 1000.0, b);
+        }
+        outf(A_NORMAL, " r%" PRIu64, sv->reads_load + sv->reads_delta);
+    }
+}
+
 static void draw_header(const tui_model *m, const tui_eventlog *l, const tui_ui *ui)
 {
     char buf[64];
@@ -260,6 +284,7 @@ static void draw_header(const tui_model *m, const tui_eventlog *l, const tui_ui 
     } else {
         out(A_BOLD, unknown());
     }
+    draw_sources(m);
 }
 
 /* The message line: the most urgent of what the operator should know, on

@@ -225,6 +225,87 @@ static void test_redact(void **state)
     }
 }
 
+/* Issue 14: [database] replicas (one value, ';'-separated), max_lag_s,
+ * replica_wait_ms, lag_sample_ms. */
+static void test_replicas(void **state)
+{
+    (void)state;
+    pcd_config cfg;
+    char err[512];
+    assert_int_equal(load("[database]\ndsn = host=/tmp dbname=x\n[cache]\npath = /tmp/c\n",
+                          &cfg, err, sizeof err), PC_OK);
+    assert_string_equal(cfg.replicas, "");
+    assert_int_equal(cfg.max_lag_s, 60);
+    assert_int_equal(cfg.replica_wait_ms, 200);
+    assert_int_equal(cfg.lag_sample_ms, 1000);
+    pcd_config_free(&cfg);
+
+    /* A list on continuation lines; spaces and empty entries dropped. */
+    assert_int_equal(load("[database]\ndsn = host=p dbname=x\n"
+                          "replicas = host=r1 port=5433 dbname=x;\n"
+                          "  host=r2 port=5434 dbname=x ;\n"
+                          "max_lag_s = 5\nreplica_wait_ms = 0\nlag_sample_ms = 250\n"
+                          "[cache]\npath = /tmp/c\n", &cfg, err, sizeof err), PC_OK);
+    char **list;
+    size_t n;
+    char why[256];
+    assert_int_equal(pcd_config_replicas(cfg.replicas, &list, &n, why, sizeof why), PC_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0], "host=r1 port=5433 dbname=x");
+    assert_string_equal(list[1], "host=r2 port=5434 dbname=x");
+    pcd_config_replicas_free(list, n);
+    assert_int_equal(cfg.max_lag_s, 5);
+    assert_int_equal(cfg.replica_wait_ms, 0);
+    assert_int_equal(cfg.lag_sample_ms, 250);
+    pcd_config_free(&cfg);
+
+    assert_int_equal(pcd_config_replicas(" ; ;", &list, &n, why, sizeof why), PC_OK);
+    assert_int_equal(n, 0);
+    pcd_config_replicas_free(list, n);
+
+    /* A bad entry: the file, the line, the key and which entry; never the
+     * password. */
+    assert_int_equal(load("[database]\ndsn = host=p\n"
+                          "replicas = host=r1 password=s3cret; host='r2 password=s3cret\n"
+                          "[cache]\npath = /tmp/c\n", &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, ":3: [database] replicas: entry 2"));
+    assert_null(strstr(err, "s3cret"));
+    pcd_config_free(&cfg);
+    assert_int_equal(load("[database]\ndsn = host=p\nmax_lag_s = 0\n[cache]\npath = /tmp/c\n",
+                          &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, ":3: [database] max_lag_s: expected a whole number from 1"));
+    pcd_config_free(&cfg);
+    assert_int_equal(load("[database]\ndsn = host=p\nlag_sample_ms = 10\n[cache]\npath = /tmp/c\n",
+                          &cfg, err, sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, "[database] lag_sample_ms"));
+    pcd_config_free(&cfg);
+
+    /* The environment, as for every key. */
+    setenv("PRICECACHE_DATABASE_REPLICAS", "host=e1;host=e2;host=e3", 1);
+    setenv("PRICECACHE_DATABASE_MAX_LAG_S", "7", 1);
+    assert_int_equal(load("[database]\ndsn = host=p\n[cache]\npath = /tmp/c\n", &cfg, err,
+                          sizeof err), PC_OK);
+    assert_string_equal(cfg.replicas, "host=e1;host=e2;host=e3");
+    assert_int_equal(cfg.max_lag_s, 7);
+    pcd_config_free(&cfg);
+    setenv("PRICECACHE_DATABASE_REPLICAS", "host=e1;postgresql://u:s3cret@[bad", 1);
+    assert_int_equal(load("[database]\ndsn = host=p\n[cache]\npath = /tmp/c\n", &cfg, err,
+                          sizeof err), PC_ECONFIG);
+    assert_non_null(strstr(err, "PRICECACHE_DATABASE_REPLICAS"));
+    assert_non_null(strstr(err, "entry 2"));
+    assert_null(strstr(err, "s3cret"));
+    pcd_config_free(&cfg);
+    unsetenv("PRICECACHE_DATABASE_REPLICAS");
+    unsetenv("PRICECACHE_DATABASE_MAX_LAG_S");
+
+    /* Sixteen is one too many. */
+    char many[1024] = "";
+    for (int i = 0; i < PCD_REPLICAS_MAX + 1; i++)
+        strcat(many, "host=h;");
+    assert_int_equal(pcd_config_replicas(many, &list, &n, why, sizeof why), PC_ECONFIG);
+    assert_non_null(strstr(why, "more than 15 replicas"));
+}
+
 int main(void)
 {
     pcd_log_level = PCD_LOG_ERROR;
@@ -239,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_env_override),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_replicas),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

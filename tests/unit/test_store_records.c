@@ -125,12 +125,73 @@ static void test_read_never_waits_for_writer(void **state)
     assert_int_equal(r.m.version, v);
 }
 
+/* Issue 14: the sources record, written by the daemon, read through the
+ * public pc_source_read, and refused when malformed. */
+static void test_sources_record(void **state)
+{
+    fixture *f = *state;
+    pc_reader *r;
+    assert_int_equal(pc_open(f->dir, &r), PC_OK);
+    pc_source_status st = { .size = sizeof st };
+    assert_int_equal(pc_source_read(r, 0, &st), PC_NOTFOUND); /* never recorded */
+    pc_source_rec recs[2];
+    memset(recs, 0, sizeof recs);
+    snprintf(recs[0].name, sizeof recs[0].name, "primary");
+    snprintf(recs[0].where, sizeof recs[0].where, "db:5432");
+    recs[0].state = PC_SOURCE_UP;
+    recs[0].up = 1;
+    recs[0].lag_bytes = recs[0].lag_ms = -1;
+    recs[0].reads_delta = 3;
+    snprintf(recs[1].name, sizeof recs[1].name, "replica1");
+    snprintf(recs[1].where, sizeof recs[1].where, "r1:5433");
+    recs[1].state = PC_SOURCE_LAGGING;
+    recs[1].breaker = PC_BREAKER_CLOSED;
+    recs[1].lag_bytes = 4096;
+    recs[1].lag_ms = 75200;
+    recs[1].reads_load = 7;
+    snprintf(recs[1].why, sizeof recs[1].why, "75.2 s behind");
+    assert_int_equal(pcd_store_put_sources(f->st, recs, 2), PC_OK);
+    assert_int_equal(pc_source_read(r, 0, &st), PC_OK);
+    assert_string_equal(st.name, "primary");
+    assert_int_equal(st.up, 1);
+    assert_true(st.lag_bytes == -1 && st.reads_delta == 3);
+    assert_true(st.updated_ms > 0);
+    assert_int_equal(pc_source_read(r, 1, &st), PC_OK);
+    assert_string_equal(st.name, "replica1");
+    assert_string_equal(st.where, "r1:5433");
+    assert_string_equal(pc_source_state_name((int)st.state), "lagging");
+    assert_true(st.lag_bytes == 4096 && st.lag_ms == 75200 && st.reads_load == 7);
+    assert_string_equal(st.why, "75.2 s behind");
+    assert_int_equal(pc_source_read(r, 2, &st), PC_NOTFOUND);
+    pc_source_status small = { .size = 8 };
+    assert_int_equal(pc_source_read(r, 0, &small), PC_EINVAL);
+    assert_string_equal(pc_source_state_name(99), "unknown");
+    pc_close(r);
+
+    /* The codec refuses what does not add up. */
+    struct { pc_sources_rec h; pc_source_rec e[1]; } bad;
+    memset(&bad, 0, sizeof bad);
+    bad.h.size = sizeof bad.h;
+    bad.h.count = 2; /* but one entry follows */
+    bad.h.entry_size = sizeof bad.e[0];
+    pc_source_rec out;
+    size_t n;
+    assert_int_equal(pc_sources_decode(&bad, sizeof bad, 0, &out, &n, NULL), PC_EFORMAT);
+    bad.h.count = 1;
+    assert_int_equal(pc_sources_decode(&bad, sizeof bad, 0, &out, &n, NULL), PC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(pc_sources_decode(&bad, 4, 0, &out, &n, NULL), PC_EFORMAT);
+    bad.h.size = 1000;
+    assert_int_equal(pc_sources_decode(&bad, sizeof bad, 0, &out, &n, NULL), PC_EFORMAT);
+}
+
 int main(void)
 {
     pcd_log_level = PCD_LOG_ERROR;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_memo_follows_commits, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_read_never_waits_for_writer, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_sources_record, store_setup, store_teardown),
     };
     return cmocka_run_group_tests_name("store_records", tests, NULL, NULL);
 }
