@@ -13,9 +13,9 @@ pgr_wait_caught_up r2
 fl_conf "$DSN" "$(pgr_dsn r1 "$DB");$(pgr_dsn r2 "$DB")" "[database]" "max_lag_s = 1" "lag_sample_ms = 200"
 start_daemon
 wait_until '[ "$(fl_up replica1)" = 1 ] && [ "$(fl_up replica2)" = 1 ]' 10
-wait_until '[ "$(fl_metric pricecache_replica_lag_bytes source=replica1)" = 0 ] && [ "$(fl_metric pricecache_replica_lag_seconds source=replica1)" = 0 ]' 10
 readyz() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FL_PORT/readyz"; }
 lag_s() { local v; v=$(fl_metric pricecache_replica_lag_seconds "source=$1"); echo "${v%%.*}"; }
+wait_until '[ "$(fl_metric pricecache_replica_lag_bytes source=replica1)" = 0 ] && [ "$(lag_s replica1)" = 0 ]' 10
 # a write the paused replica will not replay (beta only: acme is what we reload)
 bump() { sql "UPDATE chain_prices SET price_cents = price_cents + 1 WHERE chain_slug = 'beta' AND item_id = 'b1'"; }
 # reload_on SOURCE: every chain reloaded, and those loads read on SOURCE alone
