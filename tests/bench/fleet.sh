@@ -57,7 +57,6 @@ poll() {
 # --- the primary: pg_stat_statements loaded (replicas inherit it) ---
 pg_start
 psql_q postgres "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
-psql_q postgres "ALTER SYSTEM SET pg_stat_statements.track_utility = on" >/dev/null
 pg_down
 pg_up || die "PostgreSQL does not start with pg_stat_statements"
 pg_createdb fleet

@@ -11,7 +11,7 @@ pgr_add r2
 pgr_wait_caught_up r1
 pgr_wait_caught_up r2
 fl_log_statements
-fl_conf "$DSN" "$(pgr_dsn r1 "$DB") ; $(pgr_dsn r2 "$DB")" "[database]" "lag_sample_ms = 200"
+fl_conf "$DSN" "$(pgr_dsn r1 "$DB");$(pgr_dsn r2 "$DB")" "[database]" "lag_sample_ms = 200"
 start_daemon
 wait_until '[ "$(fl_up primary)" = 1 ] && [ "$(fl_up replica1)" = 1 ] && [ "$(fl_up replica2)" = 1 ]' 10
 echo "warm-up loads read on: primary $(fl_reads primary load), replica1 $(fl_reads replica1 load), replica2 $(fl_reads replica2 load)"
