@@ -46,9 +46,10 @@ assert_not_contains "$W/status" "source=replica2"
 # SIGHUP re-reads the file: r1 then r2
 sed -i "s|^replicas = .*|replicas = $(pgr_dsn r1 "$DB") password=s3cretPW ; $(pgr_dsn r2 "$DB")|" "$CONF"
 kill -HUP "$DAEMON_PID"
-wait_until 'grep -q "sources: [0-9]* replicas configured" "$W/daemon.log"' 10
-grep -q "sources: 2 replicas configured" "$W/daemon.log" \
-    || fail "'replicas = A ; B' (spaces around ';', FLEET14.md) did not give two replicas: $(grep 'replicas configured' "$W/daemon.log")"
+wait_until '[ "$(grep -c "configuration .* re-read" "$W/daemon.log")" -ge 1 ]' 10
+for i in $(seq 1 100); do pc status | grep -q '^source=replica2 ' && break; sleep 0.05; done
+pc status | grep -q '^source=replica2 ' \
+    || fail "'replicas = A ; B' (spaces around ';', FLEET14.md) re-read on SIGHUP gives no replica2: $(pc status | grep '^source=' | tr '\n' ';')"
 wait_until '[ "$(fl_up replica2)" = 1 ]' 10
 pc status >"$W/status2"
 assert_contains "$W/status2" "source=replica1 where=127.0.0.1:${PGR_PORT[r1]} "
