@@ -1,7 +1,8 @@
 # pricecache - top-level GNU Makefile.
 #   make            build everything into $(B)
 #   make check      unit + integration tests (installs missing Debian packages)
-#   make bench      benchmarks (see tests/bench/)
+#   make check-fleet  the fleet scenarios: replicas, lag, failover (issue 14)
+#   make bench      benchmarks (see tests/bench/); make bench-fleet: a fleet of appliances
 #   make demo       throwaway PostgreSQL + daemon + CLI
 #   make install    PREFIX=/usr/local DESTDIR=
 #   SAN=asan|tsan   sanitizer build in build/$(SAN); CC=clang works too; V=1 verbose
@@ -144,6 +145,14 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBPCD) $(LIB_A)
 # bench_rtt also times a round trip to Redis.
 $(B)/bench/bench_rtt: BENCH_LIBS = -lhiredis
 
+# The fleet bench's probe reads through the public API alone: include/ and
+# the shared library (libpq only for its writer), as an application would.
+$(B)/bench/fleet_fanout: tests/bench/fleet_fanout.c include/pricecache.h $(LIB_SO) $(B)/libpricecache.so
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(STD) $(WARN) $(OPT) $(SANFLAGS) -pthread -Iinclude $(PG_CFLAGS) $(CFLAGS) -o $@ $< \
+	    $(ALL_LDFLAGS) -L$(B) -lpricecache $(PG_LIBS) -Wl,-rpath,'$$ORIGIN/..'
+
 $(B)/bench/%: $(B)/obj/tests/bench/%.o $(LIBPCD) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -o $@ $< $(ALL_LDFLAGS) $(DAEMON_LIBS) $(BENCH_LIBS)
@@ -172,6 +181,22 @@ check: deps
 	$(Q)sh scripts/check-layering.sh daemon
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/run-all.sh $(B)
+
+# make check-fleet: the fleet scenarios (issue 14, tests/integration/t_fleet_*.sh),
+# each with one or two streaming replicas of the harness's PostgreSQL
+# (tests/lib/pgrepl.sh); apart from make check, which they would lengthen
+# by a replica cluster each.  Bounded: a few minutes.
+FLEET_SCENARIOS := $(patsubst tests/integration/t_%.sh,%,$(sort $(wildcard tests/integration/t_fleet_*.sh)))
+.PHONY: check-fleet bench-fleet
+check-fleet: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/integration/run.sh $(B) $(FLEET_SCENARIOS)
+
+# make bench-fleet: N appliances against one primary and two replicas,
+# replicas off and on side by side (tests/bench/fleet.sh); build/bench/fleet.txt.
+bench-fleet: deps
+	$(Q)$(MAKE) --no-print-directory all OPT="-O2 -g -DNDEBUG"
+	$(Q)bash tests/bench/fleet.sh $(B)
 
 # make fuzz: every libFuzzer target of tests/fuzz/ (clang, ASan+UBSan) for
 # FUZZ_SECONDS each, from its seed corpus; fails on a crash, leak or timeout.

@@ -25,10 +25,20 @@ done
 cp -p "$B_BUILD"/itest/* "$B/itest/" 2>/dev/null || true
 ln -sf libpricecache.so.1 "$B/libpricecache.so"
 chmod -R a+rX "$RUN_DIR"
+# Replicas a scenario started (tests/lib/pgrepl.sh, under its $W/pgr-NAME):
+# stopped after it, whatever way it ended.
+stop_replicas() { # dir...
+    local d
+    for d in "$@"; do
+        [ -d "$d/data" ] && _pg_as "$PG_BIN/pg_ctl" -D "$d/data" -m immediate -w stop >/dev/null 2>&1
+    done
+    return 0
+}
 cleanup() {
     for f in "$RUN_DIR"/*/pids; do
         [ -f "$f" ] && while read -r p; do kill -9 "$p" 2>/dev/null; done <"$f"
     done
+    stop_replicas "$RUN_DIR"/*/pgr-*
     pg_cleanup
     [ -n "${KEEP:-}" ] && echo "kept $RUN_DIR" || rm -rf "$RUN_DIR"
 }
@@ -40,9 +50,12 @@ pg_start || { echo "cannot start PostgreSQL"; echo "0 passed, 1 failed"; exit 1;
 if [ $# -gt 0 ]; then
     names=("$@")
 else
+    # Every scenario but the fleet's (t_fleet_*: each starts one or two
+    # replica clusters; `make check-fleet` runs them, FLEET=1 adds them).
     names=()
     for f in "$ROOT"/tests/integration/t_*.sh; do
         n=$(basename "$f" .sh)
+        case "$n" in t_fleet_*) [ -n "${FLEET:-}" ] || continue ;; esac
         names+=("${n#t_}")
     done
 fi
@@ -69,6 +82,7 @@ for name in "${names[@]}"; do
         . "$ROOT/tests/integration/t_$name.sh"
     ) >"$W/out.log" 2>&1
     rc=$?
+    stop_replicas "$W"/pgr-*
     # A scenario may have stopped the database: the next one needs it.
     pg_up >/dev/null 2>&1 || true
     dt=$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo "?")
