@@ -15,6 +15,8 @@ bad() { # section-line "key = value" expected-text
 bad "replicas = host=127.0.0.1 port=1; dbname=x bogus_option=1 password=s3cretPW" "entry 2 (replica2)"
 assert_not_contains "$W/last.err" "s3cretPW"
 bad "replicas = postgresql://u:s3cretPW@[::1/x" "entry 1 (replica1)"
+# ' ;' starts an INI comment: 'A ; B' would silently be A alone; refused
+bad "replicas = host=127.0.0.1 port=1 dbname=x ; host=127.0.0.1 port=2 dbname=x" "' ;' starts a comment"
 assert_not_contains "$W/last.err" "s3cretPW"
 bad "max_lag_s = 0" "expected a whole number"
 bad "max_lag_s = soon" "expected a whole number"
@@ -43,13 +45,14 @@ grep '^source=' "$W/status" || fail "no source lines in status: $(cat "$W/status
 assert_contains "$W/status" "source=replica1 where=127.0.0.1:${PGR_PORT[r2]} "
 assert_not_contains "$W/status" ":${PGR_PORT[r1]}"
 assert_not_contains "$W/status" "source=replica2"
-# SIGHUP re-reads the file: r1 then r2
-sed -i "s|^replicas = .*|replicas = $(pgr_dsn r1 "$DB") password=s3cretPW ; $(pgr_dsn r2 "$DB")|" "$CONF"
+# SIGHUP re-reads the file: r1 then r2 ("A; B": a ';' after a space would
+# start a comment, see above)
+sed -i "s|^replicas = .*|replicas = $(pgr_dsn r1 "$DB") password=s3cretPW; $(pgr_dsn r2 "$DB")|" "$CONF"
 kill -HUP "$DAEMON_PID"
 wait_until '[ "$(grep -c "configuration .* re-read" "$W/daemon.log")" -ge 1 ]' 10
 for i in $(seq 1 100); do pc status | grep -q '^source=replica2 ' && break; sleep 0.05; done
 pc status | grep -q '^source=replica2 ' \
-    || fail "'replicas = A ; B' (spaces around ';', FLEET14.md) re-read on SIGHUP gives no replica2: $(pc status | grep '^source=' | tr '\n' ';')"
+    || fail "'replicas = A; B' re-read on SIGHUP gives no replica2: $(pc status | grep '^source=' | tr '\n' ';')"
 wait_until '[ "$(fl_up replica2)" = 1 ]' 10
 pc status >"$W/status2"
 assert_contains "$W/status2" "source=replica1 where=127.0.0.1:${PGR_PORT[r1]} "
