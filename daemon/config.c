@@ -322,8 +322,8 @@ static int cut_replicas_line(const char *line, int *in)
     if (!*in)
         return 0;
     for (const char *q = p; (q = strchr(q, ';')) != NULL; q++)
-        if (q > p && (q[-1] == ' ' || q[-1] == '\t') && q[1 + strspn(q + 1, " \t")])
-            return 1; /* something follows the comment's start: lost */
+        if (q > p && (q[-1] == ' ' || q[-1] == '\t') && q[1 + strspn(q + 1, " \t;")])
+            return 1; /* an entry follows the comment's start: lost */
     return 0;
 }
 
