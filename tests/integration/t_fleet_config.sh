@@ -46,7 +46,14 @@ assert_contains "$W/status" "source=replica1 where=127.0.0.1:${PGR_PORT[r2]} "
 assert_not_contains "$W/status" ":${PGR_PORT[r1]}"
 assert_not_contains "$W/status" "source=replica2"
 # SIGHUP re-reads the file: r1 then r2 ("A; B": a ';' after a space would
-# start a comment, see above)
+# start a comment, see above).  A daemon started without the variable: the
+# running one keeps PRICECACHE_DATABASE_REPLICAS in its environment, and a
+# re-read applies it over the file again, as it should.
+stop_daemon
+start_daemon
+wait_until '[ "$(fl_up replica1)" = 1 ]' 10
+pc status | grep -q "^source=replica1 where=127.0.0.1:${PGR_PORT[r1]} " \
+    || fail "without the variable, replica1 is not r1 from the file: $(pc status | grep '^source=' | tr '\n' ';')"
 sed -i "s|^replicas = .*|replicas = $(pgr_dsn r1 "$DB") password=s3cretPW; $(pgr_dsn r2 "$DB")|" "$CONF"
 kill -HUP "$DAEMON_PID"
 wait_until '[ "$(grep -c "configuration .* re-read" "$W/daemon.log")" -ge 1 ]' 10
