@@ -105,47 +105,6 @@ static int ensure_conn(worker *w, const pcd_config *cfg, int idx, const char *ds
     return pcd_pg_connect_dsn(cfg, dsn ? dsn : cfg->dsn, &w->conn[idx], err, errlen);
 }
 
-/* Sleep up to ms, or less when shutting down. */
-static void nap(int stop_fd, int ms)
-{
-    struct pollfd pf = { stop_fd, POLLIN, 0 };
-    poll(&pf, stop_fd >= 0 ? 1 : 0, ms);
-}
-
-/* Read-your-writes: wait until replica `idx` has replayed the primary's
- * WAL position read after the notices counted at `seq` (listen.c reads it
- * on the LISTEN connection right after each), up to `deadline_ms`.
- * PC_OK; PC_ETIMEDOUT with why; or the replica's own error. */
-static int caught_up(worker *w, int idx, uint64_t seq, int wait_ms, char *why, size_t len)
-{
-    engine *d = w->d;
-    int64_t deadline_ms = pc_mono_ms() + wait_ms;
-    if (seq == 0)
-        return PC_OK; /* no notice since start: nothing announced to cover */
-    uint64_t want = 0, got = 0;
-    if (pcd_sources_lsn_wait(d->sources, seq, deadline_ms, &want) != PC_OK) {
-        snprintf(why, len, "the primary's WAL position after the notification was not known "
-                 "within %d ms", wait_ms);
-        return PC_ETIMEDOUT;
-    }
-    for (;;) {
-        /* The poll itself may outlast the wait by a round trip, not more. */
-        pcd_cancel cx = { .deadline_ms = pc_mono_ms() + 2000, .stop_fd = d->stop_fd };
-        int rc = pcd_pg_replay_lsn(w->conn[idx], &cx, &got, why, len);
-        if (rc != PC_OK)
-            return rc == PC_ETIMEDOUT ? PC_EDB : rc;
-        if (got >= want)
-            return PC_OK;
-        if (pc_mono_ms() >= deadline_ms)
-            break;
-        nap(d->stop_fd, 1);
-    }
-    snprintf(why, len, "replica%d had replayed %X/%X, not the notified %X/%X, within %d ms", idx,
-             (unsigned)(got >> 32), (unsigned)got, (unsigned)(want >> 32), (unsigned)want,
-             wait_ms);
-    return PC_ETIMEDOUT;
-}
-
 /* One read of a job (a chain's load, a delta's keys) on a connection. */
 typedef int (*read_fn)(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx, void *arg,
                        char *err, size_t errlen);
@@ -178,7 +137,8 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
         free(dsn);
         if (rc == PC_OK && idx > 0) {
             char why[256] = "";
-            rc = caught_up(w, idx, seq, cfg->replica_wait_ms, why, sizeof why);
+            rc = pcd_sources_caught_up(d->sources, w->conn[idx], idx, seq, cfg->replica_wait_ms,
+                                        d->stop_fd, why, sizeof why);
             if (rc == PC_ETIMEDOUT) {
                 /* Past the deadline: from the primary, never an older value. */
                 LOG_DBG("load", "chain %s: %s", slug, why);

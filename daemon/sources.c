@@ -651,3 +651,38 @@ void pcd_sources_view(pcd_sources *s, int primary_state, pcd_source_view *out, s
     *n = s->n + 1;
     pthread_mutex_unlock(&s->mu);
 }
+
+/* Read-your-writes: wait until replica `idx` (connection c) has replayed
+ * the primary's WAL position read after the notices counted at `seq`
+ * (listen.c reads it on the LISTEN connection right after each), up to
+ * wait_ms.  PC_OK; PC_ETIMEDOUT with why; or the replica's own error. */
+int pcd_sources_caught_up(pcd_sources *s, pg_conn *c, int idx, uint64_t seq, int wait_ms,
+                          int stop_fd, char *why, size_t len)
+{
+    int64_t deadline_ms = mono_ms() + wait_ms;
+    if (seq == 0)
+        return PC_OK; /* no notice since start: nothing announced to cover */
+    uint64_t want = 0, got = 0;
+    if (pcd_sources_lsn_wait(s, seq, deadline_ms, &want) != PC_OK) {
+        snprintf(why, len, "the primary's WAL position after the notification was not known "
+                 "within %d ms", wait_ms);
+        return PC_ETIMEDOUT;
+    }
+    for (;;) {
+        /* The poll itself may outlast the wait by a round trip, not more. */
+        pcd_cancel cx = { .deadline_ms = mono_ms() + 2000, .stop_fd = stop_fd };
+        int rc = pcd_pg_replay_lsn(c, &cx, &got, why, len);
+        if (rc != PC_OK)
+            return rc == PC_ETIMEDOUT ? PC_EDB : rc;
+        if (got >= want)
+            return PC_OK;
+        if (mono_ms() >= deadline_ms)
+            break;
+        struct pollfd pf = { stop_fd, POLLIN, 0 };
+        poll(&pf, stop_fd >= 0 ? 1 : 0, 1);
+    }
+    snprintf(why, len, "replica%d had replayed %X/%X, not the notified %X/%X, within %d ms", idx,
+             (unsigned)(got >> 32), (unsigned)got, (unsigned)(want >> 32), (unsigned)want,
+             wait_ms);
+    return PC_ETIMEDOUT;
+}

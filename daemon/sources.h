@@ -140,6 +140,13 @@ void pcd_sources_primary_lsn(pcd_sources *s, uint64_t lsn, uint64_t seq);
 /* Wait until a position covering notice count `seq` is known, until
  * deadline_ms (monotonic).  PC_OK with it in *lsn, or PC_ETIMEDOUT. */
 int  pcd_sources_lsn_wait(pcd_sources *s, uint64_t seq, int64_t deadline_ms, uint64_t *lsn);
+/* Read-your-writes for a read on replica `idx` over connection c: wait
+ * until it has replayed the primary's position noticed at `seq`, up to
+ * wait_ms (polling every 1 ms; stop_fd ends it).  PC_OK; PC_ETIMEDOUT with
+ * why (read the primary then: never older than a notification said);
+ * else the replica's error. */
+int  pcd_sources_caught_up(pcd_sources *s, pg_conn *c, int idx, uint64_t seq, int wait_ms,
+                           int stop_fd, char *why, size_t len);
 
 /* ---- what status and /metrics show ---- */
 

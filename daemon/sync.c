@@ -5,6 +5,7 @@
  * removal of vanished chains from the cache.  May call: schedule, engine,
  * pgsource, store, events, log. */
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -30,10 +31,17 @@ static int list_chains(engine *d, const pcd_config *cfg, unsigned gen, pcd_listi
                        char *err, size_t errlen)
 {
     unsigned exclude = 0;
+    /* A listing after a notification (a chain added or removed) must see
+     * that change: on a replica, only once it has replayed it. */
+    uint64_t seq = pcd_sources_notice_seq(d->sources);
+    char fallback[256] = "";
     for (;;) {
         char *dsn = NULL;
         unsigned sgen = 0;
         int idx = pcd_sources_choose(d->sources, PCD_READ_LIST, exclude, &dsn, &sgen);
+        if (fallback[0])
+            pcd_sources_fallback(d->sources, idx, PCD_READ_LIST, fallback);
+        fallback[0] = 0;
         if (lc->conn && (lc->conn_gen != gen || lc->src_gen != sgen || lc->src != idx ||
                          !pcd_pg_ok(lc->conn))) {
             pcd_pg_close(lc->conn);
@@ -47,6 +55,15 @@ static int list_chains(engine *d, const pcd_config *cfg, unsigned gen, pcd_listi
             lc->src = idx;
         }
         free(dsn);
+        if (rc == PC_OK && idx > 0) {
+            rc = pcd_sources_caught_up(d->sources, lc->conn, idx, seq, cfg->replica_wait_ms,
+                                       d->stop_fd, err, errlen);
+            if (rc == PC_ETIMEDOUT) {
+                snprintf(fallback, sizeof fallback, "%s", err);
+                exclude = ~1u;
+                continue;
+            }
+        }
         if (rc == PC_OK) {
             pcd_cancel cx = { .deadline_ms = pc_mono_ms() + (int64_t)cfg->timeout_s * 1000,
                               .stop_fd = d->stop_fd };
