@@ -86,13 +86,21 @@ publish_gens 102 201
 rc=0; wait "$CW" || rc=$?
 [ $rc = 0 ] || fail "readers saw a mixed version: $(cat "$W/watch2.out") $(head -3 "$W/watch2.err")"
 size2=$(metric pricecache_data_file_bytes)
-echo "data.mdb: $size2 bytes after 100 more publishes without the stale reader"
-# freed pages are reused: at most a few pages more (two transactions'
-# worth are not reusable yet)
-[ "$size2" -le $((size1 + size1 / 20)) ] || fail "data.mdb kept growing without a stale reader: $size1 -> $size2"
+echo "data.mdb: $size2 bytes after 100 more publishes without the stale reader (8 readers watching)"
+# While readers watch, each of their transactions pins the pages of the
+# last few publishes, and how many depends on the machine's load (5.15 %
+# more was seen once in a full make check); the pinned snapshot's growth
+# itself is gone:
+[ "$size2" -le $((size1 + size1 / 10)) ] || fail "data.mdb kept growing without a stale reader: $size1 -> $size2"
+# With no reader at all, freed pages are reused exactly: 100 more publishes
+# add at most a few pages (two transactions' worth are not reusable yet).
+publish_gens 202 301
+size3=$(metric pricecache_data_file_bytes)
+echo "data.mdb: $size3 bytes after 100 more publishes with no reader"
+[ "$size3" -le $((size2 + size2 / 50)) ] || fail "data.mdb kept growing with no reader: $size2 -> $size3"
 
 "$B/itest/consistency" "$CACHE" gen 4000 check >"$W/check.out" || fail "check: $(cat "$W/check.out")"
-assert_contains "$W/check.out" "generation=201"
+assert_contains "$W/check.out" "generation=301"
 
 # A reader killed with -9 inside its transaction leaves its slot, and the
 # snapshot pinned: the watcher clears slots of dead processes.
