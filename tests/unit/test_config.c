@@ -265,10 +265,12 @@ static void test_replicas(void **state)
                           "replicas = host=r1 dbname=x ; host=r2 dbname=x\n"
                           "[cache]\npath = /tmp/c\n", &cfg, err, sizeof err), PC_ECONFIG);
     assert_non_null(strstr(err, ":3: [database] replicas: ' ;' starts a comment"));
+    pcd_config_free(&cfg);
     assert_int_equal(load("[database]\ndsn = host=p dbname=x\n"
                           "replicas = host=r1 dbname=x;\n\thost=r2 dbname=x\t; host=r3\n"
                           "[cache]\npath = /tmp/c\n", &cfg, err, sizeof err), PC_ECONFIG);
     assert_non_null(strstr(err, ":4: [database] replicas"));
+    pcd_config_free(&cfg);
     assert_int_equal(pcd_config_replicas(" ; ;", &list, &n, why, sizeof why), PC_OK);
     assert_int_equal(n, 0);
     pcd_config_replicas_free(list, n);
