@@ -322,18 +322,29 @@ static int sort_gather(pcd_rec **precs, size_t n, item *it, uint32_t start)
     return PC_OK;
 }
 
-int pcd_keysort(pcd_rec **precs, size_t n)
+/* The cases that need no sort: 0 or 1 record, or records already in
+ * order.  1 when *rc is the answer (PC_OK, or PC_ENOMEM past 2^32). */
+static int settled(pcd_rec *recs, size_t n, int *rc)
 {
-    pcd_rec *recs = *precs;
+    *rc = PC_OK;
     if (n < 2) {
         if (n)
             recs[0].same_key = 0;
-        return PC_OK;
+        return 1;
     }
-    if (n > UINT32_MAX)
-        return PC_ENOMEM;
-    if (in_order(recs, n))
-        return PC_OK;
+    if (n > UINT32_MAX) {
+        *rc = PC_ENOMEM;
+        return 1;
+    }
+    return in_order(recs, n);
+}
+
+int pcd_keysort(pcd_rec **precs, size_t n)
+{
+    pcd_rec *recs = *precs;
+    int rc;
+    if (settled(recs, n, &rc))
+        return rc;
     item *it = malloc(n * sizeof *it);
     if (!it)
         return PC_ENOMEM;
@@ -347,22 +358,15 @@ int pcd_keysort(pcd_rec **precs, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         it[i] = pcd_sort_item_make(recs[i].key, recs[i].klen, (uint32_t)i, lcp);
-    int rc = sort_gather(precs, n, it, lcp);
+    rc = sort_gather(precs, n, it, lcp);
     free(it);
     return rc;
 }
 
 int pcd_keysort_items(pcd_rec **precs, size_t n, pcd_sort_item *items, uint32_t wb)
 {
-    pcd_rec *recs = *precs;
-    if (n < 2) {
-        if (n)
-            recs[0].same_key = 0;
-        return PC_OK;
-    }
-    if (n > UINT32_MAX)
-        return PC_ENOMEM;
-    if (in_order(recs, n))
-        return PC_OK;
+    int rc;
+    if (settled(*precs, n, &rc))
+        return rc;
     return sort_gather(precs, n, items, wb);
 }

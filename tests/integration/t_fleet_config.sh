@@ -31,10 +31,7 @@ assert_contains "$W/last.err" "PRICECACHE_DATABASE_MAX_LAG_S"
 printf '[database]\ndsn = %s\nreplicas = ; ;\n[cache]\npath = %s\n' "$DSN" "$W/cache-empty" >"$W/empty.conf"
 assert_exit 0 "$B/pricecached" -c "$W/empty.conf" --once
 # the environment overrides the file: replica1 is r2, not r1
-pgr_add r1
-pgr_add r2
-pgr_wait_caught_up r1
-pgr_wait_caught_up r2
+pgr_add_ready r1 r2
 fl_conf "$DSN" "$(pgr_dsn r1 "$DB") password=s3cretPW" "[database]" "lag_sample_ms = 200" "[log]" "level = debug"
 export PRICECACHE_DATABASE_REPLICAS="$(pgr_dsn r2 "$DB") password=s3cretPW"
 start_daemon

@@ -9,10 +9,7 @@ seed_basic
 sql "INSERT INTO chains VALUES ('big');
      INSERT INTO chain_prices(chain_slug, item_id, price_cents) SELECT 'big', 'g' || g, 1 FROM generate_series(0, $N - 1) g;
      INSERT INTO store_prices(chain_slug, store_id, item_id, price_cents) SELECT 'big', 's1', 'g' || g, 1 FROM generate_series(0, $N - 1, 5) g"
-pgr_add r1
-pgr_add r2
-pgr_wait_caught_up r1
-pgr_wait_caught_up r2
+pgr_add_ready r1 r2
 fl_conf "$DSN" "$(pgr_dsn r1 "$DB");$(pgr_dsn r2 "$DB")" "[database]" "lag_sample_ms = 200" "[breaker]" "reset_s = 2"
 start_daemon
 wait_until '[ "$(fl_up replica1)" = 1 ] && [ "$(fl_up replica2)" = 1 ]' 10

@@ -6,10 +6,7 @@
 . "$ROOT/tests/lib/pgrepl.sh"
 . "$ROOT/tests/lib/fleet.sh"
 seed_basic
-pgr_add r1
-pgr_add r2
-pgr_wait_caught_up r1
-pgr_wait_caught_up r2
+pgr_add_ready r1 r2
 fl_conf "$DSN" "$(pgr_dsn r1 "$DB");$(pgr_dsn r2 "$DB")" "[database]" "max_lag_s = 1" "lag_sample_ms = 200"
 start_daemon
 wait_until '[ "$(fl_up replica1)" = 1 ] && [ "$(fl_up replica2)" = 1 ]' 10

@@ -10,10 +10,7 @@ GN=200
 seed_basic
 sql "INSERT INTO chains VALUES ('gen');
      INSERT INTO chain_prices(chain_slug, item_id, price_cents) SELECT 'gen', 'g' || g, 1 FROM generate_series(0, $GN - 1) g"
-pgr_add r1
-pgr_add r2
-pgr_wait_caught_up r1
-pgr_wait_caught_up r2
+pgr_add_ready r1 r2
 MDSN="host=127.0.0.1,127.0.0.1 port=$PGPORT,${PGR_PORT[r1]} user=postgres dbname=$DB target_session_attrs=read-write"
 fl_conf "$MDSN" "$(pgr_dsn r1 "$DB");$(pgr_dsn r2 "$DB")" "[database]" "lag_sample_ms = 200" "[breaker]" "reset_s = 2"
 start_daemon

@@ -7,8 +7,7 @@
 . "$ROOT/tests/lib/pgrepl.sh"
 . "$ROOT/tests/lib/fleet.sh"
 seed_basic
-pgr_add r1
-pgr_wait_caught_up r1
+pgr_add_ready r1
 fl_conf "$DSN" "$(pgr_dsn r1 "$DB")" "[database]" "max_lag_s = 60" "replica_wait_ms = 200" "lag_sample_ms = 200"
 start_daemon
 wait_until '[ "$(fl_up replica1)" = 1 ]' 10

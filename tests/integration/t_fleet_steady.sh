@@ -6,10 +6,7 @@
 . "$ROOT/tests/lib/pgrepl.sh"
 . "$ROOT/tests/lib/fleet.sh"
 seed_basic
-pgr_add r1
-pgr_add r2
-pgr_wait_caught_up r1
-pgr_wait_caught_up r2
+pgr_add_ready r1 r2
 fl_log_statements
 fl_conf "$DSN" "$(pgr_dsn r1 "$DB");$(pgr_dsn r2 "$DB")" "[database]" "lag_sample_ms = 200"
 start_daemon

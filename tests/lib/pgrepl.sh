@@ -73,6 +73,14 @@ _pgr_conninfo() { # primary port, replica name
     echo "host=127.0.0.1 port=$1 user=postgres application_name=$2"
 }
 
+# pgr_add_ready NAME...: make each replica, then wait until each has
+# caught up with the primary (the preamble of most fleet scenarios).
+pgr_add_ready() {
+    local n
+    for n in "$@"; do pgr_add "$n" || return 1; done
+    for n in "$@"; do pgr_wait_caught_up "$n" || return 1; done
+}
+
 pgr_add() {
     local n=$1 d try
     [ -n "$PGR_BASE" ] || { _pgr_fail "PGR_BASE not set"; return 1; }
