@@ -54,6 +54,7 @@ static void slot_unlink(penv *pe, tslot *s)
 static void slot_free(tslot *s)
 {
     pc_stats_tl_release(&s->st);
+    pc_tab_free(s);
     if (s->txn)
         mdb_txn_abort(s->txn);
     pthread_mutex_destroy(&s->mu);
@@ -153,8 +154,11 @@ static void adopt_map(penv *pe)
             }
         }
     }
-    for (tslot *s = pe->slots; s; s = s->next)
+    /* The tables' segments are elsewhere in the new map. */
+    for (tslot *s = pe->slots; s; s = s->next) {
+        pc_tab_forget(s);
         pthread_mutex_unlock(&s->mu);
+    }
     pthread_mutex_unlock(&g_mu);
 }
 
@@ -377,6 +381,9 @@ static int env_acquire(const char *path, const struct stat *st, penv **out)
         free(pe);
         return rc;
     }
+    MDB_stat ms;
+    pe->tab_min = mdb_env_stat(pe->env, &ms) == MDB_SUCCESS ? pc_tab_min_bytes(ms.ms_psize)
+                                                            : SIZE_MAX;
     pe->gen = pc_fork_gen;
     pe->dev = st->st_dev;
     pe->ino = st->st_ino;
@@ -458,7 +465,7 @@ static int check_format(pc_reader *r)
         MDB_val k = { pc_key_fmt(kb), kb }, v;
         rc = mdb_get(s->txn, dbi, &k, &v);
         if (rc == MDB_SUCCESS) {
-            rc = pc_fmt_check(v.mv_data, v.mv_size);
+            rc = pc_fmt_check(v.mv_data, v.mv_size, NULL);
         } else if (rc == MDB_NOTFOUND) {
             MDB_stat ms;
             rc = mdb_stat(s->txn, dbi, &ms);

@@ -141,7 +141,7 @@ void pc_fmt_init(pc_fmt_rec *rec)
     rec->version = PC_FORMAT_VERSION;
 }
 
-int pc_fmt_check(const void *val, size_t len)
+int pc_fmt_check(const void *val, size_t len, uint32_t *version)
 {
     pc_fmt_rec rec;
     if (!val || len < sizeof rec)
@@ -149,7 +149,11 @@ int pc_fmt_check(const void *val, size_t len)
     memcpy(&rec, val, sizeof rec);
     if (memcmp(rec.magic, PC_FORMAT_MAGIC, sizeof rec.magic) != 0)
         return PC_EFORMAT;
-    return rec.version == PC_FORMAT_VERSION ? PC_OK : PC_EFORMAT;
+    if (rec.version < PC_FORMAT_VERSION_MIN || rec.version > PC_FORMAT_VERSION)
+        return PC_EFORMAT;
+    if (version)
+        *version = rec.version;
+    return PC_OK;
 }
 
 /* Records start with their own size; accept older (shorter) ones by

@@ -71,23 +71,75 @@ static inline int read_price(const MDB_val *v, pc_price *out, uint32_t flags)
 }
 
 /* Keys of one (chain, store) with the item left off, built once per call so
- * that pc_get_many only appends each item. */
+ * that pc_get_many only appends each item; and the chain's table, when it
+ * has one, with the store's hash. */
 typedef struct keys {
     uint8_t skey[PC_KEY_MAX], bkey[PC_KEY_MAX];
     size_t  sprefix, bprefix; /* sprefix 0: base only */
+    const char *store;
+    size_t  slen;
+    uint64_t sh;              /* pc_tab_hash of the store */
+    tab_cache *tc;            /* NULL: the B-tree answers */
+    tslot  *s;
 } keys;
 
-static inline void keys_init(keys *k, const char *chain, size_t clen,
-                             const char *store, size_t slen)
+/* Called with the transaction open.  PC_OK, or the error of a damaged
+ * table header. */
+static inline int keys_init(keys *k, const pc_reader *r, tslot *s, const char *chain,
+                            size_t clen, const char *store, size_t slen)
 {
+    k->store = store;
+    k->slen = slen;
+    k->s = s;
+    int rc;
+    k->tc = pc_tab_find(r, s, chain, clen, &rc);
+    if (k->tc) {
+        if (slen)
+            k->sh = pc_tab_hash(store, slen);
+        return PC_OK;
+    }
     k->sprefix = slen ? pc_key_store(k->skey, chain, clen, store, slen, "", 0) : 0;
     k->bprefix = pc_key_base(k->bkey, chain, clen, "", 0);
+    return rc;
+}
+
+static inline int read_ent(const uint8_t *e, pc_price *out, uint32_t flags)
+{
+    memcpy(&out->cents, e, 8);
+    memcpy(&out->updated_at, e + 8, 8);
+    out->flags = flags;
+    return PC_OK;
+}
+
+/* One item in the chain's table: its segment, the store's exception, then
+ * the base price (exception_only: not the base). */
+static inline int lookup_tab(const pc_reader *r, keys *ks, const char *item, size_t ilen,
+                             int exception_only, pc_price *out)
+{
+    uint64_t ih = pc_tab_hash(item, ilen);
+    const pc_tab_segv *sv;
+    int rc = pc_tab_segment(r, ks->s, ks->tc, pc_tab_seg_of(ih, ks->tc->segbits), &sv);
+    if (UNLIKELY(rc != PC_OK))
+        return rc;
+    const uint8_t *e;
+    if (ks->slen) {
+        e = pc_tab_probe(sv, pc_tab_mix(ih, ks->sh), PC_KEY_STORE, ks->store, ks->slen,
+                         item, ilen);
+        if (e)
+            return read_ent(e, out, PC_PRICE_STORE);
+    }
+    if (exception_only)
+        return PC_NOTFOUND;
+    e = pc_tab_probe(sv, ih, PC_KEY_BASE, NULL, 0, item, ilen);
+    return e ? read_ent(e, out, 0) : PC_NOTFOUND;
 }
 
 /* One item inside an open transaction: the store's exception, then base. */
 static inline int lookup(const pc_reader *r, MDB_txn *txn, keys *ks,
                          const char *item, size_t ilen, pc_price *out)
 {
+    if (ks->tc)
+        return lookup_tab(r, ks, item, ilen, 0, out);
     MDB_val k, v;
     int rc;
     if (ks->sprefix) {
@@ -118,8 +170,6 @@ int pc_get(pc_reader *r, const char *chain, const char *store, const char *item,
         count_refused(r, 1);
         return PC_EINVAL;
     }
-    keys ks;
-    keys_init(&ks, chain, clen, store, slen);
     tslot *s = NULL;
     uint64_t t0;
     int rc = begin_read_t(r, &s, &t0);
@@ -128,9 +178,13 @@ int pc_get(pc_reader *r, const char *chain, const char *store, const char *item,
             pc_stats_count(&s->st, rc, 0);
         return rc;
     }
+    keys ks;
     pc_price p;
-    rc = lookup(r, s->txn, &ks, item, ilen, &p);
-    if (rc == PC_NOTFOUND)
+    rc = keys_init(&ks, r, s, chain, clen, store, slen);
+    if (rc == PC_OK)
+        rc = lookup(r, s->txn, &ks, item, ilen, &p);
+    /* A table is there only for a cached chain; without one, a miss asks. */
+    if (rc == PC_NOTFOUND && !ks.tc)
         rc = chain_code(r, s->txn, chain, clen, PC_NOTFOUND);
     pc_stats_count(&s->st, rc, t0);
     end_read(s);
@@ -170,12 +224,13 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
         return PC_OK;
     /* One transaction for all: every answer comes from one version. */
     keys ks;
-    keys_init(&ks, chain, clen, store, slen);
+    rc = keys_init(&ks, r, s, chain, clen, store, slen);
     uint64_t hits = 0, misses = 0;
     for (size_t i = 0; i < n; i++) {
         size_t ilen;
-        status[i] = id_ok(items[i], &ilen) ? lookup(r, s->txn, &ks, items[i], ilen, &out[i])
-                                           : PC_EINVAL;
+        status[i] = !id_ok(items[i], &ilen) ? PC_EINVAL
+                    : rc != PC_OK           ? rc
+                                            : lookup(r, s->txn, &ks, items[i], ilen, &out[i]);
         hits += status[i] == PC_OK;
         misses += status[i] == PC_NOTFOUND;
     }
@@ -219,6 +274,7 @@ void pc_rtxn_end(pc_rtxn *t)
 typedef struct txn_impl {
     const pc_reader *r;
     MDB_txn         *txn;
+    tslot           *s;
     const char      *chain;
     size_t           clen;
 } txn_impl;
@@ -230,10 +286,15 @@ static int view_lookup(const pc_txn_view *v, const char *store, const char *item
     size_t slen, ilen;
     if (!out || !id_ok(item, &ilen) || !store_ok(store, &slen))
         return PC_EINVAL;
-    if (!(flags & PC_TXN_EXCEPTION_ONLY)) {
+    if (!(flags & PC_TXN_EXCEPTION_ONLY) || slen) {
         keys ks;
-        keys_init(&ks, t->chain, t->clen, store, slen);
-        return lookup(t->r, t->txn, &ks, item, ilen, out);
+        int rc = keys_init(&ks, t->r, t->s, t->chain, t->clen, store, slen);
+        if (rc != PC_OK)
+            return rc;
+        if (ks.tc)
+            return lookup_tab(t->r, &ks, item, ilen, flags & PC_TXN_EXCEPTION_ONLY, out);
+        if (!(flags & PC_TXN_EXCEPTION_ONLY))
+            return lookup(t->r, t->txn, &ks, item, ilen, out);
     }
     if (slen == 0)
         return PC_NOTFOUND;
@@ -255,7 +316,7 @@ int pc_reader_with_txn(pc_reader *r, const char *chain,
     int rc = begin_read(r, &s);
     if (rc != PC_OK)
         return rc;
-    txn_impl t = { r, s->txn, chain, clen };
+    txn_impl t = { r, s->txn, s, chain, clen };
     pc_txn_view view = { .lookup = view_lookup, .impl = &t };
     pc_rtxn rt = { s->txn, r->dbi, r->env, s };
     rc = pc_rtxn_meta(&rt, chain, clen, &view.meta);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "fork.h"
+#include "pc_table.h"
 #include "pricecache.h"
 #include "stats.h"
 
@@ -43,6 +44,33 @@
 /* Not an LMDB code: "no transaction to renew yet, begin one". */
 #define RC_BEGIN (-1)
 
+/* Where a thread last found one segment of a chain's lookup table
+ * (pc_table.h): valid while the header shows generation `gen` for it and,
+ * for a segment too short to sit in overflow pages of its own, only in
+ * snapshot `id`. */
+typedef struct tab_ref {
+    pc_tab_segv v;            /* v.p NULL: not located */
+    uint64_t    gen;
+    uint64_t    id;
+} tab_ref;
+
+/* A thread's view of one chain's table (client/table_cache.c). */
+typedef struct tab_cache {
+    uint64_t    id;           /* snapshot the header was read in; 0: unused */
+    uint64_t    used;         /* the slot's tick at its last use */
+    uint32_t    clen;
+    char        chain[PC_CHAIN_MAX];
+    int         has;          /* the chain has a table in snapshot id */
+    uint32_t    segbits;
+    const uint8_t *gens;      /* the header's generations, valid in id */
+    tab_ref    *refs;         /* 2^segbits of them (malloc'ed), or NULL */
+    size_t      nrefs;
+} tab_cache;
+
+/* Chains a thread keeps tables for at once; a fifth replaces the one
+ * least recently used. */
+#define TAB_CACHES 4
+
 /* One per (thread, reader): the thread's reusable read transaction and a
  * mutex the thread holds during each call.  Only a map resize contends for
  * it (LMDB allows mdb_env_set_mapsize only with no transaction active in
@@ -64,6 +92,8 @@ typedef struct tslot {
     pthread_t          owner;
     struct tslot      *next, *prev; /* in penv.slots, under g_mu */
     pc_stats_tl        st;    /* this thread's lookup counters (stats.c) */
+    uint64_t           tab_tick;
+    tab_cache          tabs[TAB_CACHES]; /* under mu, like txn */
 } tslot;
 
 /* One per environment open in the process.  LMDB forbids two handles on
@@ -82,6 +112,7 @@ typedef struct penv {
     int          broken;      /* a remap failed; every later call is PC_EIO */
     tslot       *slots;       /* of every reader on this env; under g_mu */
     pc_stats_proc *stats;     /* the process's statistics slot; NULL: off */
+    size_t       tab_min;     /* pc_tab_min_bytes of the map's page size */
     struct penv *next;
 } penv;
 
@@ -93,6 +124,18 @@ struct pc_reader {
     penv         *pe;
     int           count;      /* count lookups (PRICECACHE_STATS at pc_open) */
 };
+
+/* This thread's table of `chain` in its open transaction (s->mu held, the
+ * snapshot's id in s->seen): NULL when the chain has none there (a format
+ * 1 cache, or not loaded since the conversion: the B-tree answers).  On a
+ * damaged header *rc gets PC_EFORMAT (client/table_cache.c). */
+tab_cache *pc_tab_find(const pc_reader *r, tslot *s, const char *chain, size_t clen, int *rc);
+/* The checked segment `seg` of tc: PC_OK with *out, or an error. */
+int pc_tab_segment(const pc_reader *r, tslot *s, tab_cache *tc, uint32_t seg,
+                   const pc_tab_segv **out);
+/* Forget every address a slot keeps (the map moved) / free them. */
+void pc_tab_forget(tslot *s);
+void pc_tab_free(tslot *s);
 
 /* A thread's first call on a reader (or its first after a fork): its slot,
  * registered in the environment's list (env.c). */

@@ -75,14 +75,35 @@ static int init_format(pcd_store *st, char *err, size_t errlen)
         mdb_txn_abort(txn);
         return pcd_st_fail(rc, "cache: cannot read the format record", err, errlen);
     }
-    rc = pc_fmt_check(v.mv_data, v.mv_size);
-    mdb_txn_abort(txn);
+    uint32_t version = 0;
+    rc = pc_fmt_check(v.mv_data, v.mv_size, &version);
     if (rc != PC_OK) {
+        mdb_txn_abort(txn);
         snprintf(err, errlen, "cache %s: unknown format (this daemon writes format %u); "
                  "move the directory away or use the matching pricecached", st->path,
                  PC_FORMAT_VERSION);
         return PC_EFORMAT;
     }
+    if (version == PC_FORMAT_VERSION) {
+        mdb_txn_abort(txn);
+        return PC_OK;
+    }
+    /* An older format: its records are this format's, less the lookup
+     * tables (pc_format.h), so converting is saying so; each chain's next
+     * load writes its table, and until then readers walk its B-tree. */
+    pc_fmt_rec rec;
+    pc_fmt_init(&rec);
+    v.mv_size = sizeof rec;
+    v.mv_data = &rec;
+    rc = mdb_put(txn, st->dbi, &k, &v, 0);
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (rc)
+        return pcd_st_fail(rc, "cache: cannot convert the format record", err, errlen);
+    LOG_INFO("cache", "cache %s: converted from format %u to %u (the chains' lookup tables "
+             "are written by their next loads)", st->path, version, PC_FORMAT_VERSION);
     return PC_OK;
 }
 

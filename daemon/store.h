@@ -27,6 +27,9 @@ typedef struct pcd_publish_stats {
     uint64_t pages_written; /* LMDB pages the commit wrote (approx., from mdb_env_info) */
     uint64_t us_diff;    /* merging the snapshot into the chain's keys */
     uint64_t us_commit;  /* mdb_txn_commit */
+    int      tab_how;    /* what became of the lookup table (store_table.h PCD_TAB_*) */
+    uint64_t tab_segs;   /* its segments written */
+    uint64_t us_table;   /* writing them */
 } pcd_publish_stats;
 
 /* Publish `snap` as the chain's new version in one write transaction:

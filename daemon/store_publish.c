@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "store_int.h"
+#include "store_table.h"
 #include "delta.h"
 
 /* Bytes this process has passed to write(2) and friends: around a commit
@@ -69,6 +70,10 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     }
     memset(stats, 0, sizeof *stats);
     uint64_t t0 = pcd_mono_us();
+    /* The keys the diff changes, for the lookup table: past a few hundred
+     * (one per 4,096 rows) building it anew costs less than patching. */
+    pcd_tab_log tlog;
+    pcd_tab_log_init(&tlog, 64 + snap->n / 4096);
 
     uint8_t prefix[PC_CHAIN_MAX + 2];
     size_t plen = pc_key_chain_prefix(prefix, snap->chain, snap->clen);
@@ -98,6 +103,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
             if (rc)
                 goto out;
             stats->put++;
+            pcd_tab_log_add(&tlog, r->key + plen, r->klen - plen, &r->val);
             continue;
         }
         int c = i < snap->n ? pcd_st_key_cmp(snap->recs[i].key, snap->recs[i].klen,
@@ -109,6 +115,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
             if (rc)
                 goto out;
             stats->put++;
+            pcd_tab_log_add(&tlog, r->key + plen, r->klen - plen, &r->val);
             /* The cursor now sits on the new key; step back onto the
              * existing one we were comparing against. */
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -120,11 +127,13 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
                 if (rc)
                     goto out;
                 stats->put++;
+                pcd_tab_log_add(&tlog, r->key + plen, r->klen - plen, &r->val);
             } else {
                 stats->unchanged++;
             }
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         } else {
+            pcd_tab_log_add(&tlog, (const uint8_t *)k.mv_data + plen, k.mv_size - plen, NULL);
             rc = mdb_cursor_del(cur, 0);
             if (rc)
                 goto out;
@@ -147,6 +156,14 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     rc = bump_seq(st, txn, &stats->version);
     if (rc)
         goto out;
+    pcd_tab_stats ts;
+    rc = pcd_tab_publish(txn, st->dbi, snap, &tlog, stats->put + stats->deleted,
+                         stats->version, &ts);
+    if (rc)
+        goto out;
+    stats->tab_how = ts.how;
+    stats->tab_segs = ts.segs_written;
+    stats->us_table = ts.us;
     meta->size = sizeof *meta;
     meta->version = stats->version;
     meta->loaded_at_ms = pc_now_ms();
@@ -171,10 +188,12 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     stats->pages_written = (proc_wchar() - w0) / 4096;
     if (!rc)
         pcd_st_memo_put(st, snap->chain, meta);
+    pcd_tab_log_free(&tlog);
     return rc;
 out:
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
+    pcd_tab_log_free(&tlog);
     return rc;
 }
 
@@ -243,6 +262,8 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
         return rc;
     memset(stats, 0, sizeof *stats);
     size_t clen = strlen(chain);
+    pcd_tab_log tlog; /* every change: a delta is small (delta_max_keys) */
+    pcd_tab_log_init(&tlog, SIZE_MAX);
     uint8_t mk[PC_KEY_MAX];
     MDB_val mkey = { pc_key_meta(mk, chain, clen), mk }, v;
     pc_meta_rec cur;
@@ -280,6 +301,7 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
             if (rc)
                 goto out;
             stats->put++;
+            pcd_tab_log_add(&tlog, kb + clen + 1, k.mv_size - clen - 1, &r->val);
             if (!dk->store)
                 cur.base_sum += (double)r->val.cents - (had ? (double)old.cents : 0.0);
             if (!had) {
@@ -291,6 +313,7 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
             if (rc)
                 goto out;
             stats->deleted++;
+            pcd_tab_log_add(&tlog, kb + clen + 1, k.mv_size - clen - 1, NULL);
             if (dk->store) {
                 cur.store_rows--;
             } else {
@@ -305,6 +328,13 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
     rc = bump_seq(st, txn, &stats->version);
     if (rc)
         goto out;
+    pcd_tab_stats ts;
+    rc = pcd_tab_delta(txn, st->dbi, chain, clen, &tlog, stats->version, &ts);
+    if (rc)
+        goto out;
+    stats->tab_how = ts.how;
+    stats->tab_segs = ts.segs_written;
+    stats->us_table = ts.us;
     meta->size = sizeof *meta;
     meta->version = stats->version;
     meta->loaded_at_ms = pc_now_ms();
@@ -321,9 +351,11 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
     rc = mdb_txn_commit(txn);
     if (!rc)
         pcd_st_memo_put(st, chain, meta);
+    pcd_tab_log_free(&tlog);
     return rc;
 out:
     mdb_txn_abort(txn);
+    pcd_tab_log_free(&tlog);
     return rc;
 }
 

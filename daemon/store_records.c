@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "store_int.h"
+#include "store_table.h"
 
 struct pcd_memo {
     char        chain[PC_CHAIN_MAX + 1];
@@ -192,6 +193,9 @@ static int remove_fn(pcd_store *st, MDB_txn *txn, void *arg)
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     pcd_st_memo_stage(st, chain, NULL);
+    rc = pcd_tab_remove(txn, st->dbi, chain, clen);
+    if (rc)
+        return rc;
     MDB_cursor *cur;
     rc = mdb_cursor_open(txn, st->dbi, &cur);
     if (rc)

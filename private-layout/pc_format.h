@@ -12,6 +12,7 @@
  *   "\0C" chain                   chain metadata     (pc_meta_rec)
  *   "\0E"                         bus endpoints      (two NUL-terminated addresses)
  *   "\0R"                         sources            (pc_sources_rec + pc_source_rec[])
+ *   "\0T" chain ...               lookup table       (pc_table.h; format 2)
  *   "\0A" u64 big-endian seq      audit record       (pc_audit_rec)
  *   chain "\0B" item              base price         (pc_price_rec)
  *   chain "\0S" store "\0" item   store exception    (pc_price_rec)
@@ -36,7 +37,13 @@
 #include "pricecache.h"
 
 #define PC_FORMAT_MAGIC   "PRCCACHE"
-#define PC_FORMAT_VERSION 1u
+/* Format 2 adds the chains' lookup tables (pc_table.h) beside format 1's
+ * records, which are unchanged: the library reads both (a chain without a
+ * table is looked up in the B-tree), the daemon converts a format 1 cache
+ * at start by rewriting this record; its loads then write the tables.  A
+ * library of format 1 refuses a format 2 cache (PC_EFORMAT). */
+#define PC_FORMAT_VERSION     2u
+#define PC_FORMAT_VERSION_MIN 1u
 
 /* Longest key: chain "\0S" store "\0" item.  LMDB's default limit is 511. */
 #define PC_KEY_MAX (PC_CHAIN_MAX + 3 + PC_ID_MAX + PC_ID_MAX)
@@ -181,8 +188,9 @@ int pc_key_parse(const void *key, size_t len, pc_key_view *out);
 /* 1 when s[0..len) is a valid chain slug: [a-z0-9_-]{1,64}. */
 int pc_slug_valid(const char *s, size_t len);
 
-/* Check a format record: PC_OK, or PC_EFORMAT. */
-int pc_fmt_check(const void *val, size_t len);
+/* Check a format record: PC_OK (the version, PC_FORMAT_VERSION_MIN up to
+ * PC_FORMAT_VERSION, into *version when not NULL), or PC_EFORMAT. */
+int pc_fmt_check(const void *val, size_t len, uint32_t *version);
 void pc_fmt_init(pc_fmt_rec *rec);
 
 /* Copy a stored meta/daemon record into `out`, zero-filling fields an older

@@ -277,27 +277,32 @@ static void test_fmt_check(void **state)
     pc_fmt_init(&rec);
     assert_memory_equal(rec.magic, PC_FORMAT_MAGIC, 8);
     assert_int_equal(rec.version, PC_FORMAT_VERSION);
-    assert_int_equal(pc_fmt_check(&rec, sizeof rec), PC_OK);
+    assert_int_equal(pc_fmt_check(&rec, sizeof rec, NULL), PC_OK);
 
     /* A longer record (fields appended by a compatible writer) is fine. */
     uint8_t longer[sizeof rec + 8] = { 0 };
     memcpy(longer, &rec, sizeof rec);
-    assert_int_equal(pc_fmt_check(longer, sizeof longer), PC_OK);
+    assert_int_equal(pc_fmt_check(longer, sizeof longer, NULL), PC_OK);
 
-    assert_int_equal(pc_fmt_check(&rec, sizeof rec - 1), PC_EFORMAT);
-    assert_int_equal(pc_fmt_check(&rec, 0), PC_EFORMAT);
-    assert_int_equal(pc_fmt_check(NULL, sizeof rec), PC_EFORMAT);
+    assert_int_equal(pc_fmt_check(&rec, sizeof rec - 1, NULL), PC_EFORMAT);
+    assert_int_equal(pc_fmt_check(&rec, 0, NULL), PC_EFORMAT);
+    assert_int_equal(pc_fmt_check(NULL, sizeof rec, NULL), PC_EFORMAT);
 
     pc_fmt_rec bad = rec;
     bad.version = PC_FORMAT_VERSION + 1;
-    assert_int_equal(pc_fmt_check(&bad, sizeof bad), PC_EFORMAT);
+    assert_int_equal(pc_fmt_check(&bad, sizeof bad, NULL), PC_EFORMAT);
     bad.version = 0;
-    assert_int_equal(pc_fmt_check(&bad, sizeof bad), PC_EFORMAT);
+    assert_int_equal(pc_fmt_check(&bad, sizeof bad, NULL), PC_EFORMAT);
+    /* Format 1 (no lookup tables) is read too, and says so. */
+    uint32_t ver = 0;
+    bad.version = 1;
+    assert_int_equal(pc_fmt_check(&bad, sizeof bad, &ver), PC_OK);
+    assert_int_equal(ver, 1);
     bad = rec;
     bad.magic[7] ^= 1;
-    assert_int_equal(pc_fmt_check(&bad, sizeof bad), PC_EFORMAT);
+    assert_int_equal(pc_fmt_check(&bad, sizeof bad, NULL), PC_EFORMAT);
     memset(&bad, 0, sizeof bad);
-    assert_int_equal(pc_fmt_check(&bad, sizeof bad), PC_EFORMAT);
+    assert_int_equal(pc_fmt_check(&bad, sizeof bad, NULL), PC_EFORMAT);
 }
 
 static pc_meta_rec sample_meta(void)
