@@ -521,6 +521,11 @@ int pc_open(const char *path, pc_reader **out)
     }
     r->env = r->pe->env;
     r->count = pc_stats_wanted();
+    /* PRICECACHE_TABLES=0: look every price up in the B-tree (format 1's
+     * way), for comparing the two and as a way around a table suspected
+     * wrong; read at pc_open, per reader, like PRICECACHE_STATS. */
+    const char *tables = getenv("PRICECACHE_TABLES");
+    r->tables = !(tables && strcmp(tables, "0") == 0);
     if (r->count) {
         /* Tried again at each open: the daemon may have created the area
          * since the environment was first opened in this process. */

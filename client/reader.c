@@ -91,8 +91,8 @@ static inline int keys_init(keys *k, const pc_reader *r, tslot *s, const char *c
     k->store = store;
     k->slen = slen;
     k->s = s;
-    int rc;
-    k->tc = pc_tab_find(r, s, chain, clen, &rc);
+    int rc = PC_OK;
+    k->tc = r->tables ? pc_tab_find(r, s, chain, clen, &rc) : NULL;
     if (k->tc) {
         if (slen)
             k->sh = pc_tab_hash(store, slen);

@@ -123,6 +123,7 @@ struct pc_reader {
     MDB_env      *env;        /* copy of pe->env for the hot path */
     penv         *pe;
     int           count;      /* count lookups (PRICECACHE_STATS at pc_open) */
+    int           tables;     /* use the lookup tables (PRICECACHE_TABLES at pc_open) */
 };
 
 /* This thread's table of `chain` in its open transaction (s->mu held, the

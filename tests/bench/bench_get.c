@@ -60,7 +60,7 @@ static bh_chain hc;
 
 static double cpu_ns(void) { return bk_clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
-static pc_reader *reader, *reader_nostats;
+static pc_reader *reader, *reader_nostats, *reader_btree;
 static MDB_env *env, *env_cmp; /* env_cmp: searched with pc_key_cmp */
 static MDB_dbi dbi;
 static uint8_t metakey[PC_KEY_MAX];
@@ -75,11 +75,13 @@ enum { MODE_PC, MODE_RAW, MODE_HASH, MODE_PC_NOSTATS,
        /* today's layout written in key order, without and with per-store summaries */
        MODE_PACKED, MODE_SUMMARY,
        /* the chain's hash table as LMDB values, located once per snapshot */
-       MODE_TABLE, NMODES };
+       MODE_TABLE,
+       /* pc_get with PRICECACHE_TABLES=0: the B-tree, format 1's lookups */
+       MODE_PC_BTREE, NMODES };
 static const char *const mode_name[NMODES] = { "pc_get", "raw_mdb", "hash", "pc_nostats",
                                                "txn", "exc", "base", "keys", "args", "raw+cmp",
                                                "proto1", "proto8", "packed", "summary",
-                                               "table" };
+                                               "table", "pc_btree" };
 static int proto_bad[NMODES];
 static bp_db proto[4]; /* proto1, proto8, today's layout packed + summaries, table */
 static _Thread_local bt_cache tl_bt; /* MODE_TABLE: this thread's pointers */
@@ -162,6 +164,12 @@ static int one(int mode, MDB_txn *txn, const lookup *l, int64_t *cents)
     pc_price p;
     uint32_t fl;
     int rc;
+    if (mode == MODE_PC_BTREE) {
+        rc = pc_get(reader_btree, chain, l->store, l->item, &p);
+        if (rc == PC_OK)
+            *cents = p.cents;
+        return rc;
+    }
     if (mode == MODE_TABLE)
         return bt_get(&proto[3], txn, &tl_bt, l->store, l->item, cents, &fl);
     if (mode >= MODE_PACKED)
@@ -193,7 +201,8 @@ static void *run_job(void *arg)
                  : j->mode >= MODE_PACKED ? proto[2].env
                  : j->mode >= MODE_PROTO1 ? proto[j->mode - MODE_PROTO1].env
                  : j->mode == MODE_RAWCMP ? env_cmp : env;
-    if ((j->mode == MODE_RAW || j->mode >= MODE_TXN) && mdb_txn_begin(e, NULL, MDB_RDONLY, &txn) == 0)
+    if ((j->mode == MODE_RAW || (j->mode >= MODE_TXN && j->mode != MODE_PC_BTREE)) &&
+        mdb_txn_begin(e, NULL, MDB_RDONLY, &txn) == 0)
         mdb_txn_reset(txn);
     double t0 = bk_now_ns(), c0 = cpu_ns();
     for (size_t i = 0; i < j->count; i++) {
@@ -264,13 +273,13 @@ static void medians(const int *modes, int n, int threads, size_t per, int rounds
     }
 }
 
-static void compare3(const char *label, int threads, size_t per, int rounds)
+static void compare4(const char *label, int threads, size_t per, int rounds)
 {
-    static const int modes[3] = { MODE_PC, MODE_RAW, MODE_HASH };
-    double m[3];
-    medians(modes, 3, threads, per, rounds, m);
-    printf("%-34s %9.0f %9.0f %9.0f %8.2fx %7.2fx\n", label, m[0], m[1], m[2], m[0] / m[2],
-           m[0] / m[1]);
+    static const int modes[4] = { MODE_PC, MODE_PC_BTREE, MODE_RAW, MODE_HASH };
+    double m[4];
+    medians(modes, 4, threads, per, rounds, m);
+    printf("%-34s %9.0f %9.0f %9.0f %9.0f %8.2fx %8.2fx %7.2fx\n", label, m[0], m[1], m[2], m[3],
+           m[0] / m[3], m[1] / m[3], m[0] / m[2]);
     fflush(stdout);
 }
 
@@ -551,16 +560,27 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    printf("%zu lookups per thread per round, median of 5 rounds\n", per);
-    printf("%-34s %9s %9s %9s %9s %8s\n", "lookup (ns/lookup)", "pc_get", "raw_mdb", "hash",
-           "pc/hash", "pc/raw");
+    /* The old layout's figure, from the same cache: pc_get walking the
+     * B-tree as format 1 did (PRICECACHE_TABLES=0). */
+    setenv("PRICECACHE_TABLES", "0", 1);
+    if (pc_open(argv[1], &reader_btree) != PC_OK) {
+        fprintf(stderr, "bench_get: cannot open %s\n", argv[1]);
+        return 1;
+    }
+    unsetenv("PRICECACHE_TABLES");
+    printf("%zu lookups per thread per round, median of 5 rounds; pc_get: through the "
+           "chain's lookup table (format 2); pc_btree: pc_get with PRICECACHE_TABLES=0, the "
+           "B-tree walks of format 1; raw_mdb: format 1's two mdb_get\n", per);
+    printf("%-34s %9s %9s %9s %9s %9s %9s %8s\n", "lookup (ns/lookup)", "pc_get", "pc_btree",
+           "raw_mdb", "hash", "pc/hash", "btree/hash", "pc/raw");
     measure(MODE_PC, 1, per / 4, 0); /* warm the page cache */
-    compare3("random keys, 1 thread", 1, per, 5);
-    compare3("random keys, 2 threads", 2, per, 5);
+    measure(MODE_PC_BTREE, 1, per / 4, 0);
+    compare4("random keys, 1 thread", 1, per, 5);
+    compare4("random keys, 2 threads", 2, per, 5);
     size_t full = nlk;
     nlk = 1000; /* a hot set that fits in the CPU caches */
-    compare3("hot set (1,000 keys), 1 thread", 1, per, 5);
-    compare3("hot set (1,000 keys), 2 threads", 2, per, 5);
+    compare4("hot set (1,000 keys), 1 thread", 1, per, 5);
+    compare4("hot set (1,000 keys), 2 threads", 2, per, 5);
 
     printf("\nprototype layouts, bench-only (bench_proto.h; scratch environments, same rows, "
            "same keys): proto1/proto8: one 8-byte key per item-hash bucket holding the base "
@@ -616,6 +636,7 @@ int main(int argc, char **argv)
         bp_destroy(&proto[v]);
     mdb_env_close(env_cmp);
     mdb_env_close(env);
+    pc_close(reader_btree);
     pc_close(reader);
     return 0;
 }
