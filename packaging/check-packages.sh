@@ -327,6 +327,16 @@ ver1=$(/usr/bin/pricecache info acme | sed -n 's/^version: //p')
 [ -n "$ver1" ] || fail "no version for acme after the run: $(/usr/bin/pricecache info acme 2>&1)"
 
 step "upgrade to a newer revision: the operator's configuration and the cache stay"
+# The cache as a release of format 1 left it (no lookup tables, format
+# record 1: tests/integration/pcformat.c), run as the daemon's user; the
+# upgraded daemon must convert it and serve it.
+# (Copied under $WORK: the clone's path may be closed to that user.)
+make -s -C "$ROOT" build/itest/pcformat >/dev/null
+install -m 755 "$ROOT/build/itest/pcformat" "$WORK/pcformat"
+setpriv --reuid=pricecache --regid=pricecache --init-groups -- \
+    "$WORK/pcformat" v1 /var/lib/pricecache >/dev/null || fail "pcformat v1"
+"$WORK/pcformat" show /var/lib/pricecache | has '^format 1$' ||
+    fail "the cache is not format 1: $("$WORK/pcformat" show /var/lib/pricecache)"
 # The same files repacked as revision 2: dpkg runs a real upgrade (old
 # prerm/postrm upgrade, conffile merge, new postinst configure OLD-VERSION).
 mkdir -p "$WORK/up"
@@ -352,8 +362,10 @@ start_daemon
 wait_for "[ \$(grep -c READY=1 '$WORK/notify.msgs') -ge 2 ]" 30
 got=$(/usr/bin/pricecache get acme '' item9)
 [ "$got" = "$(printf '109\t1700000000\tbase')" ] || fail "after the upgrade: '$got'"
+grep -q 'converted from format 1 to 2' "$WORK/daemon.log" || fail "the format 1 cache was not converted"
+wait_for "'$WORK/pcformat' show /var/lib/pricecache | grep -q '^table acme '" 30
 stop_daemon
-echo "configuration kept, cache version $ver1 kept, daemon runs again"
+echo "configuration kept, cache version $ver1 kept (format 1 converted, tables built), daemon runs again"
 
 step "the unit's sandbox: system calls, address families, memory, writes (strace)"
 # systemd is not PID 1 here, so the sandbox cannot be applied; instead every

@@ -34,6 +34,7 @@
 #include "pgsource.h"
 #include "snapshot.h"
 #include "store.h"
+#include "store_table.h"
 
 static pcd_config cfg;
 static const char *chain;
@@ -141,6 +142,8 @@ static double copy_run(int kind, uint64_t *bytes, chunk **cap)
 typedef struct clocks {
     double total, load, publish;             /* seconds */
     uint64_t us_first, us_wait, us_feed, us_sort, us_diff, us_commit, wire;
+    uint64_t us_table, tab_segs;
+    int tab_how;
 } clocks;
 
 static double reload(pcd_store *st, pcd_publish_stats *ps, uint64_t *rows, clocks *ck)
@@ -161,7 +164,8 @@ static double reload(pcd_store *st, pcd_publish_stats *ps, uint64_t *rows, clock
     *rows = snap.n;
     if (ck)
         *ck = (clocks){ t, t1 - t0, now_s() - t1, snap.us_first, snap.us_wait, snap.us_feed, snap.us_sort,
-                        ps->us_diff, ps->us_commit, snap.wire_bytes };
+                        ps->us_diff, ps->us_commit, snap.wire_bytes, ps->us_table,
+                        ps->tab_segs, ps->tab_how };
     pcd_snapshot_free(&snap);
     return t;
 }
@@ -392,7 +396,7 @@ int main(int argc, char **argv)
     conn = pc;
 
     double raw[6], old[3], ldr[3], first[3], nochange[3], rewrite[3], old_nc[3];
-    clocks nck[3];
+    clocks nck[3], fck[3], wck[3];
     uint64_t bytes = 0, bytes_old = 0, bytes_ldr = 0, rows = 0, nc_pages[3], rw_pages[3];
     uint64_t nc_put = 0, rw_put = 0;
     pcd_publish_stats ps;
@@ -406,7 +410,7 @@ int main(int argc, char **argv)
         pcd_store *st;
         if (pcd_store_open(&cfg, &st, err, sizeof err) != PC_OK)
             die("open", err);
-        first[r] = reload(st, &ps, &rows, NULL);
+        first[r] = reload(st, &ps, &rows, &fck[r]);
         nochange[r] = reload(st, &ps, &rows, &nck[r]);
         nc_pages[r] = ps.pages_written;
         nc_put = ps.put;
@@ -476,7 +480,7 @@ int main(int argc, char **argv)
         exec_ok("VACUUM ANALYZE chain_prices");
         exec_ok("VACUUM ANALYZE store_prices");
         raw[3 + r] = copy_run(Q_RAW, &bytes, NULL);
-        rewrite[r] = reload(st, &ps, &rows, NULL);
+        rewrite[r] = reload(st, &ps, &rows, &wck[r]);
         rw_pages[r] = ps.pages_written;
         rw_put = ps.put;
     }
@@ -511,11 +515,27 @@ int main(int argc, char **argv)
             k = &nck[r];
     printf("where a no-change reload's %.0f ms go (its own clocks): the server before its "
            "first row %.0f, waiting for the stream %.0f, parse+validate+key in the stream "
-           "%.0f, sort+dedup %.0f, diff %.0f, commit %.0f, other %.0f\n", k->total * 1e3,
-           (double)k->us_first / 1e3, (double)k->us_wait / 1e3, (double)k->us_feed / 1e3,
-           (double)k->us_sort / 1e3, (double)k->us_diff / 1e3, (double)k->us_commit / 1e3,
+           "%.0f, sort+dedup %.0f, diff %.0f, lookup table %.0f, commit %.0f, other %.0f\n",
+           k->total * 1e3, (double)k->us_first / 1e3, (double)k->us_wait / 1e3,
+           (double)k->us_feed / 1e3, (double)k->us_sort / 1e3,
+           (double)(k->us_diff - k->us_table) / 1e3, (double)k->us_table / 1e3,
+           (double)k->us_commit / 1e3,
            k->total * 1e3 - (double)(k->us_first + k->us_wait + k->us_feed + k->us_sort +
                                       k->us_diff + k->us_commit) / 1e3);
+    /* The lookup tables' share (store_table.c), median run of each kind. */
+    const clocks *kf = &fck[0], *kw = &wck[0];
+    for (int r = 0; r < 3; r++) {
+        if (fck[r].total == f)
+            kf = &fck[r];
+        if (wck[r].total == w)
+            kw = &wck[r];
+    }
+    printf("lookup tables (format 2): first load %s %llu segments in %.0f ms of its %.0f; "
+           "no-change reload: table %s, %.0f ms; full rewrite %s %llu segments in %.0f ms of "
+           "its %.0f\n", pcd_tab_how_name(kf->tab_how), (unsigned long long)kf->tab_segs,
+           (double)kf->us_table / 1e3, kf->total * 1e3, pcd_tab_how_name(k->tab_how),
+           (double)k->us_table / 1e3, pcd_tab_how_name(kw->tab_how),
+           (unsigned long long)kw->tab_segs, (double)kw->us_table / 1e3, kw->total * 1e3);
     printf("CPU per stage, replayed on the loader's captured stream (%.1f MB), ms: parse %.0f, "
            "+decode+validate %.0f, +key+store (pcd_load_row) %.0f; sort+dedup %.0f\n",
            (double)bytes_ldr / 1e6, st_parse * 1e3, st_valid * 1e3, st_key * 1e3,
