@@ -52,7 +52,7 @@ int pc_tab_seg_check(const void *val, size_t len, pc_tab_segv *out)
     if (h.magic != PC_TAB_SEG_MAGIC || h.slotbits < 2 || h.slotbits > 24)
         return PC_EFORMAT;
     size_t start = sizeof h + (sizeof(pc_tab_slot) << h.slotbits);
-    if (h.bytes < start || h.bytes > len || h.count > (1u << h.slotbits) / 2)
+    if (h.bytes < start || h.bytes > len || (uint64_t)h.count * 4 > (3ull << h.slotbits))
         return PC_EFORMAT;
     out->p = val;
     out->mask = (1u << h.slotbits) - 1;
@@ -88,10 +88,12 @@ size_t pc_tab_min_bytes(size_t psize)
     return psize / 2;
 }
 
+/* At most 3/4 full: linear probing then looks at ~3 slots for a miss, all
+ * in one or two cache lines, and the slots stay a quarter of a segment. */
 static uint32_t slotbits_for(size_t n)
 {
     uint32_t b = 2;
-    while (((size_t)1 << b) < 2 * n)
+    while (((size_t)3 << b) < 4 * n)
         b++;
     return b;
 }
