@@ -74,6 +74,10 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
      * (one per 4,096 rows) building it anew costs less than patching. */
     pcd_tab_log tlog;
     pcd_tab_log_init(&tlog, 64 + snap->n / 4096);
+    /* A build that will happen anyway starts now, beside the diff; one
+     * the diff's changes call for starts when they pass the log. */
+    pcd_tab_prep *prep = pcd_tab_needs_build(txn, st->dbi, snap) ? pcd_tab_prepare(st->env, snap)
+                                                                 : NULL;
 
     uint8_t prefix[PC_CHAIN_MAX + 2];
     size_t plen = pc_key_chain_prefix(prefix, snap->chain, snap->clen);
@@ -142,6 +146,8 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
              * and MDB_NEXT returns it without advancing. */
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         }
+        if (tlog.over && !prep)
+            prep = pcd_tab_prepare(st->env, snap);
         if (rc == MDB_NOTFOUND) {
             have = 0;
             at_end = 1; /* we passed the database's last key */
@@ -158,7 +164,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
         goto out;
     pcd_tab_stats ts;
     rc = pcd_tab_publish(txn, st->dbi, snap, &tlog, stats->put + stats->deleted,
-                         stats->version, &ts);
+                         stats->version, prep, &ts);
     if (rc)
         goto out;
     stats->tab_how = ts.how;
@@ -189,11 +195,13 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     if (!rc)
         pcd_st_memo_put(st, snap->chain, meta);
     pcd_tab_log_free(&tlog);
+    pcd_tab_prep_free(prep);
     return rc;
 out:
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     pcd_tab_log_free(&tlog);
+    pcd_tab_prep_free(prep);
     return rc;
 }
 

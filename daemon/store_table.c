@@ -2,6 +2,8 @@
 #include "store_table.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -213,26 +215,26 @@ int pcd_tab_remove(MDB_txn *txn, MDB_dbi dbi, const char *chain, size_t clen)
 /* Entries a segment may hold: the reader refuses more than 2^23. */
 #define SEG_ENTRIES_MAX (1u << 23)
 
-static int build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap, const hdr_copy *old,
-                 uint64_t version, pcd_tab_stats *ts)
+/* Where encode_segments puts each segment: dest gives the bytes to encode
+ * `len` into, done (may be NULL) takes them once encoded. */
+typedef struct sink sink;
+struct sink {
+    int (*dest)(sink *k, uint32_t seg, size_t len, uint8_t **out);
+    int (*done)(sink *k, uint32_t seg, const uint8_t *p, size_t len);
+};
+
+/* Encode the table of snap's rows in 2^bits segments, in segment order.
+ * An LMDB code, ENOMEM, or EOVERFLOW (a segment would hold too many). */
+static int encode_segments(const pcd_snapshot *snap, uint32_t bits, size_t mb, sink *k)
 {
-    size_t n = snap->n, off = snap->clen + 1;
-    uint32_t bits = pc_tab_segbits_for(n);
-    /* Near the right size, the old numbering is kept: a reload that
-     * changes little then rewrites little. */
-    if (old->found == 1 && old->h.segbits + 1 >= bits && old->h.segbits <= bits + 1)
-        bits = old->h.segbits;
-    int compare = old->found == 1 && old->h.segbits == bits;
-    size_t nseg = (size_t)1 << bits, mb = min_bytes(txn);
+    size_t n = snap->n, off = snap->clen + 1, nseg = (size_t)1 << bits;
     uint32_t *seg_of = malloc((n ? n : 1) * sizeof *seg_of);
     uint64_t *hs = malloc((n ? n : 1) * sizeof *hs); /* slot hashes, from the pass in order */
     uint32_t *perm = malloc((n ? n : 1) * sizeof *perm);
     size_t *start = calloc(nseg + 1, sizeof *start);
-    uint64_t *gens = malloc(nseg * sizeof *gens);
     pc_tab_ent *ents = NULL;
     size_t ents_cap = 0;
-    buf b = { NULL, 0 };
-    int rc = seg_of && hs && perm && start && gens ? MDB_SUCCESS : ENOMEM;
+    int rc = seg_of && hs && perm && start ? MDB_SUCCESS : ENOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
         pc_tab_ent e = { snap->recs[i].key + off, snap->recs[i].klen - (uint32_t)off, 0, 0, 0, 0 };
         if (pc_tab_ent_hash(&e) != PC_OK) {
@@ -284,35 +286,177 @@ static int build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap, const hdr_
             e->h = hs[pj[j]];
         }
         size_t len = pc_tab_seg_size(ents, cnt, mb);
-        int written = 1;
-        if (!compare) {
-            /* Nothing to compare with: encode straight into the page LMDB
-             * reserves (before the next write, as MDB_RESERVE asks). */
-            uint8_t kb[PC_KEY_MAX];
-            MDB_val k = { pc_key_tab_seg(kb, snap->chain, snap->clen, (uint32_t)s), kb };
-            MDB_val v = { len, NULL };
-            if ((rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE)) == MDB_SUCCESS)
-                pc_tab_seg_encode(v.mv_data, ents, cnt, mb);
-        } else if ((rc = buf_fit(&b, len)) == 0) {
-            pc_tab_seg_encode(b.p, ents, cnt, mb);
-            rc = seg_put(txn, dbi, snap->chain, snap->clen, (uint32_t)s, b.p, len, 1, &written);
-        }
-        gens[s] = written ? version : old->gens[s];
-        ts->segs_written += (uint64_t)written;
-    }
-    if (!rc && old->found && (old->found < 0 || old->h.segbits > bits))
-        rc = segs_delete_from(txn, dbi, snap->chain, snap->clen, (uint32_t)nseg);
-    if (!rc) {
-        pc_tab_hdr h = { sizeof h, PC_TAB_HDR_MAGIC, bits, 0, n, version };
-        rc = hdr_write(txn, dbi, snap->chain, snap->clen, &h, gens);
+        uint8_t *p;
+        if ((rc = k->dest(k, (uint32_t)s, len, &p)) != 0)
+            break;
+        pc_tab_seg_encode(p, ents, cnt, mb);
+        if (k->done)
+            rc = k->done(k, (uint32_t)s, p, len);
     }
     free(seg_of);
     free(hs);
     free(perm);
     free(start);
-    free(gens);
     free(ents);
-    free(b.p);
+    return rc;
+}
+
+/* ---- a build prepared on a thread of its own ------------------------- */
+
+/* The segments encoded into memory while the publish diffs the B-tree
+ * (the other core is idle then): a first load or a rewrite of every price
+ * would otherwise add the build's whole time to the write transaction. */
+struct pcd_tab_prep {
+    pthread_t t;
+    sink      base;
+    const pcd_snapshot *snap;
+    size_t    mb;
+    uint32_t  bits;
+    uint8_t **segp;
+    size_t   *segl;
+    int       rc;
+    int       joined;
+};
+
+static int prep_dest(sink *k, uint32_t seg, size_t len, uint8_t **out)
+{
+    pcd_tab_prep *p = (pcd_tab_prep *)(void *)((char *)k - offsetof(pcd_tab_prep, base));
+    if (!(p->segp[seg] = malloc(len)))
+        return ENOMEM;
+    p->segl[seg] = len;
+    *out = p->segp[seg];
+    return 0;
+}
+
+static void *prep_main(void *arg)
+{
+    pcd_tab_prep *p = arg;
+    p->rc = encode_segments(p->snap, p->bits, p->mb, &p->base);
+    return NULL;
+}
+
+pcd_tab_prep *pcd_tab_prepare(MDB_env *env, const pcd_snapshot *snap)
+{
+    MDB_stat ms;
+    pcd_tab_prep *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->snap = snap;
+    p->mb = pc_tab_min_bytes(mdb_env_stat(env, &ms) == MDB_SUCCESS ? ms.ms_psize : 4096);
+    p->bits = pc_tab_segbits_for(snap->n);
+    p->base.dest = prep_dest;
+    size_t nseg = (size_t)1 << p->bits;
+    p->segp = calloc(nseg, sizeof *p->segp);
+    p->segl = calloc(nseg, sizeof *p->segl);
+    if (!p->segp || !p->segl || pthread_create(&p->t, NULL, prep_main, p) != 0) {
+        free(p->segp);
+        free(p->segl);
+        free(p);
+        return NULL; /* built in the transaction instead */
+    }
+    return p;
+}
+
+void pcd_tab_prep_free(pcd_tab_prep *p)
+{
+    if (!p)
+        return;
+    if (!p->joined)
+        pthread_join(p->t, NULL);
+    for (size_t s = 0; s < ((size_t)1 << p->bits); s++)
+        free(p->segp[s]);
+    free(p->segp);
+    free(p->segl);
+    free(p);
+}
+
+/* ---- building in the transaction -------------------------------------- */
+
+typedef struct txn_sink {
+    sink      base;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    const pcd_snapshot *snap;
+    int       compare;
+    buf       b;
+    uint64_t *gens, version;
+    const hdr_copy *old;
+    pcd_tab_stats *ts;
+} txn_sink;
+
+static int txn_dest(sink *k, uint32_t seg, size_t len, uint8_t **out)
+{
+    txn_sink *t = (txn_sink *)(void *)k;
+    if (t->compare) {
+        int rc = buf_fit(&t->b, len);
+        *out = t->b.p;
+        return rc;
+    }
+    /* Nothing to compare with: encode straight into the pages LMDB
+     * reserves (before the next write, as MDB_RESERVE asks). */
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val key = { pc_key_tab_seg(kb, t->snap->chain, t->snap->clen, seg), kb };
+    MDB_val v = { len, NULL };
+    int rc = mdb_put(t->txn, t->dbi, &key, &v, MDB_RESERVE);
+    *out = v.mv_data;
+    return rc;
+}
+
+static int txn_done(sink *k, uint32_t seg, const uint8_t *p, size_t len)
+{
+    txn_sink *t = (txn_sink *)(void *)k;
+    int written = 1, rc = 0;
+    if (t->compare)
+        rc = seg_put(t->txn, t->dbi, t->snap->chain, t->snap->clen, seg, p, len, 1, &written);
+    t->gens[seg] = written ? t->version : t->old->gens[seg];
+    t->ts->segs_written += (uint64_t)written;
+    return rc;
+}
+
+static int build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap, const hdr_copy *old,
+                 pcd_tab_prep *prep, uint64_t version, pcd_tab_stats *ts)
+{
+    uint32_t bits = pc_tab_segbits_for(snap->n);
+    /* Near the right size, the old numbering is kept: a reload that
+     * changes little then rewrites little. */
+    if (prep)
+        bits = prep->bits;
+    else if (old->found == 1 && old->h.segbits + 1 >= bits && old->h.segbits <= bits + 1)
+        bits = old->h.segbits;
+    size_t nseg = (size_t)1 << bits;
+    txn_sink t = { { txn_dest, txn_done }, txn, dbi, snap,
+                   old->found == 1 && old->h.segbits == bits, { NULL, 0 },
+                   malloc(nseg * sizeof(uint64_t)), version, old, ts };
+    int rc = t.gens ? MDB_SUCCESS : ENOMEM;
+    if (!rc && prep) {
+        pthread_join(prep->t, NULL);
+        prep->joined = 1;
+        rc = prep->rc;
+        for (uint32_t s = 0; !rc && s < nseg; s++) {
+            int written = 1;
+            if (t.compare) {
+                rc = seg_put(txn, dbi, snap->chain, snap->clen, s, prep->segp[s], prep->segl[s],
+                             1, &written);
+            } else {
+                uint8_t kb[PC_KEY_MAX];
+                MDB_val key = { pc_key_tab_seg(kb, snap->chain, snap->clen, s), kb };
+                MDB_val v = { prep->segl[s], prep->segp[s] };
+                rc = mdb_put(txn, dbi, &key, &v, 0);
+            }
+            t.gens[s] = written ? version : old->gens[s];
+            ts->segs_written += (uint64_t)written;
+        }
+    } else if (!rc) {
+        rc = encode_segments(snap, bits, min_bytes(txn), &t.base);
+    }
+    if (!rc && old->found && (old->found < 0 || old->h.segbits > bits))
+        rc = segs_delete_from(txn, dbi, snap->chain, snap->clen, (uint32_t)nseg);
+    if (!rc) {
+        pc_tab_hdr h = { sizeof h, PC_TAB_HDR_MAGIC, bits, 0, snap->n, version };
+        rc = hdr_write(txn, dbi, snap->chain, snap->clen, &h, t.gens);
+    }
+    free(t.gens);
+    free(t.b.p);
     return rc;
 }
 
@@ -461,9 +605,20 @@ static int patch(MDB_txn *txn, MDB_dbi dbi, const char *chain, size_t clen, hdr_
 
 /* ---- the entry points ------------------------------------------------- */
 
+int pcd_tab_needs_build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap)
+{
+    hdr_copy hc;
+    if (hdr_read(txn, dbi, snap->chain, snap->clen, &hc) != MDB_SUCCESS)
+        return 0;
+    uint32_t ideal = pc_tab_segbits_for(snap->n);
+    int fits = hc.found == 1 && hc.h.segbits + 2 >= ideal && hc.h.segbits <= ideal + 2;
+    free(hc.gens);
+    return !fits;
+}
+
 int pcd_tab_publish(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap,
                     const pcd_tab_log *changed, uint64_t rows_changed, uint64_t version,
-                    pcd_tab_stats *ts)
+                    pcd_tab_prep *prep, pcd_tab_stats *ts)
 {
     memset(ts, 0, sizeof *ts);
     uint64_t t0 = now_us();
@@ -488,7 +643,7 @@ int pcd_tab_publish(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap,
             LOG_WARN("cache", "chain %s: lookup table damaged; building it anew", snap->chain);
         ts->how = PCD_TAB_BUILT;
         ts->segs_written = 0;
-        rc = build(txn, dbi, snap, &hc, version, ts);
+        rc = build(txn, dbi, snap, &hc, prep, version, ts);
     }
     if (rc == EOVERFLOW) {
         LOG_WARN("cache", "chain %s: an item has too many store prices for a lookup table; "

@@ -33,14 +33,25 @@ typedef struct pcd_tab_stats {
 enum { PCD_TAB_NONE = 0, PCD_TAB_KEPT, PCD_TAB_UPDATED, PCD_TAB_BUILT, PCD_TAB_DROPPED };
 const char *pcd_tab_how_name(int how);
 
+/* A build of snap's table encoded on a thread of its own while the
+ * publish diffs the B-tree (NULL when no thread could start: the build
+ * then runs in the transaction).  pcd_tab_prep_free waits for it. */
+typedef struct pcd_tab_prep pcd_tab_prep;
+pcd_tab_prep *pcd_tab_prepare(MDB_env *env, const pcd_snapshot *snap);
+void pcd_tab_prep_free(pcd_tab_prep *p);
+/* 1 when a publish of snap will build the chain's table whatever the diff
+ * finds: it has none, a damaged one, or one far from snap's size. */
+int pcd_tab_needs_build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap);
+
 /* After a publish's diff in `txn` (the chain's keys now hold exactly
  * snap's rows; `changed` the keys the diff changed, rows_changed how many):
  * leave the table when nothing changed, rewrite the segments of the
- * changed keys, or build the table anew from snap.  An LMDB code (or
- * ENOMEM).  A table found damaged is built anew. */
+ * changed keys, or build the table anew from snap (with prep's segments
+ * when given).  An LMDB code (or ENOMEM).  A table found damaged is built
+ * anew. */
 int pcd_tab_publish(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap,
                     const pcd_tab_log *changed, uint64_t rows_changed, uint64_t version,
-                    pcd_tab_stats *ts);
+                    pcd_tab_prep *prep, pcd_tab_stats *ts);
 /* After a delta in `txn`: rewrite the segments of the changed keys.  A
  * chain without a table is left so; a table found damaged, or whose
  * changes did not fit the log, is dropped (the B-tree answers until the
