@@ -445,6 +445,9 @@ static int build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap, const hdr_
             }
             t.gens[s] = written ? version : old->gens[s];
             ts->segs_written += (uint64_t)written;
+            /* LMDB holds its own copy now: the daemon's peak is one copy. */
+            free(prep->segp[s]);
+            prep->segp[s] = NULL;
         }
     } else if (!rc) {
         rc = encode_segments(snap, bits, min_bytes(txn), &t.base);
