@@ -371,7 +371,9 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
             rc = PC_ENOMEM;
         } else {
             char what[512];
-            const char *params[3] = { is_store ? ids.p : items.p, items.p, chain };
+            /* The key arrays, then the chain (prepared statements only). */
+            const char *params[3] = { is_store ? ids.p : items.p, is_store ? items.p : chain,
+                                      chain };
             int np = is_store ? 2 : 1;
             if (!prepared[is_store]) {
                 res = pcd_pg_exec(conn, sql, np, params, cx, &rc, what, sizeof what);
