@@ -228,6 +228,29 @@ static int stmt_ready(PGconn *conn, pcd_delta_stmts *st, int kind, const char *s
         snprintf(err, errlen, "%s", what);
         return 0;
     }
+    /* A parameter the query does not use is no parameter of the
+     * statement (a query of one chain, without $1): the chain cannot go
+     * in, so the statement goes out as text. */
+    int nparams_got = -1;
+    if (!PQsendDescribePrepared(conn, stmt_name[kind])) {
+        first_line(err, errlen, "cannot send query", PQerrorMessage(conn));
+        *rc = PC_EDB;
+    } else if ((res = wait_result(conn, cx, rc, err, errlen)) != NULL) {
+        nparams_got = PQnparams(res);
+        PQclear(res);
+    }
+    if (*rc != PC_OK)
+        return 0;
+    if (nparams_got != nparams) {
+        LOG_DBG("load", "the %s query's delta statement takes %d parameters, not %d (the "
+                "query does not use $1); sent as text", kind ? "store" : "base", nparams_got,
+                nparams);
+        char dealloc[64];
+        snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", stmt_name[kind]);
+        PQclear(pcd_pg_exec(conn, dealloc, 0, NULL, cx, rc, err, errlen));
+        st->text[kind] = 1;
+        return 0;
+    }
     st->sql[kind] = strdup(sql);
     return st->sql[kind] != NULL;
 }
