@@ -1,8 +1,9 @@
 /* pgdelta.c - fetching a delta's changed keys from PostgreSQL (the configured queries, filtered by key), validated and sorted. */
 #include "pgdelta.h"
 
-/* Owns: the per-key queries of a delta.  May call: pgsource, delta, snapshot,
- * validate, config. */
+/* Owns: the per-key queries of a delta and their statements prepared per
+ * connection (the owner of the connection keeps a pcd_delta_stmts beside
+ * it).  May call: pgsource, delta, snapshot, validate, config, log. */
 
 #include <errno.h>
 #include <libpq-fe.h>
