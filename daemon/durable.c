@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,16 @@ int pcd_durable_begin(const char *dir, int *rebuilt, char *err, size_t errlen)
 static void *sync_main(void *arg)
 {
     pcd_syncer *s = arg;
+    /* SCHED_BATCH: the same share of the CPU, but its wake-up never
+     * preempts the running thread.  Woken by every commit, it took the
+     * committing worker's CPU right between the commit and the publish
+     * event (0.15 ms p50 of a delta's way, one run on 2 cores); now it
+     * runs when that worker has sent the event, or on the other core.
+     * Not granted (another system): the default policy, as before. */
+    struct sched_param sp = { .sched_priority = 0 };
+    int e = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    if (e)
+        LOG_DBG("cache", "sync thread: SCHED_BATCH not granted: %s", strerror(e));
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->stop && s->synced == s->committed)

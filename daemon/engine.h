@@ -71,6 +71,8 @@ typedef struct chain {
     int           full;        /* a full reload is asked for */
     int64_t       first_notice_ms; /* of the changes pending since the last load began */
     int64_t       last_start_ms;   /* when the chain's last job began (coalesce.c's spacing) */
+    uint64_t      recv_us;     /* the oldest pending change's notice read (pcd_mono_us); 0 none */
+    uint64_t      queued_us;   /* when the chain was last queued (pcd_mono_us) */
     long long     open_tx[8];  /* transactions with pending keys whose commit marker is due */
     int           nopen;
     uint64_t      loads[PC_LOAD__COUNT];    /* since start, for the metrics */
@@ -138,6 +140,10 @@ typedef struct engine {
     int             src_dirty;
     int64_t         src_at_ms;  /* monotonic ms of that hand-over; 0 never */
 } engine;
+
+/* The main loop passes at least this often (run.c), looking at every
+ * chain's due time: a due time further away needs no wake-up. */
+#define PCD_LOOP_PASS_MS 1000
 
 static inline const pcd_config *cur_cfg(engine *d) { return &d->cfgs->cfg; }
 

@@ -67,12 +67,21 @@ static void copy_trunc(char *dst, size_t cap, const char *src)
     dst[n] = 0;
 }
 
-/* Microseconds, for the delta's log line (its parts take well under 1 ms). */
-static double mono_us(void)
+/* When a delta reached each stage of its way (pcd_mono_us; 0 unknown),
+ * for its log line: where a change's time goes, from the listener reading
+ * its notification to the publish event. */
+typedef struct stages {
+    uint64_t recv;      /* the oldest of its notices read by the listener */
+    uint64_t queued;    /* the chain put on the run queue */
+    uint64_t taken;     /* a worker took it */
+    uint64_t fetched;   /* its rows read from PostgreSQL */
+    uint64_t committed; /* its LMDB transaction committed: visible to readers */
+    uint64_t sent;      /* the publish event sent */
+} stages;
+
+static double ms_between(uint64_t from, uint64_t to)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+    return ((double)to - (double)from) / 1000.0;
 }
 
 typedef struct worker {
@@ -80,6 +89,7 @@ typedef struct worker {
     pg_conn *conn[PCD_SRC_MAX];     /* per source: 0 the primary, i replica i */
     unsigned conn_gen[PCD_SRC_MAX]; /* engine.conn_gen when made */
     unsigned src_gen[PCD_SRC_MAX];  /* the sources' list generation when made */
+    pcd_delta_stmts stmts[PCD_SRC_MAX]; /* the delta statements prepared on each */
     unsigned want_gen;   /* engine.conn_gen at the job's start */
     int      id;
 } worker;
@@ -88,6 +98,7 @@ static void drop_conn(worker *w, int idx)
 {
     pcd_pg_close(w->conn[idx]);
     w->conn[idx] = NULL;
+    pcd_delta_stmts_reset(&w->stmts[idx]);
 }
 
 /* The connection to source `idx` (its DSN `dsn`, list generation `sgen`),
@@ -105,9 +116,10 @@ static int ensure_conn(worker *w, const pcd_config *cfg, int idx, const char *ds
     return pcd_pg_connect_dsn(cfg, dsn ? dsn : cfg->dsn, &w->conn[idx], err, errlen);
 }
 
-/* One read of a job (a chain's load, a delta's keys) on a connection. */
-typedef int (*read_fn)(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx, void *arg,
-                       char *err, size_t errlen);
+/* One read of a job (a chain's load, a delta's keys) on a connection and
+ * what is prepared on it. */
+typedef int (*read_fn)(pg_conn *c, pcd_delta_stmts *st, const pcd_config *cfg,
+                       const pcd_cancel *cx, void *arg, char *err, size_t errlen);
 
 /* Run `fn` on the source the choice gives (sources.h): a replica that
  * fails (or cannot show the notified changes in time) hands the read to
@@ -153,7 +165,7 @@ static int read_sources(worker *w, const pcd_config *cfg, const char *slug, int 
             pcd_cancel cx = { .deadline_ms = attempt ? pc_mono_ms() + (int64_t)cfg->timeout_s * 1000
                                                      : deadline,
                               .stop_fd = d->stop_fd };
-            rc = fn(w->conn[idx], cfg, &cx, arg, err, errlen);
+            rc = fn(w->conn[idx], &w->stmts[idx], cfg, &cx, arg, err, errlen);
         }
         if (rc == PC_ECANCELED)
             return rc;
@@ -191,18 +203,19 @@ typedef struct load_arg {
     const pcd_delta *dl;
 } load_arg;
 
-static int read_load(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx, void *arg,
-                     char *err, size_t errlen)
+static int read_load(pg_conn *c, pcd_delta_stmts *st, const pcd_config *cfg,
+                     const pcd_cancel *cx, void *arg, char *err, size_t errlen)
 {
+    (void)st;
     load_arg *a = arg;
     return pcd_pg_load_chain(c, cfg, a->slug, cx, a->snap, err, errlen);
 }
 
-static int read_delta(pg_conn *c, const pcd_config *cfg, const pcd_cancel *cx, void *arg,
-                      char *err, size_t errlen)
+static int read_delta(pg_conn *c, pcd_delta_stmts *st, const pcd_config *cfg,
+                      const pcd_cancel *cx, void *arg, char *err, size_t errlen)
 {
     load_arg *a = arg;
-    return pcd_pg_fetch_delta(c, cfg, a->slug, a->dl, cx, a->snap, err, errlen);
+    return pcd_pg_fetch_delta(c, cfg, a->slug, a->dl, st, cx, a->snap, err, errlen);
 }
 
 static void reset_snap(void *arg)
@@ -380,16 +393,17 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
  * the delta cannot settle alone (rejected rows, a chain not cached yet)
  * asks for a full reload instead. */
 static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd_delta *dl,
-                     uint64_t rows)
+                     uint64_t rows, stages *sg)
 {
     engine *d = w->d;
     char err[512] = "";
     pcd_snapshot found;
     pcd_snapshot_init(&found, c->slug);
-    double f0 = mono_us();
+    uint64_t f0 = pcd_mono_us();
     load_arg la = { c->slug, &found, dl };
     int rc = read_sources(w, cfg, c->slug, PCD_READ_DELTA, t0, read_delta, reset_snap, &la, err,
                           sizeof err);
+    sg->fetched = pcd_mono_us();
     if (rc == PC_ECANCELED) {
         pcd_snapshot_free(&found);
         return PC_LOAD_NONE;
@@ -420,9 +434,10 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
     meta.last_result = PC_LOAD_OK;
     meta.consecutive_failures = 0;
     pcd_publish_stats ps;
-    double w0 = mono_us();
+    uint64_t w0 = pcd_mono_us();
     rc = pcd_store_apply_delta(d->store, c->slug, &found, dl->keys, dl->n, &meta, &ps,
                                err, sizeof err);
+    sg->committed = pcd_mono_us();
     pcd_snapshot_free(&found);
     if (rc == PC_NOTFOUND)
         return PC_LOAD_NEED_FULL;
@@ -437,13 +452,21 @@ static int delta_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0, pcd
         pcd_events_send(d->events, PC_EV_PUBLISH, c->slug, ps.version, (uint32_t)dl->n,
                         "delta: %llu put, %llu deleted", (unsigned long long)ps.put,
                         (unsigned long long)ps.deleted);
-        double w1 = mono_us();
+        sg->sent = pcd_mono_us();
+        /* The stages from the notice on: fetch and write are the job's
+         * own, the rest is the way to it (listener, run queue, worker). */
+        uint64_t from = sg->recv ? sg->recv : sg->taken;
         LOG_INFO("load", "chain %s: applied %zu changed keys as version %llu (%llu put, "
                  "%llu deleted; a delta, the chain holds %llu rows) in %.2f ms (fetch %.2f ms, "
-                 "write %.2f ms)", c->slug, dl->n,
+                 "write %.2f ms); since the %s: queued +%.2f, taken +%.2f, fetched +%.2f, "
+                 "committed +%.2f, event sent +%.2f ms", c->slug, dl->n,
                  (unsigned long long)ps.version, (unsigned long long)ps.put,
                  (unsigned long long)ps.deleted, (unsigned long long)rows,
-                 (w1 - f0) / 1000.0, (w0 - f0) / 1000.0, (w1 - w0) / 1000.0);
+                 ms_between(f0, sg->committed), ms_between(f0, w0),
+                 ms_between(w0, sg->committed), sg->recv ? "notice" : "job's start",
+                 sg->queued >= from ? ms_between(from, sg->queued) : 0.0,
+                 ms_between(from, sg->taken), ms_between(from, sg->fetched),
+                 ms_between(from, sg->committed), ms_between(from, sg->sent));
     } else
         LOG_DBG("load", "chain %s: %zu changed keys, none different from the cache",
                 c->slug, dl->n);
@@ -525,9 +548,11 @@ static void *worker_main(void *arg)
             pcd_engine_wake(d);
             continue;
         }
+        stages sg = { .recv = c->recv_us, .queued = c->queued_us, .taken = pcd_mono_us() };
         pcd_delta dl;
         pcd_delta_take(&dl, &c->pending);
         c->first_notice_ms = 0;
+        c->recv_us = 0;
         c->last_start_ms = t0;
         /* A transaction whose marker is still due (the wait ran out): its
          * keys may be incomplete, but it has committed (NOTIFYs come after
@@ -562,7 +587,7 @@ static void *worker_main(void *arg)
             if (half_open)
                 LOG_INFO("breaker", "chain %s: half-open probe", c->slug);
             log_path(c, path, dl.n, rows);
-            result = full ? load_one(w, c, cfg, t0) : delta_one(w, c, cfg, t0, &dl, rows);
+            result = full ? load_one(w, c, cfg, t0) : delta_one(w, c, cfg, t0, &dl, rows, &sg);
         }
         pcd_delta_free(&dl);
 
@@ -589,7 +614,7 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&d->mu);
     for (int i = 0; i < PCD_SRC_MAX; i++)
-        pcd_pg_close(w->conn[i]);
+        drop_conn(w, i);
     return NULL;
 }
 

@@ -21,6 +21,7 @@
 #include "pgreplica.h"
 #include "pgsource.h"
 #include "sources.h"
+#include "snapshot.h"
 
 /* ---- payload decoding: a flat JSON object of strings and nulls ---- */
 
@@ -262,7 +263,10 @@ static int wait_stop(pcd_listen *l, int ms)
 static void dispatch(pcd_listen *l, PGconn *conn)
 {
     PGnotify *n;
+    uint64_t at = 0; /* read off the socket by the PQconsumeInput just before */
     while ((n = PQnotifies(conn)) != NULL) {
+        if (!at)
+            at = pcd_mono_us();
         /* Large: kept off the stack of a thread with a default-sized one. */
         static __thread pcd_notice nt;
         static __thread char buf[16384];
@@ -270,6 +274,7 @@ static void dispatch(pcd_listen *l, PGconn *conn)
          * notice waits for a position read after it (sources.h). */
         pcd_sources_noticed(l->src);
         if (pcd_notice_parse(n->extra, &nt, buf, sizeof buf) == PC_OK && nt.table) {
+            nt.recv_us = at;
             l->fn(l->ctx, &nt);
         } else {
             LOG_WARN("listen", "notification on %s: cannot decode payload \"%.200s\"; "

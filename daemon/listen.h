@@ -3,6 +3,7 @@
 #define PCD_LISTEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "sources.h"
@@ -28,6 +29,8 @@ typedef struct pcd_notice {
     int         has_keys; /* 1: keys[] is every key the statement changed;
                              0: unknown ("keys" null or absent): whole chain */
     size_t      nkeys;
+    uint64_t    recv_us;  /* pcd_mono_us (snapshot.h) when the listener read it; set by the
+                             listener, not by pcd_notice_parse */
     pcd_notice_key keys[PCD_NOTICE_MAX_KEYS];
 } pcd_notice;
 

@@ -1,8 +1,9 @@
 /* pgdelta.c - fetching a delta's changed keys from PostgreSQL (the configured queries, filtered by key), validated and sorted. */
 #include "pgdelta.h"
 
-/* Owns: the per-key queries of a delta.  May call: pgsource, delta, snapshot,
- * validate, config. */
+/* Owns: the per-key queries of a delta and their statements prepared per
+ * connection (the owner of the connection keeps a pcd_delta_stmts beside
+ * it).  May call: pgsource, delta, snapshot, validate, config, log. */
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "pc_format.h"
 #include "validate.h"
 
@@ -83,17 +85,11 @@ static void first_line(char *err, size_t errlen, const char *what, const char *m
     snprintf(err, errlen, "%s: %.*s", what, (int)strcspn(msg, "\n"), msg);
 }
 
-/* Run one statement under the load's deadline and stop fd, cancelling it
- * server-side when either fires. */
-void *pcd_pg_exec(pg_conn *c, const char *sql, int nparams, const char *const *params,
-                  const pcd_cancel *cx, int *rc, char *err, size_t errlen)
+/* The result of the statement just sent, under the deadline and stop fd
+ * of cx, cancelling it server-side when either fires. */
+static PGresult *wait_result(PGconn *conn, const pcd_cancel *cx, int *rc, char *err,
+                             size_t errlen)
 {
-    PGconn *conn = (PGconn *)c;
-    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
-        first_line(err, errlen, "cannot send query", PQerrorMessage(conn));
-        *rc = PC_EDB;
-        return NULL;
-    }
     while (PQisBusy(conn)) {
         int64_t left = cx->deadline_ms - pc_mono_ms();
         struct pollfd pf[2] = { { PQsocket(conn), POLLIN, 0 }, { cx->stop_fd, POLLIN, 0 } };
@@ -138,6 +134,126 @@ void *pcd_pg_exec(pg_conn *c, const char *sql, int nparams, const char *const *p
     }
     *rc = PC_OK;
     return res;
+}
+
+void *pcd_pg_exec(pg_conn *c, const char *sql, int nparams, const char *const *params,
+                  const pcd_cancel *cx, int *rc, char *err, size_t errlen)
+{
+    PGconn *conn = (PGconn *)c;
+    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+        first_line(err, errlen, "cannot send query", PQerrorMessage(conn));
+        *rc = PC_EDB;
+        return NULL;
+    }
+    return wait_result(conn, cx, rc, err, errlen);
+}
+
+/* ---- the delta's statements, prepared once per connection ---- */
+
+static const char *const stmt_name[2] = { "pcd_delta_base", "pcd_delta_store" };
+
+void pcd_delta_stmts_reset(pcd_delta_stmts *st)
+{
+    if (!st)
+        return;
+    for (int k = 0; k < 2; k++)
+        free(st->sql[k]);
+    memset(st, 0, sizeof *st);
+}
+
+/* Whether `sql` (a delta statement, the chain its last parameter) is
+ * prepared on the connection as stmt_name[kind], preparing it if not: 1
+ * yes, 0 no (run it as text: this connection cannot prepare it; said in
+ * the debug log once), or PC_ETIMEDOUT/PC_ECANCELED/PC_EDB in *rc when the
+ * connection failed.  The session's plan_cache_mode is set to
+ * force_custom_plan first: a plan is still made for each delta's keys (so
+ * `= ANY(array)` and unnest(array) are sized by the array, and the chain
+ * is a constant to the planner, as the literal was), only the parse and
+ * rewrite are saved.  A generic plan would size the arrays at a guess and
+ * could scan the chain's rows for a one-key delta. */
+static int stmt_ready(PGconn *conn, pcd_delta_stmts *st, int kind, const char *sql, int nparams,
+                      const pcd_cancel *cx, int *rc, char *err, size_t errlen)
+{
+    *rc = PC_OK;
+    if (st->state < 0 || st->text[kind])
+        return 0;
+    if (st->sql[kind] && strcmp(st->sql[kind], sql) == 0)
+        return 1;
+    char what[256];
+    PGresult *res;
+    if (st->state == 0) {
+        res = pcd_pg_exec(conn, "SET plan_cache_mode = force_custom_plan", 0, NULL, cx, rc,
+                          what, sizeof what);
+        PQclear(res);
+        if (*rc == PC_EDB && PQstatus(conn) == CONNECTION_OK &&
+            PQtransactionStatus(conn) != PQTRANS_INERROR) {
+            /* A server before PostgreSQL 12: text statements, as before. */
+            LOG_DBG("load", "delta statements are not prepared on this connection (%s)", what);
+            st->state = -1;
+            return 0;
+        }
+        if (*rc != PC_OK) {
+            snprintf(err, errlen, "%s", what);
+            return 0;
+        }
+        st->state = 1;
+    }
+    if (st->sql[kind]) { /* another text under the name (a new configuration) */
+        char dealloc[64];
+        snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", stmt_name[kind]);
+        res = pcd_pg_exec(conn, dealloc, 0, NULL, cx, rc, err, errlen);
+        PQclear(res);
+        free(st->sql[kind]);
+        st->sql[kind] = NULL;
+        if (*rc != PC_OK)
+            return 0;
+    }
+    if (!PQsendPrepare(conn, stmt_name[kind], sql, nparams, NULL)) {
+        first_line(err, errlen, "cannot send query", PQerrorMessage(conn));
+        *rc = PC_EDB;
+        return 0;
+    }
+    res = wait_result(conn, cx, rc, what, sizeof what);
+    PQclear(res);
+    if (*rc == PC_EDB && PQstatus(conn) == CONNECTION_OK) {
+        /* The configured query does not prepare with the chain as a
+         * parameter (its type cannot be told, or $1 is not used): the
+         * chain goes in as a literal, in a text statement. */
+        LOG_DBG("load", "the %s query's delta statement is not prepared (%s); sent as text",
+                kind ? "store" : "base", what);
+        st->text[kind] = 1;
+        *rc = PC_OK;
+        return 0;
+    }
+    if (*rc != PC_OK) {
+        snprintf(err, errlen, "%s", what);
+        return 0;
+    }
+    /* A parameter the query does not use is no parameter of the
+     * statement (a query of one chain, without $1): the chain cannot go
+     * in, so the statement goes out as text. */
+    int nparams_got = -1;
+    if (!PQsendDescribePrepared(conn, stmt_name[kind])) {
+        first_line(err, errlen, "cannot send query", PQerrorMessage(conn));
+        *rc = PC_EDB;
+    } else if ((res = wait_result(conn, cx, rc, err, errlen)) != NULL) {
+        nparams_got = PQnparams(res);
+        PQclear(res);
+    }
+    if (*rc != PC_OK)
+        return 0;
+    if (nparams_got != nparams) {
+        LOG_DBG("load", "the %s query's delta statement takes %d parameters, not %d (the "
+                "query does not use $1); sent as text", kind ? "store" : "base", nparams_got,
+                nparams);
+        char dealloc[64];
+        snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", stmt_name[kind]);
+        PQclear(pcd_pg_exec(conn, dealloc, 0, NULL, cx, rc, err, errlen));
+        st->text[kind] = 1;
+        return 0;
+    }
+    st->sql[kind] = strdup(sql);
+    return st->sql[kind] != NULL;
 }
 
 static int parse_i64(const char *s, int64_t *out)
@@ -195,20 +311,70 @@ static int add_rows(PGresult *res, int is_store, pcd_snapshot *found, char *err,
     return PC_OK;
 }
 
+/* The delta statement of a kind (0 base, 1 store) around the configured
+ * query, its chain `chain_sql` (a quoted literal, or the parameter that
+ * follows the key arrays).  NULL on ENOMEM. */
+static char *delta_sql(const pcd_config *cfg, int is_store, const char *chain_sql)
+{
+    char *q = pcd_sql_subst_chain(is_store ? cfg->store_query : cfg->base_query, chain_sql);
+    char *sql = NULL;
+    if (!q)
+        return NULL;
+    int n = is_store
+        ? asprintf(&sql, "SELECT store_id::text, item_id::text, price_cents::bigint, "
+                   PCD_SQL_EPOCH " FROM (%s\n) q "
+                   "WHERE (store_id::text, item_id::text) IN "
+                   "(SELECT * FROM unnest($1::text[], $2::text[])) "
+                   "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
+                   "q.updated_at DESC", q)
+        : asprintf(&sql, "SELECT item_id::text, price_cents::bigint, "
+                   PCD_SQL_EPOCH " FROM (%s\n) q "
+                   "WHERE item_id::text = ANY($1::text[]) "
+                   "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC", q);
+    free(q);
+    return n < 0 ? NULL : sql;
+}
+
 int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
-                       const pcd_delta *d, const pcd_cancel *cx, pcd_snapshot *found,
-                       char *err, size_t errlen)
+                       const pcd_delta *d, pcd_delta_stmts *st, const pcd_cancel *cx,
+                       pcd_snapshot *found, char *err, size_t errlen)
 {
     PGconn *conn = (PGconn *)c;
-    char *lit = PQescapeLiteral(conn, chain, strlen(chain));
-    if (!lit) {
-        first_line(err, errlen, "cannot quote the chain", PQerrorMessage(conn));
-        return PC_EDB;
-    }
     int rc = PC_OK;
     size_t nstore = 0;
     for (size_t i = 0; i < d->n; i++)
         nstore += d->keys[i].store != NULL;
+    size_t count[2] = { d->n - nstore, nstore };
+    /* Prepared statements first, outside the transaction below: a
+     * statement that cannot be prepared must not abort it.  The chain is
+     * the statement's last parameter, so one statement per kind serves
+     * every chain. */
+    int prepared[2] = { 0, 0 };
+    for (int k = 0; k < 2 && st && rc == PC_OK; k++) {
+        if (!count[k])
+            continue;
+        char *sql = delta_sql(cfg, k, k ? "$3" : "$2");
+        if (!sql) {
+            snprintf(err, errlen, "out of memory");
+            return PC_ENOMEM;
+        }
+        char what[512] = "";
+        prepared[k] = stmt_ready(conn, st, k, sql, k ? 3 : 2, cx, &rc, what, sizeof what);
+        if (rc != PC_OK)
+            snprintf(err, errlen, "chain %s: preparing the %s query's delta statement: %s",
+                     chain, k ? "store" : "base", what);
+        free(sql);
+    }
+    if (rc != PC_OK)
+        return rc;
+    char *lit = NULL;
+    if ((count[0] && !prepared[0]) || (count[1] && !prepared[1])) {
+        lit = PQescapeLiteral(conn, chain, strlen(chain));
+        if (!lit) {
+            first_line(err, errlen, "cannot quote the chain", PQerrorMessage(conn));
+            return PC_EDB;
+        }
+    }
     /* Both kinds of keys are read in one snapshot; one statement alone is
      * one snapshot already, and saves two round trips on the delta path. */
     int txn = nstore > 0 && nstore < d->n;
@@ -218,42 +384,39 @@ int pcd_pg_fetch_delta(pg_conn *c, const pcd_config *cfg, const char *chain,
                             cx, &rc, err, errlen);
     PQclear(res);
     for (int is_store = 0; is_store < 2 && rc == PC_OK; is_store++) {
-        size_t count;
+        if (!count[is_store])
+            continue;
+        size_t n;
         tbuf ids = { 0 }, items = { 0 };
-        int arc = keys_arrays(d, is_store, &ids, &items, &count);
-        char *q = pcd_sql_subst_chain(is_store ? cfg->store_query : cfg->base_query, lit);
-        char *sql = NULL;
-        if (arc == PC_OK && q && count > 0) {
-            int n = is_store
-                ? asprintf(&sql, "SELECT store_id::text, item_id::text, price_cents::bigint, "
-                           PCD_SQL_EPOCH " FROM (%s\n) q "
-                           "WHERE (store_id::text, item_id::text) IN "
-                           "(SELECT * FROM unnest($1::text[], $2::text[])) "
-                           "ORDER BY store_id::text COLLATE \"C\", item_id::text COLLATE \"C\", "
-                           "q.updated_at DESC", q)
-                : asprintf(&sql, "SELECT item_id::text, price_cents::bigint, "
-                           PCD_SQL_EPOCH " FROM (%s\n) q "
-                           "WHERE item_id::text = ANY($1::text[]) "
-                           "ORDER BY item_id::text COLLATE \"C\", q.updated_at DESC", q);
-            if (n < 0)
-                sql = NULL;
-        }
-        if (count > 0 && (arc != PC_OK || !q || !sql)) {
+        int arc = keys_arrays(d, is_store, &ids, &items, &n);
+        char *sql = prepared[is_store] ? NULL : delta_sql(cfg, is_store, lit);
+        if (arc != PC_OK || (!prepared[is_store] && !sql)) {
             snprintf(err, errlen, "out of memory");
             rc = PC_ENOMEM;
-        } else if (count > 0) {
+        } else {
             char what[512];
-            const char *params[2] = { is_store ? ids.p : items.p, items.p };
-            res = pcd_pg_exec(conn, sql, is_store ? 2 : 1, params, cx, &rc, what, sizeof what);
+            /* The key arrays, then the chain (prepared statements only). */
+            const char *params[3] = { is_store ? ids.p : items.p, is_store ? items.p : chain,
+                                      chain };
+            int np = is_store ? 2 : 1;
+            if (!prepared[is_store]) {
+                res = pcd_pg_exec(conn, sql, np, params, cx, &rc, what, sizeof what);
+            } else if (!PQsendQueryPrepared(conn, stmt_name[is_store], np + 1, params, NULL,
+                                            NULL, 0)) {
+                first_line(what, sizeof what, "cannot send query", PQerrorMessage(conn));
+                rc = PC_EDB;
+                res = NULL;
+            } else {
+                res = wait_result(conn, cx, &rc, what, sizeof what);
+            }
             if (res)
                 rc = add_rows(res, is_store, found, what, sizeof what);
             if (rc != PC_OK)
                 snprintf(err, errlen, "chain %s: %s query for %zu changed keys: %s", chain,
-                         is_store ? "store" : "base", count, what);
+                         is_store ? "store" : "base", n, what);
             PQclear(res);
         }
         free(sql);
-        free(q);
         free(ids.p);
         free(items.p);
     }

@@ -420,8 +420,8 @@ int pcd_run(const char *config_file, int mode, int sig_fd)
             wait = 200; /* retries are not waited for in --once */
         if (wait < 0)
             wait = 0;
-        if (wait > 1000)
-            wait = 1000; /* a pass a second at least: the progress stamp */
+        if (wait > PCD_LOOP_PASS_MS)
+            wait = PCD_LOOP_PASS_MS; /* a pass a second at least: the progress stamp */
         if (pcd_sd_watchdog_ms() > 0 && wait > pcd_sd_watchdog_ms() / 2)
             wait = pcd_sd_watchdog_ms() / 2; /* pcd_sd_watchdog pings at most every quarter */
         struct pollfd pf[3] = { { d->done_fd, POLLIN, 0 }, { sig_fd, POLLIN, 0 },

@@ -2,9 +2,11 @@
 #include "schedule.h"
 
 /* Owns: the run queue (engine.qhead/qtail, chain.state/again/due_ms/
- * backoff_ms) and the retry policy after a job.  May call: engine. */
+ * backoff_ms/queued_us) and the retry policy after a job.  May call: engine. */
 
 #include <stdlib.h>
+
+#include "snapshot.h"
 
 void pcd_sched_enqueue(engine *d, chain *c)
 {
@@ -15,6 +17,7 @@ void pcd_sched_enqueue(engine *d, chain *c)
     if (c->state == PCD_CHAIN_QUEUED)
         return;
     c->state = PCD_CHAIN_QUEUED;
+    c->queued_us = pcd_mono_us();
     c->due_ms = 0;
     c->qnext = NULL;
     if (d->qtail)
