@@ -85,6 +85,10 @@ change_section() {
 if [ "${BENCH_ONLY:-}" = change ]; then
     {
         echo "== pricecache change propagation ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, BENCH_ONLY=change)"
+        # The block is a subshell: the script's traps do not know the
+        # daemon it starts, so its own does (a failed bench_change left it
+        # running, and tee waiting on it).
+        trap '[ -n "${DPID:-}" ] && kill -9 "$DPID" 2>/dev/null' EXIT
         "$B/pricecached" -c "$W/conf" 2>"$W/daemon.log" &
         DPID=$!
         "$B/pricecache" -d "$W/cache" wait -t 120000 >/dev/null
