@@ -204,11 +204,15 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
         rc = PC_EINVAL;
     tslot *s = NULL;
     uint64_t t0 = 0;
+    keys ks;
+    int krc = PC_OK;
     if (rc == PC_OK && n > 0)
         rc = begin_read_t(r, &s, &t0);
     if (rc == PC_OK && n > 0) {
-        rc = chain_code(r, s->txn, chain, clen, PC_OK);
-        if (rc != PC_OK)
+        /* One transaction for all: every answer comes from one version.
+         * A chain with a table is cached; without one, its record says. */
+        krc = keys_init(&ks, r, s, chain, clen, store, slen);
+        if (!ks.tc && (rc = chain_code(r, s->txn, chain, clen, PC_OK)) != PC_OK)
             end_read(s);
     }
     if (rc != PC_OK) {
@@ -222,14 +226,11 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
     }
     if (n == 0)
         return PC_OK;
-    /* One transaction for all: every answer comes from one version. */
-    keys ks;
-    rc = keys_init(&ks, r, s, chain, clen, store, slen);
     uint64_t hits = 0, misses = 0;
     for (size_t i = 0; i < n; i++) {
         size_t ilen;
         status[i] = !id_ok(items[i], &ilen) ? PC_EINVAL
-                    : rc != PC_OK           ? rc
+                    : krc != PC_OK          ? krc
                                             : lookup(r, s->txn, &ks, items[i], ilen, &out[i]);
         hits += status[i] == PC_OK;
         misses += status[i] == PC_NOTFOUND;

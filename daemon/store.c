@@ -30,6 +30,21 @@ int pcd_st_fail(int rc, const char *what, char *err, size_t errlen)
     return pc_err_from_mdb(rc);
 }
 
+/* Write this daemon's format record and commit `txn` (ended either way). */
+static int put_format(pcd_store *st, MDB_txn *txn, const char *what, char *err, size_t errlen)
+{
+    uint8_t kb[PC_KEY_MAX];
+    pc_fmt_rec rec;
+    pc_fmt_init(&rec);
+    MDB_val k = { pc_key_fmt(kb), kb }, v = { sizeof rec, &rec };
+    int rc = mdb_put(txn, st->dbi, &k, &v, 0);
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    return rc ? pcd_st_fail(rc, what, err, errlen) : PC_OK;
+}
+
 static int init_format(pcd_store *st, char *err, size_t errlen)
 {
     MDB_txn *txn;
@@ -57,17 +72,8 @@ static int init_format(pcd_store *st, char *err, size_t errlen)
                      "not a pricecache environment, refusing to touch it", st->path);
             return PC_EFORMAT;
         }
-        pc_fmt_rec rec;
-        pc_fmt_init(&rec);
-        v.mv_size = sizeof rec;
-        v.mv_data = &rec;
-        rc = mdb_put(txn, st->dbi, &k, &v, 0);
-        if (!rc)
-            rc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
-        if (rc)
-            return pcd_st_fail(rc, "cache: cannot write the format record", err, errlen);
+        if ((rc = put_format(st, txn, "cache: cannot write the format record", err, errlen)))
+            return rc;
         LOG_INFO("cache", "cache %s: created (format %u)", st->path, PC_FORMAT_VERSION);
         return PC_OK;
     }
@@ -91,17 +97,8 @@ static int init_format(pcd_store *st, char *err, size_t errlen)
     /* An older format: its records are this format's, less the lookup
      * tables (pc_format.h), so converting is saying so; each chain's next
      * load writes its table, and until then readers walk its B-tree. */
-    pc_fmt_rec rec;
-    pc_fmt_init(&rec);
-    v.mv_size = sizeof rec;
-    v.mv_data = &rec;
-    rc = mdb_put(txn, st->dbi, &k, &v, 0);
-    if (!rc)
-        rc = mdb_txn_commit(txn);
-    else
-        mdb_txn_abort(txn);
-    if (rc)
-        return pcd_st_fail(rc, "cache: cannot convert the format record", err, errlen);
+    if ((rc = put_format(st, txn, "cache: cannot convert the format record", err, errlen)))
+        return rc;
     LOG_INFO("cache", "cache %s: converted from format %u to %u (the chains' lookup tables "
              "are written by their next loads)", st->path, version, PC_FORMAT_VERSION);
     return PC_OK;

@@ -405,7 +405,7 @@ static int txn_dest(sink *k, uint32_t seg, size_t len, uint8_t **out)
 static int txn_done(sink *k, uint32_t seg, const uint8_t *p, size_t len)
 {
     txn_sink *t = (txn_sink *)(void *)k;
-    int written = 1, rc = 0;
+    int written = 1, rc = 0; /* without compare, txn_dest put it already */
     if (t->compare)
         rc = seg_put(t->txn, t->dbi, t->snap->chain, t->snap->clen, seg, p, len, 1, &written);
     t->gens[seg] = written ? t->version : t->old->gens[seg];
@@ -433,16 +433,9 @@ static int build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap, const hdr_
         prep->joined = 1;
         rc = prep->rc;
         for (uint32_t s = 0; !rc && s < nseg; s++) {
-            int written = 1;
-            if (t.compare) {
-                rc = seg_put(txn, dbi, snap->chain, snap->clen, s, prep->segp[s], prep->segl[s],
-                             1, &written);
-            } else {
-                uint8_t kb[PC_KEY_MAX];
-                MDB_val key = { pc_key_tab_seg(kb, snap->chain, snap->clen, s), kb };
-                MDB_val v = { prep->segl[s], prep->segp[s] };
-                rc = mdb_put(txn, dbi, &key, &v, 0);
-            }
+            int written;
+            rc = seg_put(txn, dbi, snap->chain, snap->clen, s, prep->segp[s], prep->segl[s],
+                         t.compare, &written);
             t.gens[s] = written ? version : old->gens[s];
             ts->segs_written += (uint64_t)written;
             /* LMDB holds its own copy now: the daemon's peak is one copy. */
@@ -608,15 +601,23 @@ static int patch(MDB_txn *txn, MDB_dbi dbi, const char *chain, size_t clen, hdr_
 
 /* ---- the entry points ------------------------------------------------- */
 
+/* A table of segbits serves n rows well enough to be patched, not rebuilt. */
+static int fits(uint32_t segbits, uint64_t n)
+{
+    uint32_t ideal = pc_tab_segbits_for(n);
+    return segbits + 2 >= ideal && segbits <= ideal + 2;
+}
+
 int pcd_tab_needs_build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap)
 {
-    hdr_copy hc;
-    if (hdr_read(txn, dbi, snap->chain, snap->clen, &hc) != MDB_SUCCESS)
-        return 0;
-    uint32_t ideal = pc_tab_segbits_for(snap->n);
-    int fits = hc.found == 1 && hc.h.segbits + 2 >= ideal && hc.h.segbits <= ideal + 2;
-    free(hc.gens);
-    return !fits;
+    /* The header checked in place: its generations are not needed here. */
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val k = { pc_key_tab_hdr(kb, snap->chain, snap->clen), kb }, v;
+    pc_tab_hdr h;
+    const uint8_t *gens;
+    return mdb_get(txn, dbi, &k, &v) != MDB_SUCCESS ||
+           pc_tab_hdr_check(v.mv_data, v.mv_size, &h, &gens) != PC_OK ||
+           !fits(h.segbits, snap->n);
 }
 
 int pcd_tab_publish(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap,
@@ -629,11 +630,10 @@ int pcd_tab_publish(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap,
     int rc = hdr_read(txn, dbi, snap->chain, snap->clen, &hc);
     if (rc)
         return rc;
-    uint32_t ideal = pc_tab_segbits_for(snap->n);
-    int fits = hc.found == 1 && hc.h.segbits + 2 >= ideal && hc.h.segbits <= ideal + 2;
-    if (fits && rows_changed == 0 && hc.h.entries == snap->n) {
+    int fit = hc.found == 1 && fits(hc.h.segbits, snap->n);
+    if (fit && rows_changed == 0 && hc.h.entries == snap->n) {
         ts->how = PCD_TAB_KEPT;
-    } else if (fits && !changed->over) {
+    } else if (fit && !changed->over) {
         ts->how = PCD_TAB_UPDATED;
         rc = patch(txn, dbi, snap->chain, snap->clen, &hc, changed, version, ts);
     } else {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "pc_format.h"
+#include "pc_table.h"
 
 typedef struct bh_slot {
     uint64_t h;
@@ -29,26 +30,11 @@ typedef struct bh_table {
     size_t   used, cap;
 } bh_table;
 
-/* A multiply-xorshift hash over 8-byte words (keys are ids of ~24 bytes). */
+/* The lookup tables' own hash (pc_table.h), so that the yardstick and
+ * pc_get hash alike. */
 static inline uint64_t bh_hash(const void *p, size_t n)
 {
-    const unsigned char *s = p;
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-        s += 8;
-        n -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, s, n);
-    h = (h ^ w) * 0x94d049bb133111ebull;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    return h;
+    return pc_tab_hash(p, n);
 }
 
 /* A table for up to n keys of about `avg` bytes.  0, or 1 out of memory. */
