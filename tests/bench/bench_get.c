@@ -74,17 +74,17 @@ enum { MODE_PC, MODE_RAW, MODE_HASH, MODE_PC_NOSTATS,
        MODE_PROTO1, MODE_PROTO8,
        /* today's layout written in key order, without and with per-store summaries */
        MODE_PACKED, MODE_SUMMARY,
-       /* the chain's hash table as LMDB values, located once per snapshot */
-       MODE_TABLE,
        /* pc_get with PRICECACHE_TABLES=0: the B-tree, format 1's lookups */
        MODE_PC_BTREE, NMODES };
 static const char *const mode_name[NMODES] = { "pc_get", "raw_mdb", "hash", "pc_nostats",
                                                "txn", "exc", "base", "keys", "args", "raw+cmp",
                                                "proto1", "proto8", "packed", "summary",
-                                               "table", "pc_btree" };
+                                               "pc_btree" };
 static int proto_bad[NMODES];
-static bp_db proto[4]; /* proto1, proto8, today's layout packed + summaries, table */
-static _Thread_local bt_cache tl_bt; /* MODE_TABLE: this thread's pointers */
+/* proto1, proto8, today's layout packed + summaries.  (The prototype of
+ * the chain's hash table as LMDB values is pc_get itself now.) */
+enum { NPROTO = 3 };
+static bp_db proto[NPROTO];
 
 typedef struct job {
     int mode;
@@ -170,8 +170,6 @@ static int one(int mode, MDB_txn *txn, const lookup *l, int64_t *cents)
             *cents = p.cents;
         return rc;
     }
-    if (mode == MODE_TABLE)
-        return bt_get(&proto[3], txn, &tl_bt, l->store, l->item, cents, &fl);
     if (mode >= MODE_PACKED)
         return bp_get_today(&proto[2], txn, mode == MODE_SUMMARY, chain, clen, l->store, l->item,
                             cents, &fl);
@@ -196,9 +194,7 @@ static void *run_job(void *arg)
 {
     job *j = arg;
     MDB_txn *txn = NULL;
-    tl_bt.txnid = 0;
-    MDB_env *e = j->mode == MODE_TABLE ? proto[3].env
-                 : j->mode >= MODE_PACKED ? proto[2].env
+    MDB_env *e = j->mode >= MODE_PACKED ? proto[2].env
                  : j->mode >= MODE_PROTO1 ? proto[j->mode - MODE_PROTO1].env
                  : j->mode == MODE_RAWCMP ? env_cmp : env;
     if ((j->mode == MODE_RAW || (j->mode >= MODE_TXN && j->mode != MODE_PC_BTREE)) &&
@@ -286,13 +282,13 @@ static void compare4(const char *label, int threads, size_t per, int rounds)
 /* The prototype layouts beside the hash table and pc_get, same keys. */
 static void compare_proto(const char *label, int threads, size_t per, int rounds)
 {
-    static const int modes[7] = { MODE_PROTO1, MODE_PROTO8, MODE_PACKED, MODE_SUMMARY,
-                                  MODE_TABLE, MODE_HASH, MODE_PC };
-    double m[7];
-    medians(modes, 7, threads, per, rounds, m);
-    printf("%-34s %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %6.2fx %6.2fx %6.2fx %6.2fx\n", label,
-           m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[0] / m[5], m[1] / m[5], m[3] / m[5],
-           m[4] / m[5]);
+    static const int modes[6] = { MODE_PROTO1, MODE_PROTO8, MODE_PACKED, MODE_SUMMARY,
+                                  MODE_HASH, MODE_PC };
+    double m[6];
+    medians(modes, 6, threads, per, rounds, m);
+    printf("%-34s %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %6.2fx %6.2fx %6.2fx %6.2fx\n", label,
+           m[0], m[1], m[2], m[3], m[4], m[5], m[0] / m[4], m[1] / m[4], m[3] / m[4],
+           m[5] / m[4]);
     fflush(stdout);
 }
 
@@ -386,7 +382,7 @@ static int build_proto(const rows *c)
         if (bp_build(&proto[v], r, n, shift))
             return 1;
     }
-    if (bp_build_today(&proto[2], r, n, chain, clen) || bt_build(&proto[3], &hc))
+    if (bp_build_today(&proto[2], r, n, chain, clen))
         return 1;
     free(r);
     return 0;
@@ -462,20 +458,20 @@ static int load(const char *dir)
     metaklen = pc_key_meta(metakey, chain, clen);
 
     /* Every way answers every key as the hash table does. */
-    MDB_txn *ptxn[4];
-    for (int v = 0; v < 4; v++) {
+    MDB_txn *ptxn[NPROTO];
+    for (int v = 0; v < NPROTO; v++) {
         mdb_txn_begin(proto[v].env, NULL, MDB_RDONLY, &ptxn[v]);
         mdb_txn_reset(ptxn[v]);
     }
     mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     mdb_txn_reset(txn);
     static const int check[] = { MODE_PC, MODE_RAW, MODE_PROTO1, MODE_PROTO8, MODE_PACKED,
-                                 MODE_SUMMARY, MODE_TABLE };
+                                 MODE_SUMMARY };
     for (size_t i = 0; i < nlk; i++) {
-        for (int ci = 0; ci < 7; ci++) {
+        for (int ci = 0; ci < 6; ci++) {
             int m = check[ci];
             int64_t cents = 0;
-            MDB_txn *t = m == MODE_TABLE ? ptxn[3] : m >= MODE_PACKED ? ptxn[2]
+            MDB_txn *t = m >= MODE_PACKED ? ptxn[2]
                          : m >= MODE_PROTO1 ? ptxn[m - MODE_PROTO1] : txn;
             int got = one(m, t, &lk[i], &cents);
             if ((got != (lk[i].want_ok ? PC_OK : PC_NOTFOUND) ||
@@ -490,7 +486,7 @@ static int load(const char *dir)
         }
     }
     mdb_txn_abort(txn);
-    for (int v = 0; v < 4; v++)
+    for (int v = 0; v < NPROTO; v++)
         mdb_txn_abort(ptxn[v]);
     return 0;
 }
@@ -500,7 +496,7 @@ static void breakdown(size_t per)
 {
     static const int modes[] = { MODE_PC, MODE_PC_NOSTATS, MODE_RAW, MODE_RAWCMP, MODE_TXN, MODE_EXC,
                                  MODE_BASE, MODE_KEYS, MODE_ARGS, MODE_HASH, MODE_PROTO1,
-                                 MODE_PROTO8, MODE_PACKED, MODE_SUMMARY, MODE_TABLE };
+                                 MODE_PROTO8, MODE_PACKED, MODE_SUMMARY };
     enum { N = sizeof modes / sizeof modes[0] };
     size_t full = nlk;
     for (int hot = 0; hot < 2; hot++) {
@@ -548,14 +544,14 @@ int main(int argc, char **argv)
             return 1;
         unsetenv("PRICECACHE_STATS");
         breakdown(per);
-        for (int v = 0; v < 4; v++)
+        for (int v = 0; v < NPROTO; v++)
             bp_destroy(&proto[v]);
         return 0;
     }
     const char *prof = getenv("BENCH_GET_PROFILE");
     if (prof && *prof) {
         profile(prof, per);
-        for (int v = 0; v < 4; v++)
+        for (int v = 0; v < NPROTO; v++)
             bp_destroy(&proto[v]);
         return 0;
     }
@@ -587,13 +583,12 @@ int main(int argc, char **argv)
            "price and every exception, ~1 or ~8 items a bucket (%zu / %zu buckets, depth "
            "%zu / %zu); packed: today's keys written in key order (depth %zu, %zu leaf pages); "
            "summary: packed plus a Bloom filter of each store's exception items (%zu stores); "
-           "table: the hash table's slots and ids as four LMDB values, located once per "
-           "snapshot and thread\n",
+           "pc_get: through the chain's lookup table, the layout these led to\n",
            proto[0].buckets, proto[1].buckets, proto[0].depth, proto[1].depth, proto[2].depth,
            proto[2].leaf_pages, proto[2].buckets);
-    printf("%-34s %8s %8s %8s %8s %8s %8s %8s %7s %7s %7s %7s\n", "lookup (ns/lookup)", "proto1",
-           "proto8", "packed", "summary", "table", "hash", "pc_get", "p1/hash", "p8/hash",
-           "sum/hash", "tbl/hash");
+    printf("%-34s %8s %8s %8s %8s %8s %8s %7s %7s %7s %7s\n", "lookup (ns/lookup)", "proto1",
+           "proto8", "packed", "summary", "hash", "pc_get", "p1/hash", "p8/hash", "sum/hash",
+           "pc/hash");
     nlk = full;
     compare_proto("random keys, 1 thread", 1, per, 5);
     compare_proto("random keys, 2 threads", 2, per, 5);
@@ -632,7 +627,7 @@ int main(int argc, char **argv)
     free(lk);
     bh_free(&hc.base);
     bh_free(&hc.store);
-    for (int v = 0; v < 4; v++)
+    for (int v = 0; v < NPROTO; v++)
         bp_destroy(&proto[v]);
     mdb_env_close(env_cmp);
     mdb_env_close(env);
