@@ -1,10 +1,26 @@
 /* table_cache.c - where each thread last found the chains' lookup tables (pc_table.h), so that a lookup walks no B-tree while nothing it reads has changed. */
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pc_lockfile.h" /* pc_detail_set */
 #include "pc_table.h"
 #include "reader_int.h"
+
+/* PC_EFORMAT with the sentence pc_errdetail gives: which table, which
+ * part (seg UINT32_MAX: its header). */
+static int damaged(const tab_cache *tc, uint32_t seg)
+{
+    char msg[200], part[32] = "header";
+    if (seg != UINT32_MAX)
+        snprintf(part, sizeof part, "segment %u", seg);
+    snprintf(msg, sizeof msg, "data.mdb: the lookup table of chain %.*s: its %s is missing or "
+             "damaged (the daemon rebuilds it at the chain's next load)", (int)tc->clen,
+             tc->chain, part);
+    pc_detail_set(PC_EFORMAT, msg);
+    return PC_EFORMAT;
+}
 
 /* Read the chain's header in the slot's snapshot into tc. */
 static int tab_load(const pc_reader *r, tslot *s, tab_cache *tc)
@@ -24,7 +40,7 @@ static int tab_load(const pc_reader *r, tslot *s, tab_cache *tc)
     const uint8_t *gens;
     if (pc_tab_hdr_check(v.mv_data, v.mv_size, &h, &gens) != PC_OK) {
         tc->id = 0;
-        return PC_EFORMAT;
+        return damaged(tc, UINT32_MAX);
     }
     size_t n = (size_t)1 << h.segbits;
     if (n != tc->nrefs || !tc->refs) {
@@ -86,11 +102,11 @@ int pc_tab_segment(const pc_reader *r, tslot *s, tab_cache *tc, uint32_t seg,
     if (rc != MDB_SUCCESS) {
         ref->v.p = NULL;
         /* The header names every segment: one missing is a damaged table. */
-        return rc == MDB_NOTFOUND ? PC_EFORMAT : pc_err_from_mdb(rc);
+        return rc == MDB_NOTFOUND ? damaged(tc, seg) : pc_err_from_mdb(rc);
     }
     if (pc_tab_seg_check(v.mv_data, v.mv_size, &ref->v) != PC_OK) {
         ref->v.p = NULL;
-        return PC_EFORMAT;
+        return damaged(tc, seg);
     }
     ref->gen = gen;
     /* id 0: in overflow pages of its own, valid in later snapshots too. */

@@ -391,6 +391,10 @@ static void test_tables_written_and_read(void **state)
         bad += rc == PC_EFORMAT;
     }
     assert_true(bad > 0);
+    /* The cause is named (pc_errdetail), not only the code: every
+     * segment is damaged, so this lookup meets one. */
+    assert_int_equal(pc_get(rd2, "acme", NULL, "i1", &p), PC_EFORMAT);
+    assert_non_null(strstr(pc_errdetail(PC_EFORMAT), "lookup table of chain acme"));
     make_snap(&s, "acme", 3000, 1);
     s.recs[0].val.cents = 31337;
     assert_int_equal(publish(f->st, &s, &ps), PC_OK);
