@@ -318,10 +318,19 @@ static double replay(const chunk *cap, pcd_copy_row_fn fn, void *ctx, int loadro
 
 /* ---- peak RSS of a pricecached --once child ---- */
 
+/* Linux keeps a process's peak RSS across execve (the signal struct's
+ * maxrss): a daemon forked from this benchmark, which holds hundreds of MB
+ * by then, would report this process's peak, not its own, and its first
+ * samples would be this process's copy.  So the daemon is started by a
+ * small process: this program re-executed as `bench_load --spawn`, which
+ * forks it, samples its /proc status and reports one line on a pipe. */
+
 typedef struct rss {
     double wall;           /* seconds */
     long   maxrss_kb;      /* getrusage of the child: peak resident */
-    long   anon_kb;        /* highest RssAnon sampled from /proc */
+    long   anon_kb;        /* highest RssAnon sampled: its private memory */
+    long   file_kb;        /* highest RssFile sampled: pages of the cache
+                              file it mapped (the page cache, shared) */
 } rss;
 
 static long status_kb(pid_t pid, const char *field)
@@ -342,13 +351,15 @@ static long status_kb(pid_t pid, const char *field)
     return v;
 }
 
-static rss run_once(const char *daemon, const char *conf)
+/* bench_load --spawn DAEMON CONF: run `DAEMON -c CONF --once`, print
+ * "wall maxrss_kb anon_kb file_kb"; exit 1 when it failed. */
+static int spawn_main(const char *daemon, const char *conf)
 {
-    rss r = { 0, 0, 0 };
+    rss r = { 0, 0, 0, 0 };
     double t0 = now_s();
     pid_t pid = fork();
     if (pid < 0)
-        die("fork", "failed");
+        return 1;
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0)
@@ -363,22 +374,55 @@ static rss run_once(const char *daemon, const char *conf)
         if (w == pid)
             break;
         if (w < 0)
-            die("wait4", "failed");
-        long a = status_kb(pid, "RssAnon");
+            return 1;
+        long a = status_kb(pid, "RssAnon"), f = status_kb(pid, "RssFile");
         if (a > r.anon_kb)
             r.anon_kb = a;
+        if (f > r.file_kb)
+            r.file_kb = f;
         struct timespec ts = { 0, 2000000 };
         nanosleep(&ts, NULL);
     }
     r.wall = now_s() - t0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return 1;
+    printf("%.6f %ld %ld %ld\n", r.wall, (long)ru.ru_maxrss, r.anon_kb, r.file_kb);
+    return 0;
+}
+
+static rss run_once(const char *daemon, const char *conf)
+{
+    rss r = { 0, 0, 0, 0 };
+    int fds[2];
+    if (pipe(fds) != 0)
+        die("pipe", "failed");
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork", "failed");
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/proc/self/exe", "bench_load", "--spawn", daemon, conf, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    int got = f && fscanf(f, "%lf %ld %ld %ld", &r.wall, &r.maxrss_kb, &r.anon_kb,
+                          &r.file_kb) == 4;
+    if (f)
+        fclose(f);
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+        !got)
         die("pricecached --once", "failed");
-    r.maxrss_kb = ru.ru_maxrss;
     return r;
 }
 
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--spawn") == 0)
+        return spawn_main(argv[2], argv[3]);
     if (argc != 4 && argc != 5) {
         fprintf(stderr, "usage: bench_load DSN DIR CHAIN [PRICECACHED]\n");
         return 2;
@@ -446,9 +490,9 @@ int main(int argc, char **argv)
     /* Peak RSS of the daemon reloading the chain: its own process, only
      * this chain (chains_query), first into an empty cache, then again
      * with no change. */
-    rss r_first = { 0, 0, 0 }, r_nc = { 0, 0, 0 };
+    rss r_first = { 0, 0, 0, 0 }, r_nc = { 0, 0, 0, 0 }, r_rw = { 0, 0, 0, 0 };
+    char conf[4200], once_dir[4200];
     if (argc == 5) {
-        char conf[4200], once_dir[4200];
         snprintf(conf, sizeof conf, "%s.conf", cfg.path);
         snprintf(once_dir, sizeof once_dir, "%s-once", cfg.path);
         FILE *f = fopen(conf, "w");
@@ -463,7 +507,8 @@ int main(int argc, char **argv)
         wipe(once_dir);
         r_first = run_once(argv[4], conf);
         r_nc = run_once(argv[4], conf);
-        wipe(once_dir);
+        /* once_dir is kept: after every price changed below, its third
+         * run is a full rewrite. */
     }
 
     pcd_store *st;
@@ -485,6 +530,10 @@ int main(int argc, char **argv)
         rw_put = ps.put;
     }
     pcd_store_close(st);
+    if (argc == 5) {
+        r_rw = run_once(argv[4], conf);
+        wipe(once_dir);
+    }
 
     double c1 = median3(raw), c2 = median3(raw + 3), co = median3(old), cl = median3(ldr);
     double f = median3(first), n = median3(nochange), w = median3(rewrite);
@@ -540,14 +589,22 @@ int main(int argc, char **argv)
            "+decode+validate %.0f, +key+store (pcd_load_row) %.0f; sort+dedup %.0f\n",
            (double)bytes_ldr / 1e6, st_parse * 1e3, st_valid * 1e3, st_key * 1e3,
            st_sort * 1e3);
-    if (argc == 5)
-        printf("pricecached --once, this chain: first load %.2f s, peak RSS %.1f MB (anon "
-               "%.1f MB sampled); no-change reload %.2f s, peak RSS %.1f MB (anon %.1f MB); "
-               "rows on the wire %.1f MB: peak/wire %.2f (first), %.2f (no change)\n",
-               r_first.wall, r_first.maxrss_kb / 1024.0, r_first.anon_kb / 1024.0, r_nc.wall,
-               r_nc.maxrss_kb / 1024.0, r_nc.anon_kb / 1024.0, (double)bytes_ldr / 1048576.0,
-               r_first.maxrss_kb * 1024.0 / (double)bytes_ldr,
-               r_nc.maxrss_kb * 1024.0 / (double)bytes_ldr);
+    if (argc == 5) {
+        /* Private memory (RssAnon) is the daemon's own; the pages of the
+         * cache file it maps (RssFile: the old B-tree the diff reads) are
+         * the page cache every reader shares, counted in the peak too. */
+        double wire = (double)bytes_ldr;
+        const rss *rs[3] = { &r_first, &r_nc, &r_rw };
+        const char *names[3] = { "first load", "no-change reload", "full rewrite" };
+        printf("pricecached --once, this chain, rows on the wire %.1f MB; peak RSS (MB, and "
+               "per byte on the wire): total | private (RssAnon) | cache file mapped (RssFile)\n",
+               wire / 1048576.0);
+        for (int i = 0; i < 3; i++)
+            printf("  %-17s %5.2f s  %6.1f (%.2fx) | %6.1f (%.2fx) | %6.1f\n", names[i],
+                   rs[i]->wall, rs[i]->maxrss_kb / 1024.0, rs[i]->maxrss_kb * 1024.0 / wire,
+                   rs[i]->anon_kb / 1024.0, rs[i]->anon_kb * 1024.0 / wire,
+                   rs[i]->file_kb / 1024.0);
+    }
     printf("pages written: no-change reload %llu (%llu keys put), full rewrite %llu (%llu keys put)\n",
            (unsigned long long)nc_pages[2], (unsigned long long)nc_put,
            (unsigned long long)rw_pages[2], (unsigned long long)rw_put);
