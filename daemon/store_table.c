@@ -2,7 +2,6 @@
 #include "store_table.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,168 +211,10 @@ int pcd_tab_remove(MDB_txn *txn, MDB_dbi dbi, const char *chain, size_t clen)
 
 /* ---- building from a snapshot ----------------------------------------- */
 
-/* Entries a segment may hold: the reader refuses more than 2^23. */
-#define SEG_ENTRIES_MAX (1u << 23)
-
-/* Where encode_segments puts each segment: dest gives the bytes to encode
- * `len` into, done (may be NULL) takes them once encoded. */
-typedef struct sink sink;
-struct sink {
-    int (*dest)(sink *k, uint32_t seg, size_t len, uint8_t **out);
-    int (*done)(sink *k, uint32_t seg, const uint8_t *p, size_t len);
-};
-
-/* Encode the table of snap's rows in 2^bits segments, in segment order.
- * An LMDB code, ENOMEM, or EOVERFLOW (a segment would hold too many). */
-static int encode_segments(const pcd_snapshot *snap, uint32_t bits, size_t mb, sink *k)
-{
-    size_t n = snap->n, off = snap->clen + 1, nseg = (size_t)1 << bits;
-    uint32_t *seg_of = malloc((n ? n : 1) * sizeof *seg_of);
-    uint64_t *hs = malloc((n ? n : 1) * sizeof *hs); /* slot hashes, from the pass in order */
-    uint32_t *perm = malloc((n ? n : 1) * sizeof *perm);
-    size_t *start = calloc(nseg + 1, sizeof *start);
-    pc_tab_ent *ents = NULL;
-    size_t ents_cap = 0;
-    int rc = seg_of && hs && perm && start ? MDB_SUCCESS : ENOMEM;
-    for (size_t i = 0; !rc && i < n; i++) {
-        pc_tab_ent e = { snap->recs[i].key + off, snap->recs[i].klen - (uint32_t)off, 0, 0, 0, 0 };
-        if (pc_tab_ent_hash(&e) != PC_OK) {
-            rc = EINVAL; /* the snapshot's keys are the loader's: cannot happen */
-            break;
-        }
-        seg_of[i] = pc_tab_seg_of(e.ih, bits);
-        hs[i] = e.h;
-        start[seg_of[i] + 1]++;
-    }
-    for (size_t s = 0; !rc && s < nseg; s++)
-        start[s + 1] += start[s];
-    /* A stable counting sort: each segment's rows stay in key order. */
-    for (size_t i = 0; !rc && i < n; i++)
-        perm[start[seg_of[i]]++] = (uint32_t)i;
-    for (size_t s = nseg; !rc && s > 0; s--)
-        start[s] = start[s - 1];
-    if (!rc)
-        start[0] = 0;
-    for (size_t s = 0; !rc && s < nseg; s++) {
-        size_t cnt = start[s + 1] - start[s];
-        if (cnt > SEG_ENTRIES_MAX) {
-            rc = EOVERFLOW;
-            break;
-        }
-        if (cnt > ents_cap) {
-            pc_tab_ent *ne = realloc(ents, cnt * sizeof *ne);
-            if (!ne) {
-                rc = ENOMEM;
-                break;
-            }
-            ents = ne;
-            ents_cap = cnt;
-        }
-        /* A segment's rows lie all over the snapshot: fetch a record 16
-         * rows ahead and its key 8 ahead, or each row costs two misses. */
-        const uint32_t *pj = perm + start[s];
-        for (size_t j = 0; j < cnt; j++) {
-            if (j + 16 < cnt)
-                __builtin_prefetch(&snap->recs[pj[j + 16]]);
-            if (j + 8 < cnt)
-                __builtin_prefetch(snap->recs[pj[j + 8]].key + off);
-            const pcd_rec *r = &snap->recs[pj[j]];
-            pc_tab_ent *e = &ents[j];
-            e->key = r->key + off;
-            e->klen = r->klen - (uint32_t)off;
-            e->cents = r->val.cents;
-            e->updated_at = r->val.updated_at;
-            e->h = hs[pj[j]];
-        }
-        size_t len = pc_tab_seg_size(ents, cnt, mb);
-        uint8_t *p;
-        if ((rc = k->dest(k, (uint32_t)s, len, &p)) != 0)
-            break;
-        pc_tab_seg_encode(p, ents, cnt, mb);
-        if (k->done)
-            rc = k->done(k, (uint32_t)s, p, len);
-    }
-    free(seg_of);
-    free(hs);
-    free(perm);
-    free(start);
-    free(ents);
-    return rc;
-}
-
-/* ---- a build prepared on a thread of its own ------------------------- */
-
-/* The segments encoded into memory while the publish diffs the B-tree
- * (the other core is idle then): a first load or a rewrite of every price
- * would otherwise add the build's whole time to the write transaction. */
-struct pcd_tab_prep {
-    pthread_t t;
-    sink      base;
-    const pcd_snapshot *snap;
-    size_t    mb;
-    uint32_t  bits;
-    uint8_t **segp;
-    size_t   *segl;
-    int       rc;
-    int       joined;
-};
-
-static int prep_dest(sink *k, uint32_t seg, size_t len, uint8_t **out)
-{
-    pcd_tab_prep *p = (pcd_tab_prep *)(void *)((char *)k - offsetof(pcd_tab_prep, base));
-    if (!(p->segp[seg] = malloc(len)))
-        return ENOMEM;
-    p->segl[seg] = len;
-    *out = p->segp[seg];
-    return 0;
-}
-
-static void *prep_main(void *arg)
-{
-    pcd_tab_prep *p = arg;
-    p->rc = encode_segments(p->snap, p->bits, p->mb, &p->base);
-    return NULL;
-}
-
-pcd_tab_prep *pcd_tab_prepare(MDB_env *env, const pcd_snapshot *snap)
-{
-    MDB_stat ms;
-    pcd_tab_prep *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->snap = snap;
-    p->mb = pc_tab_min_bytes(mdb_env_stat(env, &ms) == MDB_SUCCESS ? ms.ms_psize : 4096);
-    p->bits = pc_tab_segbits_for(snap->n);
-    p->base.dest = prep_dest;
-    size_t nseg = (size_t)1 << p->bits;
-    p->segp = calloc(nseg, sizeof *p->segp);
-    p->segl = calloc(nseg, sizeof *p->segl);
-    if (!p->segp || !p->segl || pthread_create(&p->t, NULL, prep_main, p) != 0) {
-        free(p->segp);
-        free(p->segl);
-        free(p);
-        return NULL; /* built in the transaction instead */
-    }
-    return p;
-}
-
-void pcd_tab_prep_free(pcd_tab_prep *p)
-{
-    if (!p)
-        return;
-    if (!p->joined)
-        pthread_join(p->t, NULL);
-    for (size_t s = 0; s < ((size_t)1 << p->bits); s++)
-        free(p->segp[s]);
-    free(p->segp);
-    free(p->segl);
-    free(p);
-}
-
 /* ---- building in the transaction -------------------------------------- */
 
 typedef struct txn_sink {
-    sink      base;
+    pcd_tab_sink base;
     MDB_txn  *txn;
     MDB_dbi   dbi;
     const pcd_snapshot *snap;
@@ -384,7 +225,7 @@ typedef struct txn_sink {
     pcd_tab_stats *ts;
 } txn_sink;
 
-static int txn_dest(sink *k, uint32_t seg, size_t len, uint8_t **out)
+static int txn_dest(pcd_tab_sink *k, uint32_t seg, size_t len, uint8_t **out)
 {
     txn_sink *t = (txn_sink *)(void *)k;
     if (t->compare) {
@@ -402,7 +243,7 @@ static int txn_dest(sink *k, uint32_t seg, size_t len, uint8_t **out)
     return rc;
 }
 
-static int txn_done(sink *k, uint32_t seg, const uint8_t *p, size_t len)
+static int txn_done(pcd_tab_sink *k, uint32_t seg, const uint8_t *p, size_t len)
 {
     txn_sink *t = (txn_sink *)(void *)k;
     int written = 1, rc = 0; /* without compare, txn_dest put it already */
@@ -414,36 +255,40 @@ static int txn_done(sink *k, uint32_t seg, const uint8_t *p, size_t len)
 }
 
 static int build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap, const hdr_copy *old,
-                 pcd_tab_prep *prep, uint64_t version, pcd_tab_stats *ts)
+                 uint64_t rows_changed, pcd_tab_prep *prep, uint64_t version,
+                 pcd_tab_stats *ts)
 {
     uint32_t bits = pc_tab_segbits_for(snap->n);
     /* Near the right size, the old numbering is kept: a reload that
      * changes little then rewrites little. */
     if (prep)
-        bits = prep->bits;
+        bits = pcd_tab_prep_bits(prep);
     else if (old->found == 1 && old->h.segbits + 1 >= bits && old->h.segbits <= bits + 1)
         bits = old->h.segbits;
     size_t nseg = (size_t)1 << bits;
-    txn_sink t = { { txn_dest, txn_done }, txn, dbi, snap,
-                   old->found == 1 && old->h.segbits == bits, { NULL, 0 },
+    /* A segment the changes left alone keeps its pages and generation
+     * (readers keep their addresses): worth comparing while some are
+     * left alone.  Past 4 changes a segment on average, hardly one in 50
+     * is, and comparing would read the whole old table for nothing. */
+    int compare = old->found == 1 && old->h.segbits == bits && rows_changed < 4 * (uint64_t)nseg;
+    txn_sink t = { { txn_dest, txn_done }, txn, dbi, snap, compare, { NULL, 0 },
                    malloc(nseg * sizeof(uint64_t)), version, old, ts };
     int rc = t.gens ? MDB_SUCCESS : ENOMEM;
     if (!rc && prep) {
-        pthread_join(prep->t, NULL);
-        prep->joined = 1;
-        rc = prep->rc;
+        rc = pcd_tab_prep_join(prep);
         for (uint32_t s = 0; !rc && s < nseg; s++) {
             int written;
-            rc = seg_put(txn, dbi, snap->chain, snap->clen, s, prep->segp[s], prep->segl[s],
-                         t.compare, &written);
+            const uint8_t *bytes;
+            size_t len;
+            pcd_tab_prep_seg(prep, s, &bytes, &len);
+            rc = seg_put(txn, dbi, snap->chain, snap->clen, s, bytes, len, t.compare, &written);
             t.gens[s] = written ? version : old->gens[s];
             ts->segs_written += (uint64_t)written;
             /* LMDB holds its own copy now: the daemon's peak is one copy. */
-            free(prep->segp[s]);
-            prep->segp[s] = NULL;
+            pcd_tab_prep_release(prep, s);
         }
     } else if (!rc) {
-        rc = encode_segments(snap, bits, min_bytes(txn), &t.base);
+        rc = pcd_tab_encode(snap, bits, min_bytes(txn), &t.base);
     }
     if (!rc && old->found && (old->found < 0 || old->h.segbits > bits))
         rc = segs_delete_from(txn, dbi, snap->chain, snap->clen, (uint32_t)nseg);
@@ -544,7 +389,7 @@ static int seg_patch(MDB_txn *txn, MDB_dbi dbi, const char *chain, size_t clen, 
         free(ents);
         return EBADMSG;
     }
-    if (n > SEG_ENTRIES_MAX) {
+    if (n > PCD_TAB_SEG_ENTRIES_MAX) {
         free(ents);
         return EOVERFLOW;
     }
@@ -646,7 +491,7 @@ int pcd_tab_publish(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap,
             LOG_WARN("cache", "chain %s: lookup table damaged; building it anew", snap->chain);
         ts->how = PCD_TAB_BUILT;
         ts->segs_written = 0;
-        rc = build(txn, dbi, snap, &hc, prep, version, ts);
+        rc = build(txn, dbi, snap, &hc, rows_changed, prep, version, ts);
     }
     if (rc == EOVERFLOW) {
         LOG_WARN("cache", "chain %s: an item has too many store prices for a lookup table; "

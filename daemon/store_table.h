@@ -8,6 +8,7 @@
 
 #include "pc_format.h"
 #include "snapshot.h"
+#include "table_encode.h"
 
 /* The keys a transaction changed, in the order it changed them: each key's
  * suffix after "chain\0" and its new price, or none when deleted.  Past
@@ -33,12 +34,6 @@ typedef struct pcd_tab_stats {
 enum { PCD_TAB_NONE = 0, PCD_TAB_KEPT, PCD_TAB_UPDATED, PCD_TAB_BUILT, PCD_TAB_DROPPED };
 const char *pcd_tab_how_name(int how);
 
-/* A build of snap's table encoded on a thread of its own while the
- * publish diffs the B-tree (NULL when no thread could start: the build
- * then runs in the transaction).  pcd_tab_prep_free waits for it. */
-typedef struct pcd_tab_prep pcd_tab_prep;
-pcd_tab_prep *pcd_tab_prepare(MDB_env *env, const pcd_snapshot *snap);
-void pcd_tab_prep_free(pcd_tab_prep *p);
 /* 1 when a publish of snap will build the chain's table whatever the diff
  * finds: it has none, a damaged one, or one far from snap's size. */
 int pcd_tab_needs_build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap);
