@@ -38,7 +38,30 @@ struct pcd_presort {
     uint32_t       wb;
     int            rc;
     pcd_arena_chunk *keys;   /* the part's keys in its order (NULL: not moved) */
+    pcd_arena_chunk *arena;  /* the chunks its rows arrived in: freed once
+                                the keys moved, else kept until finish */
 };
+
+static void free_chunks(pcd_arena_chunk *c)
+{
+    while (c) {
+        pcd_arena_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+}
+
+/* Make the chunks of `list` the snapshot's (freed with it). */
+static void adopt_chunks(pcd_snapshot *s, pcd_arena_chunk *list)
+{
+    if (!list)
+        return;
+    pcd_arena_chunk *t = list;
+    while (t->next)
+        t = t->next;
+    t->next = s->arena;
+    s->arena = list;
+}
 
 /* Copy the keys of recs[0..n) into one new chunk, in the records' order,
  * and point the records there: the passes after the sort (duplicates,
@@ -76,6 +99,12 @@ static void *presort_main(void *arg)
     p->items = NULL;
     if (p->rc == PC_OK)
         p->keys = relocate_keys(p->recs, p->n);
+    /* The keys as they arrived are no longer read: a million rows' worth
+     * goes back before the later rows are done, not at finish. */
+    if (p->keys) {
+        free_chunks(p->arena);
+        p->arena = NULL;
+    }
     return NULL;
 }
 
@@ -95,7 +124,8 @@ static void presort_free(struct pcd_presort *p)
         return;
     free(p->recs);
     free(p->items);
-    free(p->keys);
+    free_chunks(p->keys);
+    free_chunks(p->arena);
     free(p);
 }
 
@@ -110,6 +140,10 @@ void pcd_snapshot_seal(pcd_snapshot *s)
     p->n = s->n;
     p->items = s->items;
     p->wb = (uint32_t)s->clen + 1;
+    /* The sealed rows' keys go with them (the later rows start a chunk of
+     * their own), so that the thread can free them once it moved them. */
+    p->arena = s->arena;
+    s->arena = NULL;
     s->recs = NULL;
     s->items = NULL;
     s->n = s->cap = 0;
@@ -168,12 +202,7 @@ static int join_parts(pcd_snapshot *s, struct pcd_presort *p)
 void pcd_snapshot_free(pcd_snapshot *s)
 {
     presort_free(presort_join(s));
-    pcd_arena_chunk *c = s->arena;
-    while (c) {
-        pcd_arena_chunk *n = c->next;
-        free(c);
-        c = n;
-    }
+    free_chunks(s->arena);
     free(s->recs);
     free(s->items);
     s->arena = NULL;
@@ -282,31 +311,21 @@ int pcd_snapshot_finish(pcd_snapshot *s)
     free(s->items);
     s->items = NULL;
     pcd_arena_chunk *keys = rc == PC_OK ? relocate_keys(s->recs, s->n) : NULL;
-    int moved = keys || s->n == 0;
-    if (rc == PC_OK && p) {
-        rc = p->rc != PC_OK ? p->rc : join_parts(s, p);
-        moved = moved && (p->keys || p->n == 0);
-    }
-    /* The records point into the new chunks now: they join the arena, and
-     * when every key moved the old chunks go. */
-    if (moved) {
-        pcd_arena_chunk *c = s->arena;
-        while (c) {
-            pcd_arena_chunk *next = c->next;
-            free(c);
-            c = next;
-        }
+    /* The later rows' keys as they arrived go once they moved; the sealed
+     * rows' went on the thread (or come along here when they could not
+     * move). */
+    if (keys) {
+        free_chunks(s->arena);
         s->arena = NULL;
     }
-    if (p && p->keys) {
-        p->keys->next = s->arena;
-        s->arena = p->keys;
-        p->keys = NULL;
+    if (rc == PC_OK && p)
+        rc = p->rc != PC_OK ? p->rc : join_parts(s, p);
+    if (p) {
+        adopt_chunks(s, p->arena);
+        adopt_chunks(s, p->keys);
+        p->arena = p->keys = NULL;
     }
-    if (keys) {
-        keys->next = s->arena;
-        s->arena = keys;
-    }
+    adopt_chunks(s, keys);
     presort_free(p);
     if (rc != PC_OK)
         return rc;
