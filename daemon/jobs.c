@@ -7,6 +7,9 @@
  * breaker, snapshot, log. */
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +389,12 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
         result = load_failed_bookkeeping(d, c, cfg, t0, PC_LOAD_FAILED, err, 0);
     }
     pcd_snapshot_free(&snap);
+#ifdef __GLIBC__
+    /* A load's snapshot and its write transaction's pages were freed, but
+     * glibc keeps freed memory in its arenas (a 1.2 M-row chain left the
+     * idle daemon at 173 MB, 94 MB with this): hand it back. */
+    malloc_trim(0);
+#endif
     return result;
 }
 
