@@ -90,7 +90,7 @@ size_t pc_tab_min_bytes(size_t psize)
 
 /* At most 3/4 full: linear probing then looks at ~3 slots for a miss, all
  * in one or two cache lines, and the slots stay a quarter of a segment. */
-static uint32_t slotbits_for(size_t n)
+uint32_t pc_tab_slotbits_for(size_t n)
 {
     uint32_t b = 2;
     while (((size_t)3 << b) < 4 * n)
@@ -100,37 +100,46 @@ static uint32_t slotbits_for(size_t n)
 
 size_t pc_tab_seg_size(const pc_tab_ent *ents, size_t n, size_t min_bytes)
 {
-    size_t bytes = sizeof(pc_tab_seg) + (sizeof(pc_tab_slot) << slotbits_for(n));
+    size_t bytes = sizeof(pc_tab_seg) + (sizeof(pc_tab_slot) << pc_tab_slotbits_for(n));
     for (size_t i = 0; i < n; i++)
         bytes += PC_TAB_ENT_FIXED + ents[i].klen;
     return bytes < min_bytes ? min_bytes : bytes;
+}
+
+void pc_tab_slot_put(uint8_t *seg, uint32_t mask, uint64_t h, uint32_t pos)
+{
+    uint8_t *slots = seg + sizeof(pc_tab_seg);
+    uint32_t s = (uint32_t)h & mask;
+    pc_tab_slot sl;
+    for (;; s = (s + 1) & mask) {
+        memcpy(&sl, slots + (size_t)s * sizeof sl, sizeof sl);
+        if (!sl.off)
+            break;
+    }
+    sl.tag = pc_tab_tag(h);
+    sl.off = pos;
+    memcpy(slots + (size_t)s * sizeof sl, &sl, sizeof sl);
+}
+
+size_t pc_tab_ent_put(uint8_t *seg, size_t pos, const pc_tab_ent *e)
+{
+    memcpy(seg + pos, &e->cents, 8);
+    memcpy(seg + pos + 8, &e->updated_at, 8);
+    uint16_t kl = (uint16_t)e->klen;
+    memcpy(seg + pos + 16, &kl, sizeof kl);
+    memcpy(seg + pos + PC_TAB_ENT_FIXED, e->key, e->klen);
+    return pos + PC_TAB_ENT_FIXED + e->klen;
 }
 
 size_t pc_tab_seg_encode(uint8_t *out, const pc_tab_ent *ents, size_t n, size_t min_bytes)
 {
     size_t total = pc_tab_seg_size(ents, n, min_bytes);
     memset(out, 0, total);
-    uint32_t bits = slotbits_for(n), mask = (1u << bits) - 1;
-    uint8_t *slots = out + sizeof(pc_tab_seg);
+    uint32_t bits = pc_tab_slotbits_for(n), mask = (1u << bits) - 1;
     size_t pos = sizeof(pc_tab_seg) + (sizeof(pc_tab_slot) << bits);
     for (size_t i = 0; i < n; i++) {
-        const pc_tab_ent *e = &ents[i];
-        uint32_t s = (uint32_t)e->h & mask;
-        pc_tab_slot sl;
-        for (;; s = (s + 1) & mask) {
-            memcpy(&sl, slots + (size_t)s * sizeof sl, sizeof sl);
-            if (!sl.off)
-                break;
-        }
-        sl.tag = pc_tab_tag(e->h);
-        sl.off = (uint32_t)pos;
-        memcpy(slots + (size_t)s * sizeof sl, &sl, sizeof sl);
-        memcpy(out + pos, &e->cents, 8);
-        memcpy(out + pos + 8, &e->updated_at, 8);
-        uint16_t kl = (uint16_t)e->klen;
-        memcpy(out + pos + 16, &kl, sizeof kl);
-        memcpy(out + pos + PC_TAB_ENT_FIXED, e->key, e->klen);
-        pos += PC_TAB_ENT_FIXED + e->klen;
+        pc_tab_slot_put(out, mask, ents[i].h, (uint32_t)pos);
+        pos = pc_tab_ent_put(out, pos, &ents[i]);
     }
     pc_tab_seg h = { PC_TAB_SEG_MAGIC, bits, (uint32_t)n, (uint32_t)pos };
     memcpy(out, &h, sizeof h);

@@ -211,49 +211,6 @@ int pcd_tab_remove(MDB_txn *txn, MDB_dbi dbi, const char *chain, size_t clen)
 
 /* ---- building from a snapshot ----------------------------------------- */
 
-/* ---- building in the transaction -------------------------------------- */
-
-typedef struct txn_sink {
-    pcd_tab_sink base;
-    MDB_txn  *txn;
-    MDB_dbi   dbi;
-    const pcd_snapshot *snap;
-    int       compare;
-    buf       b;
-    uint64_t *gens, version;
-    const hdr_copy *old;
-    pcd_tab_stats *ts;
-} txn_sink;
-
-static int txn_dest(pcd_tab_sink *k, uint32_t seg, size_t len, uint8_t **out)
-{
-    txn_sink *t = (txn_sink *)(void *)k;
-    if (t->compare) {
-        int rc = buf_fit(&t->b, len);
-        *out = t->b.p;
-        return rc;
-    }
-    /* Nothing to compare with: encode straight into the pages LMDB
-     * reserves (before the next write, as MDB_RESERVE asks). */
-    uint8_t kb[PC_KEY_MAX];
-    MDB_val key = { pc_key_tab_seg(kb, t->snap->chain, t->snap->clen, seg), kb };
-    MDB_val v = { len, NULL };
-    int rc = mdb_put(t->txn, t->dbi, &key, &v, MDB_RESERVE);
-    *out = v.mv_data;
-    return rc;
-}
-
-static int txn_done(pcd_tab_sink *k, uint32_t seg, const uint8_t *p, size_t len)
-{
-    txn_sink *t = (txn_sink *)(void *)k;
-    int written = 1, rc = 0; /* without compare, txn_dest put it already */
-    if (t->compare)
-        rc = seg_put(t->txn, t->dbi, t->snap->chain, t->snap->clen, seg, p, len, 1, &written);
-    t->gens[seg] = written ? t->version : t->old->gens[seg];
-    t->ts->segs_written += (uint64_t)written;
-    return rc;
-}
-
 static int build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap, const hdr_copy *old,
                  uint64_t rows_changed, pcd_tab_prep *prep, uint64_t version,
                  pcd_tab_stats *ts)
@@ -271,33 +228,34 @@ static int build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap, const hdr_
      * left alone.  Past 4 changes a segment on average, hardly one in 50
      * is, and comparing would read the whole old table for nothing. */
     int compare = old->found == 1 && old->h.segbits == bits && rows_changed < 4 * (uint64_t)nseg;
-    txn_sink t = { { txn_dest, txn_done }, txn, dbi, snap, compare, { NULL, 0 },
-                   malloc(nseg * sizeof(uint64_t)), version, old, ts };
-    int rc = t.gens ? MDB_SUCCESS : ENOMEM;
+    uint64_t *gens = malloc(nseg * sizeof *gens);
+    pcd_tab_prep *now = NULL; /* encoded here: no thread did it */
+    int rc = gens ? MDB_SUCCESS : ENOMEM;
     if (!rc && prep) {
         rc = pcd_tab_prep_join(prep);
-        for (uint32_t s = 0; !rc && s < nseg; s++) {
-            int written;
-            const uint8_t *bytes;
-            size_t len;
-            pcd_tab_prep_seg(prep, s, &bytes, &len);
-            rc = seg_put(txn, dbi, snap->chain, snap->clen, s, bytes, len, t.compare, &written);
-            t.gens[s] = written ? version : old->gens[s];
-            ts->segs_written += (uint64_t)written;
-            /* LMDB holds its own copy now: the daemon's peak is one copy. */
-            pcd_tab_prep_release(prep, s);
-        }
     } else if (!rc) {
-        rc = pcd_tab_encode(snap, bits, min_bytes(txn), &t.base);
+        rc = pcd_tab_encode_now(snap, bits, min_bytes(txn), &now);
+        prep = now;
+    }
+    for (uint32_t s = 0; !rc && s < nseg; s++) {
+        int written;
+        const uint8_t *bytes;
+        size_t len;
+        pcd_tab_prep_seg(prep, s, &bytes, &len);
+        rc = seg_put(txn, dbi, snap->chain, snap->clen, s, bytes, len, compare, &written);
+        gens[s] = written ? version : old->gens[s];
+        ts->segs_written += (uint64_t)written;
+        /* LMDB holds its own copy now: the daemon's peak is one copy. */
+        pcd_tab_prep_release(prep, s);
     }
     if (!rc && old->found && (old->found < 0 || old->h.segbits > bits))
         rc = segs_delete_from(txn, dbi, snap->chain, snap->clen, (uint32_t)nseg);
     if (!rc) {
         pc_tab_hdr h = { sizeof h, PC_TAB_HDR_MAGIC, bits, 0, snap->n, version };
-        rc = hdr_write(txn, dbi, snap->chain, snap->clen, &h, t.gens);
+        rc = hdr_write(txn, dbi, snap->chain, snap->clen, &h, gens);
     }
-    free(t.gens);
-    free(t.b.p);
+    pcd_tab_prep_free(now);
+    free(gens);
     return rc;
 }
 

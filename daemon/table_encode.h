@@ -1,4 +1,4 @@
-/* table_encode.h - a chain's lookup table encoded from a loaded snapshot, segment by segment: in the write transaction, or ahead of it on a thread of its own. */
+/* table_encode.h - a chain's lookup table encoded from a loaded snapshot: every segment at once, in the write transaction or ahead of it on a thread of its own. */
 #ifndef PCD_TABLE_ENCODE_H
 #define PCD_TABLE_ENCODE_H
 
@@ -11,28 +11,19 @@
 /* Entries a segment may hold: the reader refuses more than 2^23. */
 #define PCD_TAB_SEG_ENTRIES_MAX (1u << 23)
 
-/* Where pcd_tab_encode puts each segment: dest gives the bytes to encode
- * `len` into, done (may be NULL) takes them once encoded. */
-typedef struct pcd_tab_sink pcd_tab_sink;
-struct pcd_tab_sink {
-    int (*dest)(pcd_tab_sink *k, uint32_t seg, size_t len, uint8_t **out);
-    int (*done)(pcd_tab_sink *k, uint32_t seg, const uint8_t *p, size_t len);
-};
-
-/* Encode the table of snap's rows in 2^bits segments of at least mb bytes,
- * in segment order.  An LMDB code, ENOMEM, or EOVERFLOW (a segment would
- * hold too many). */
-int pcd_tab_encode(const pcd_snapshot *snap, uint32_t bits, size_t mb, pcd_tab_sink *k);
-
 /* A build of snap's table encoded on a thread of its own while the
  * publish diffs the B-tree (NULL when no thread could start: the build
  * then runs in the transaction).  pcd_tab_prep_free waits for it. */
 typedef struct pcd_tab_prep pcd_tab_prep;
 pcd_tab_prep *pcd_tab_prepare(MDB_env *env, const pcd_snapshot *snap);
 void pcd_tab_prep_free(pcd_tab_prep *p);
+/* The same, encoded now in 2^bits segments of at least mb bytes: 0 with
+ * *out to free, or ENOMEM, EOVERFLOW (a segment would hold too many). */
+int pcd_tab_encode_now(const pcd_snapshot *snap, uint32_t bits, size_t mb, pcd_tab_prep **out);
 /* Its segment bits. */
 uint32_t pcd_tab_prep_bits(const pcd_tab_prep *p);
-/* Wait for the thread: its result (0, ENOMEM, EOVERFLOW...). */
+/* Wait for the thread: its result (0, ENOMEM, EOVERFLOW: a segment
+ * would hold too many). */
 int pcd_tab_prep_join(pcd_tab_prep *p);
 /* Segment s, once joined. */
 void pcd_tab_prep_seg(const pcd_tab_prep *p, uint32_t s, const uint8_t **bytes, size_t *len);

@@ -211,6 +211,13 @@ size_t pc_tab_seg_size(const pc_tab_ent *ents, size_t n, size_t min_bytes);
 /* Encode a segment of n entries, given in key order, into out (of
  * pc_tab_seg_size bytes; padding zeroed).  Returns the length. */
 size_t pc_tab_seg_encode(uint8_t *out, const pc_tab_ent *ents, size_t n, size_t min_bytes);
+/* The slot bits of a segment of n entries (at most 3/4 full). */
+uint32_t pc_tab_slotbits_for(size_t n);
+/* Encoding a segment at seg (its slots zeroed, 2^slotbits = mask + 1 of
+ * them), entries in key order: the slot of an entry of slot hash h at
+ * offset pos, and the entry's bytes at pos (returns the offset after it). */
+void pc_tab_slot_put(uint8_t *seg, uint32_t mask, uint64_t h, uint32_t pos);
+size_t pc_tab_ent_put(uint8_t *seg, size_t pos, const pc_tab_ent *e);
 /* Walk a checked segment's entries in the order they were written (key
  * order).  *pos starts at 0; PC_OK with *e filled (hashes included),
  * PC_NOTFOUND past the last, or PC_EFORMAT for a damaged entry. */
