@@ -419,6 +419,18 @@ static rss run_once(const char *daemon, const char *conf)
     return r;
 }
 
+static void print_clocks(const char *name, const clocks *k)
+{
+    double other = k->total * 1e3 - (double)(k->us_first + k->us_wait + k->us_feed + k->us_sort +
+                                            k->us_diff + k->us_commit) / 1e3;
+    printf("  %-17s %5.0f = %3.0f + %4.0f + %4.0f + %4.0f + %4.0f + %4.0f (%s %llu segments) "
+           "+ %4.0f + %3.0f\n", name, k->total * 1e3, (double)k->us_first / 1e3,
+           (double)k->us_wait / 1e3, (double)k->us_feed / 1e3, (double)k->us_sort / 1e3,
+           (double)(k->us_diff - k->us_table) / 1e3, (double)k->us_table / 1e3,
+           pcd_tab_how_name(k->tab_how), (unsigned long long)k->tab_segs,
+           (double)k->us_commit / 1e3, other);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--spawn") == 0)
@@ -557,34 +569,23 @@ int main(int argc, char **argv)
            median3(old_nc), spread3(old_nc), median3(old_nc) / c1, median3(old_nc) / co);
     printf("%-52s %8.3f %7.3f %10.2fx %8s\n", "full rewrite (every price changed)", w,
            spread3(rewrite), w / c2, "");
-    /* The no-change reload whose total is the median. */
-    const clocks *k = &nck[0];
-    for (int r = 0; r < 3; r++)
-        if (nck[r].total == n)
-            k = &nck[r];
-    printf("where a no-change reload's %.0f ms go (its own clocks): the server before its "
-           "first row %.0f, waiting for the stream %.0f, parse+validate+key in the stream "
-           "%.0f, sort+dedup %.0f, diff %.0f, lookup table %.0f, commit %.0f, other %.0f\n",
-           k->total * 1e3, (double)k->us_first / 1e3, (double)k->us_wait / 1e3,
-           (double)k->us_feed / 1e3, (double)k->us_sort / 1e3,
-           (double)(k->us_diff - k->us_table) / 1e3, (double)k->us_table / 1e3,
-           (double)k->us_commit / 1e3,
-           k->total * 1e3 - (double)(k->us_first + k->us_wait + k->us_feed + k->us_sort +
-                                      k->us_diff + k->us_commit) / 1e3);
-    /* The lookup tables' share (store_table.c), median run of each kind. */
-    const clocks *kf = &fck[0], *kw = &wck[0];
+    /* The run of each kind whose total is the median. */
+    const clocks *kn = &nck[0], *kf = &fck[0], *kw = &wck[0];
     for (int r = 0; r < 3; r++) {
+        if (nck[r].total == n)
+            kn = &nck[r];
         if (fck[r].total == f)
             kf = &fck[r];
         if (wck[r].total == w)
             kw = &wck[r];
     }
-    printf("lookup tables (format 2): first load %s %llu segments in %.0f ms of its %.0f; "
-           "no-change reload: table %s, %.0f ms; full rewrite %s %llu segments in %.0f ms of "
-           "its %.0f\n", pcd_tab_how_name(kf->tab_how), (unsigned long long)kf->tab_segs,
-           (double)kf->us_table / 1e3, kf->total * 1e3, pcd_tab_how_name(k->tab_how),
-           (double)k->us_table / 1e3, pcd_tab_how_name(kw->tab_how),
-           (unsigned long long)kw->tab_segs, (double)kw->us_table / 1e3, kw->total * 1e3);
+    printf("where a reload's time goes (its own clocks, ms, the median run of each kind): "
+           "total = the server before its first row + waiting for the stream + "
+           "parse+validate+key in the stream + sort+dedup after it + diff + lookup table "
+           "(kept, patched, or built: waiting for its thread, copying) + commit + other\n");
+    print_clocks("first load", kf);
+    print_clocks("no-change reload", kn);
+    print_clocks("full rewrite", kw);
     printf("CPU per stage, replayed on the loader's captured stream (%.1f MB), ms: parse %.0f, "
            "+decode+validate %.0f, +key+store (pcd_load_row) %.0f; sort+dedup %.0f\n",
            (double)bytes_ldr / 1e6, st_parse * 1e3, st_valid * 1e3, st_key * 1e3,
