@@ -40,6 +40,8 @@ struct pcd_presort {
     pcd_arena_chunk *keys;   /* the part's keys in its order (NULL: not moved) */
     pcd_arena_chunk *arena;  /* the chunks its rows arrived in: freed once
                                 the keys moved, else kept until finish */
+    pcd_keysort_job *job;    /* the sort, which finish helps with (NULL:
+                                sorted by the thread alone) */
 };
 
 static void free_chunks(pcd_arena_chunk *c)
@@ -94,7 +96,12 @@ static pcd_arena_chunk *relocate_keys(pcd_rec *recs, size_t n)
 static void *presort_main(void *arg)
 {
     struct pcd_presort *p = arg;
-    p->rc = pcd_keysort_items(&p->recs, p->n, p->items, p->wb);
+    if (p->job) {
+        pcd_keysort_job_run(p->job);
+        p->rc = pcd_keysort_job_gather(p->job);
+    } else {
+        p->rc = pcd_keysort_items(&p->recs, p->n, p->items, p->wb);
+    }
     free(p->items);
     p->items = NULL;
     if (p->rc == PC_OK)
@@ -126,6 +133,7 @@ static void presort_free(struct pcd_presort *p)
     free(p->items);
     free_chunks(p->keys);
     free_chunks(p->arena);
+    pcd_keysort_job_free(p->job);
     free(p);
 }
 
@@ -148,6 +156,7 @@ void pcd_snapshot_seal(pcd_snapshot *s)
     s->items = NULL;
     s->n = s->cap = 0;
     s->pre = p;
+    p->job = pcd_keysort_job_new(&p->recs, p->n, p->items, p->wb);
     if (pthread_create(&p->th, NULL, presort_main, p) == 0)
         p->threaded = 1;
     else
@@ -306,11 +315,17 @@ static void sample_of(const pcd_snapshot *s, const pcd_rec *r, char *buf, size_t
 int pcd_snapshot_finish(pcd_snapshot *s)
 {
     uint64_t t0 = pcd_mono_us();
-    struct pcd_presort *p = presort_join(s);
+    /* The later rows first, while the thread still sorts the sealed ones:
+     * both cores work once the stream has ended. */
     int rc = pcd_keysort_items(&s->recs, s->n, s->items, (uint32_t)s->clen + 1);
     free(s->items);
     s->items = NULL;
     pcd_arena_chunk *keys = rc == PC_OK ? relocate_keys(s->recs, s->n) : NULL;
+    /* Then this thread joins the sealed rows' sort (the other core is
+     * free now that the stream has ended), and waits for its gather. */
+    if (s->pre && s->pre->threaded && s->pre->job)
+        pcd_keysort_job_run(s->pre->job);
+    struct pcd_presort *p = presort_join(s);
     /* The later rows' keys as they arrived go once they moved; the sealed
      * rows' went on the thread (or come along here when they could not
      * move). */

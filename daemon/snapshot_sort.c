@@ -12,6 +12,7 @@
  * works on a contiguous array; the keys of one chain share their first
  * bytes (the slug), which the sort skips at once. */
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ typedef struct ctx {
     item          *it;
     task          *stack;
     size_t         ns, cap;
+    struct pcd_keysort_job *job; /* shared between threads: push locks */
 } ctx;
 
 static uint64_t load_window(const uint8_t *key, uint32_t klen, uint32_t at)
@@ -185,7 +187,7 @@ static void sort_dups(const ctx *x, item *a, size_t n, uint32_t depth)
         qsort_r(a, n, sizeof *a, dup_cmp, (void *)x->recs);
 }
 
-static int push(ctx *x, size_t off, size_t n, uint32_t depth, uint32_t wb)
+static int push_locked(ctx *x, size_t off, size_t n, uint32_t depth, uint32_t wb)
 {
     if (x->ns == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 1024;
@@ -197,6 +199,19 @@ static int push(ctx *x, size_t off, size_t n, uint32_t depth, uint32_t wb)
     }
     x->stack[x->ns++] = (task){ off, n, depth, wb };
     return 0;
+}
+
+static void job_lock(struct pcd_keysort_job *j);
+static void job_unlock_signal(struct pcd_keysort_job *j);
+
+static int push(ctx *x, size_t off, size_t n, uint32_t depth, uint32_t wb)
+{
+    if (!x->job)
+        return push_locked(x, off, n, depth, wb);
+    job_lock(x->job);
+    int rc = push_locked(x, off, n, depth, wb);
+    job_unlock_signal(x->job);
+    return rc;
 }
 
 static inline unsigned digit(const item *v, uint32_t depth, unsigned shift)
@@ -289,23 +304,15 @@ static int in_order(pcd_rec *recs, size_t n)
     return 1;
 }
 
-/* Sort the items (windows from `start`, bytes [0, start) equal in every
- * key) and gather the records into a new array. */
-static int sort_gather(pcd_rec **precs, size_t n, item *it, uint32_t start)
+/* Gather the records in the items' order into a new array. */
+static int gather(pcd_rec **precs, size_t n, const item *it)
 {
     pcd_rec *recs = *precs;
-    ctx x = { recs, it, NULL, 0, 0 };
-    int rc = push(&x, 0, n, start, start);
-    while (rc == 0 && x.ns > 0) {
-        task t = x.stack[--x.ns];
-        rc = split(&x, t);
-    }
-    free(x.stack);
-    pcd_rec *out = rc == 0 ? malloc(n * sizeof *out) : NULL;
+    pcd_rec *out = malloc(n * sizeof *out);
     if (!out)
         return PC_ENOMEM;
-    /* Gather: the reads are random but independent, so the prefetch
-     * overlaps their cache misses. */
+    /* The reads are random but independent, so the prefetch overlaps
+     * their cache misses. */
     for (size_t i = 0; i < n; i++) {
         if (i + 16 < n)
             __builtin_prefetch(&recs[it[i + 16].idx]);
@@ -320,6 +327,120 @@ static int sort_gather(pcd_rec **precs, size_t n, item *it, uint32_t start)
     free(recs);
     *precs = out;
     return PC_OK;
+}
+
+/* Sort the items (windows from `start`, bytes [0, start) equal in every
+ * key) and gather the records into a new array. */
+static int sort_gather(pcd_rec **precs, size_t n, item *it, uint32_t start)
+{
+    ctx x = { *precs, it, NULL, 0, 0, NULL };
+    int rc = push(&x, 0, n, start, start);
+    while (rc == 0 && x.ns > 0) {
+        task t = x.stack[--x.ns];
+        rc = split(&x, t);
+    }
+    free(x.stack);
+    return rc == 0 ? gather(precs, n, it) : PC_ENOMEM;
+}
+
+/* ---- one sort, shared between threads --------------------------------- */
+
+/* The groups left to split are tasks on one stack: any thread takes the
+ * next, and the sort is done when the stack is empty with no thread
+ * splitting (a split may push more). */
+struct pcd_keysort_job {
+    ctx             x;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             active;   /* threads splitting a group now */
+    int             failed;   /* out of memory: every thread stops */
+    int             settled;  /* no sort needed: rc is the answer */
+    int             rc;
+    pcd_rec       **precs;
+    size_t          n;
+};
+
+static void job_lock(struct pcd_keysort_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+}
+
+static void job_unlock_signal(struct pcd_keysort_job *j)
+{
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static int settled(pcd_rec *recs, size_t n, int *rc);
+
+pcd_keysort_job *pcd_keysort_job_new(pcd_rec **precs, size_t n, pcd_sort_item *items,
+                                     uint32_t wb)
+{
+    pcd_keysort_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    if (pthread_mutex_init(&j->mu, NULL) != 0) {
+        free(j);
+        return NULL;
+    }
+    if (pthread_cond_init(&j->cv, NULL) != 0) {
+        pthread_mutex_destroy(&j->mu);
+        free(j);
+        return NULL;
+    }
+    j->precs = precs;
+    j->n = n;
+    j->x = (ctx){ *precs, items, NULL, 0, 0, NULL };
+    j->settled = settled(*precs, n, &j->rc);
+    if (!j->settled && push_locked(&j->x, 0, n, wb, wb) != 0) {
+        pcd_keysort_job_free(j);
+        return NULL;
+    }
+    j->x.job = j;
+    return j;
+}
+
+void pcd_keysort_job_run(pcd_keysort_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    for (;;) {
+        while (j->x.ns == 0 && j->active > 0 && !j->failed)
+            pthread_cond_wait(&j->cv, &j->mu);
+        if (j->failed || j->x.ns == 0)
+            break; /* with nothing active: done */
+        task t = j->x.stack[--j->x.ns];
+        j->active++;
+        pthread_mutex_unlock(&j->mu);
+        int rc = split(&j->x, t);
+        pthread_mutex_lock(&j->mu);
+        j->active--;
+        if (rc != 0)
+            j->failed = 1;
+        /* The last one out wakes the others: the sort is done. */
+        if (j->active == 0 && j->x.ns == 0)
+            pthread_cond_broadcast(&j->cv);
+    }
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+int pcd_keysort_job_gather(pcd_keysort_job *j)
+{
+    if (j->settled)
+        return j->rc;
+    if (j->failed)
+        return PC_ENOMEM;
+    return gather(j->precs, j->n, j->x.it);
+}
+
+void pcd_keysort_job_free(pcd_keysort_job *j)
+{
+    if (!j)
+        return;
+    free(j->x.stack);
+    pthread_cond_destroy(&j->cv);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
 }
 
 /* The cases that need no sort: 0 or 1 record, or records already in

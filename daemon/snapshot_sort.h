@@ -36,6 +36,19 @@ pcd_sort_item pcd_sort_item_make(const uint8_t *key, uint32_t klen, uint32_t idx
  * (the chain's prefix).  The items are scrambled; the caller frees them. */
 int pcd_keysort_items(pcd_rec **recs, size_t n, pcd_sort_item *items, uint32_t wb);
 
+/* pcd_keysort_items shared between threads, for the sort of the sealed
+ * rows (snapshot.c), which the loader's thread joins once the stream has
+ * ended: _new queues the whole sort (NULL: out of memory); _run splits
+ * groups until none is left, on any number of threads at once; once
+ * every _run has returned, _gather (one thread) gathers the records as
+ * pcd_keysort_items does (PC_OK or PC_ENOMEM, recs unchanged); _free. */
+typedef struct pcd_keysort_job pcd_keysort_job;
+pcd_keysort_job *pcd_keysort_job_new(pcd_rec **precs, size_t n, pcd_sort_item *items,
+                                     uint32_t wb);
+void pcd_keysort_job_run(pcd_keysort_job *j);
+int  pcd_keysort_job_gather(pcd_keysort_job *j);
+void pcd_keysort_job_free(pcd_keysort_job *j);
+
 /* The order pcd_keysort sorts by: <0, 0 (never for distinct records of
  * one array but for the same one), >0; `ia`, `ib` their arrival indexes. */
 int pcd_keysort_cmp(const pcd_rec *a, size_t ia, const pcd_rec *b, size_t ib);
