@@ -280,11 +280,48 @@ static void seal_case(int interleave)
     pcd_snapshot_free(&b);
 }
 
+/* A sealed part large enough that finish finds its sort still running and
+ * joins it (pcd_keysort_job: both threads split groups), with duplicates
+ * across the whole part: the same order as one thread's sort. */
+static void seal_joined_case(void)
+{
+    pcd_snapshot a, b;
+    pcd_snapshot_init(&a, "ch");
+    pcd_snapshot_init(&b, "ch");
+    static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    for (int i = 0; i < 200000; i++) {
+        char item[24];
+        item[0] = 'c';
+        for (int j = 1; j < 20; j++)
+            item[j] = b36[rnd() % 36];
+        item[20] = 0;
+        if (i % 97 == 0) /* one of 50 ids seen again and again: the newest wins */
+            snprintf(item, sizeof item, "cdup%016d", (i / 97) % 50);
+        int64_t ts = (int64_t)(rnd() % 5);
+        assert_int_equal(pcd_snapshot_add_us(&a, NULL, 0, item, 20, i, ts, 0), PC_OK);
+        assert_int_equal(pcd_snapshot_add_us(&b, NULL, 0, item, 20, i, ts, 0), PC_OK);
+    }
+    pcd_snapshot_seal(&a);
+    assert_int_equal(pcd_snapshot_finish(&a), PC_OK);
+    assert_int_equal(pcd_snapshot_finish(&b), PC_OK);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++) {
+        assert_int_equal(a.recs[i].val.cents, b.recs[i].val.cents);
+        assert_int_equal(a.recs[i].klen, b.recs[i].klen);
+        assert_memory_equal(a.recs[i].key, b.recs[i].key, a.recs[i].klen);
+    }
+    assert_int_equal(a.rejected[PC_REJ_DUPLICATE], b.rejected[PC_REJ_DUPLICATE]);
+    assert_int_equal(a.rejected[PC_REJ_DUPLICATE], 200000 / 97 + 1 - 50);
+    pcd_snapshot_free(&a);
+    pcd_snapshot_free(&b);
+}
+
 static void test_seal(void **state)
 {
     (void)state;
     seal_case(0);
     seal_case(1);
+    seal_joined_case();
     /* sealed, then freed without finishing (a failed store query) */
     pcd_snapshot s;
     pcd_snapshot_init(&s, "ch");
