@@ -176,6 +176,56 @@ static void raw_open(raw *r, pcd_store *st)
     r->dbi = st->dbi;
 }
 
+/* Every segment of the chain's table is exactly what the codec's
+ * segment encoder makes of its entries (read back in their order): the
+ * daemon's build (table_encode.c, every segment at once) and its patches
+ * (one segment each) write the one encoding.  Returns the segments
+ * checked. */
+static size_t check_canonical(raw *r, const char *chain)
+{
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn), 0);
+    MDB_stat ms;
+    assert_int_equal(mdb_env_stat(r->env, &ms), 0);
+    size_t mb = pc_tab_min_bytes(ms.ms_psize), segs = 0;
+    MDB_cursor *cur;
+    assert_int_equal(mdb_cursor_open(txn, r->dbi, &cur), 0);
+    uint8_t pb[PC_KEY_MAX];
+    size_t plen = pc_key_tab_seg_prefix(pb, chain, strlen(chain));
+    MDB_val k = { plen, pb }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size > plen && memcmp(k.mv_data, pb, plen) == 0) {
+        pc_tab_segv sv;
+        assert_int_equal(pc_tab_seg_check(v.mv_data, v.mv_size, &sv), PC_OK);
+        size_t n = 0, cap = 64;
+        pc_tab_ent *ents = malloc(cap * sizeof *ents);
+        assert_non_null(ents);
+        uint32_t pos = 0;
+        pc_tab_ent e;
+        while ((rc = pc_tab_seg_next(&sv, &pos, &e)) == PC_OK) {
+            if (n == cap) {
+                ents = realloc(ents, (cap *= 2) * sizeof *ents);
+                assert_non_null(ents);
+            }
+            ents[n++] = e;
+        }
+        assert_int_equal(rc, PC_NOTFOUND);
+        size_t len = pc_tab_seg_size(ents, n, mb);
+        assert_int_equal(len, v.mv_size);
+        uint8_t *buf = malloc(len);
+        assert_non_null(buf);
+        assert_int_equal(pc_tab_seg_encode(buf, ents, n, mb), len);
+        assert_memory_equal(buf, v.mv_data, len);
+        free(buf);
+        free(ents);
+        segs++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return segs;
+}
+
 static int raw_price(raw *r, const char *chain, const char *store, const char *item,
                      pc_price *out)
 {
@@ -294,6 +344,7 @@ static void test_tables_written_and_read(void **state)
     assert_int_equal(ps.tab_how, PCD_TAB_BUILT);
     raw r;
     raw_open(&r, f->st);
+    assert_true(check_canonical(&r, "acme") >= 64);
     int hdr;
     size_t segs;
     pc_tab_hdr h;
@@ -355,6 +406,7 @@ static void test_tables_written_and_read(void **state)
         moved += g1[i] != g0[i];
     assert_in_range(moved, 1, (segs < 64 ? segs : 64) - 1);
     check_all(rd, &r, "acme", 40000);
+    assert_int_equal(check_canonical(&r, "acme"), segs);
     /* Every price changed: built anew (the same numbering: similar size),
      * every segment written without reading the old one. */
     make_snap(&s, "acme", 40000, 5);
@@ -518,8 +570,8 @@ static void test_deltas_patch_and_readers_follow(void **state)
         assert_int_equal(p.cents, 1000000 + round);
     }
     check_all(rd, &r, "acme", 20000);
-    /* A reload with the source's rows as the deltas left them changes
-     * nothing, so the patched table is what a build makes: kept. */
+    /* The segments the deltas patched are encoded as a build encodes. */
+    assert_true(check_canonical(&r, "acme") > 0);
     pc_close(rd);
 }
 
