@@ -86,13 +86,6 @@ static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
     return c ? c : (alen > blen) - (alen < blen);
 }
 
-static size_t min_bytes(MDB_txn *txn)
-{
-    MDB_stat ms;
-    if (mdb_env_stat(mdb_txn_env(txn), &ms) != MDB_SUCCESS)
-        return 4096;
-    return pc_tab_min_bytes(ms.ms_psize);
-}
 
 /* A growable buffer for one encoded segment. */
 typedef struct buf {
@@ -234,7 +227,7 @@ static int build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap, const hdr_
     if (!rc && prep) {
         rc = pcd_tab_prep_join(prep);
     } else if (!rc) {
-        rc = pcd_tab_encode_now(snap, bits, min_bytes(txn), &now);
+        rc = pcd_tab_encode_now(snap, bits, pcd_tab_min_bytes(mdb_txn_env(txn)), &now);
         prep = now;
     }
     for (uint32_t s = 0; !rc && s < nseg; s++) {
@@ -375,7 +368,7 @@ static int patch(MDB_txn *txn, MDB_dbi dbi, const char *chain, size_t clen, hdr_
     int rc = changes_parse(l, hc->h.segbits, &c);
     if (rc)
         return rc;
-    size_t mb = min_bytes(txn);
+    size_t mb = pcd_tab_min_bytes(mdb_txn_env(txn));
     buf b = { NULL, 0 };
     int64_t entries = (int64_t)hc->h.entries;
     for (size_t i = 0; !rc && i < l->n;) {

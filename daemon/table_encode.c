@@ -31,6 +31,7 @@ struct pcd_tab_prep {
     size_t     total;
     int        mapped;    /* base is an mmap of total bytes */
     size_t     released;  /* bytes [0, released) returned to the system */
+    size_t     page;      /* the system's page size, for the release */
     size_t    *off;       /* segment s is base[off[s], off[s] + len[s]) */
     size_t    *len;
 };
@@ -167,15 +168,19 @@ static pcd_tab_prep *prep_new(const pcd_snapshot *snap, uint32_t bits, size_t mb
     p->snap = snap;
     p->bits = bits;
     p->mb = mb;
+    p->page = (size_t)sysconf(_SC_PAGESIZE);
     return p;
+}
+
+size_t pcd_tab_min_bytes(MDB_env *env)
+{
+    MDB_stat ms;
+    return pc_tab_min_bytes(mdb_env_stat(env, &ms) == MDB_SUCCESS ? ms.ms_psize : 4096);
 }
 
 pcd_tab_prep *pcd_tab_prepare(MDB_env *env, const pcd_snapshot *snap)
 {
-    MDB_stat ms;
-    pcd_tab_prep *p = prep_new(snap, pc_tab_segbits_for(snap->n),
-                               pc_tab_min_bytes(mdb_env_stat(env, &ms) == MDB_SUCCESS
-                                                    ? ms.ms_psize : 4096));
+    pcd_tab_prep *p = prep_new(snap, pc_tab_segbits_for(snap->n), pcd_tab_min_bytes(env));
     if (!p)
         return NULL;
     if (pthread_create(&p->t, NULL, prep_main, p) != 0) {
@@ -227,8 +232,7 @@ void pcd_tab_prep_release(pcd_tab_prep *p, uint32_t s)
         return;
     /* Segments are released in the order they were laid out: every page
      * before this one's end is done with. */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t upto = (p->off[s] + p->len[s]) / page * page;
+    size_t upto = (p->off[s] + p->len[s]) / p->page * p->page;
     if (upto > p->released &&
         (upto - p->released >= RELEASE_STEP || s + 1 == (1u << p->bits))) {
         madvise(p->base + p->released, upto - p->released, MADV_DONTNEED);

@@ -11,6 +11,10 @@
 /* Entries a segment may hold: the reader refuses more than 2^23. */
 #define PCD_TAB_SEG_ENTRIES_MAX (1u << 23)
 
+/* The floor of a segment's size in env: what keeps it in overflow pages of
+ * its own (pc_table.h). */
+size_t pcd_tab_min_bytes(MDB_env *env);
+
 /* A build of snap's table encoded on a thread of its own while the
  * publish diffs the B-tree (NULL when no thread could start: the build
  * then runs in the transaction).  pcd_tab_prep_free waits for it. */
