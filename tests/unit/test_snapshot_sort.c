@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +58,25 @@ static void merge_sort(pcd_rec *v, pcd_rec *tmp, size_t n)
 
 /* Sort `in` both ways and require the very same records in the same
  * order (the key pointers are distinct per row, so ties show). */
+static void expect_order(const pcd_rec *in, const pcd_rec *mine, size_t n);
+
 static void check_same(const pcd_rec *in, size_t n)
 {
-    pcd_rec *mine = malloc((n ? n : 1) * sizeof *mine), *ref = malloc((n ? n : 1) * sizeof *ref);
-    pcd_rec *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    pcd_rec *mine = malloc((n ? n : 1) * sizeof *mine);
     assert_non_null(mine);
+    memcpy(mine, in, n * sizeof *in);
+    assert_int_equal(pcd_keysort(&mine, n), PC_OK);
+    expect_order(in, mine, n);
+    free(mine);
+}
+
+/* `mine`, a sort of `in`, is the reference's order, same_key included. */
+static void expect_order(const pcd_rec *in, const pcd_rec *mine, size_t n)
+{
+    pcd_rec *ref = malloc((n ? n : 1) * sizeof *ref), *tmp = malloc((n ? n : 1) * sizeof *tmp);
     assert_non_null(ref);
     assert_non_null(tmp);
-    memcpy(mine, in, n * sizeof *in);
     memcpy(ref, in, n * sizeof *in);
-    assert_int_equal(pcd_keysort(&mine, n), PC_OK);
     merge_sort(ref, tmp, n);
     for (size_t i = 0; i < n; i++) {
         if (mine[i].key != ref[i].key || mine[i].val.cents != ref[i].val.cents)
@@ -79,7 +89,6 @@ static void check_same(const pcd_rec *in, size_t n)
             fail_msg("position %zu of %zu: same_key %d, want %d", i, n, (int)mine[i].same_key,
                      same);
     }
-    free(mine);
     free(ref);
     free(tmp);
 }
@@ -194,6 +203,52 @@ static void test_random_keys(void **state)
     }
     set_fix(&s);
     check_same(s.recs, s.n);
+    set_free(&s);
+}
+
+static void *job_thread(void *arg)
+{
+    pcd_keysort_job_run(arg);
+    return NULL;
+}
+
+/* pcd_keysort_job run by two threads from the start (as the sort thread
+ * and the loader's thread do once the stream has ended): the reference's
+ * order, duplicates included. */
+static void test_job_two_threads(void **state)
+{
+    (void)state;
+    set s = { 0 };
+    static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    uint8_t kb[PC_KEY_MAX];
+    for (int i = 0; i < 150000; i++) {
+        char item[21];
+        item[0] = 'c';
+        for (int j = 1; j < 20; j++)
+            item[j] = b36[rnd() % 36];
+        size_t ilen = i % 101 == 0 ? 3 : 20; /* "cXY": many of each */
+        size_t klen = pc_key_base(kb, "bench", 5, item, ilen);
+        set_add(&s, kb, klen, (int64_t)(rnd() % 4), (uint32_t)(rnd() % 3));
+    }
+    set_fix(&s);
+    pcd_rec *mine = malloc(s.n * sizeof *mine);
+    pcd_sort_item *items = malloc(s.n * sizeof *items);
+    assert_non_null(mine);
+    assert_non_null(items);
+    memcpy(mine, s.recs, s.n * sizeof *mine);
+    for (size_t i = 0; i < s.n; i++)
+        items[i] = pcd_sort_item_make(mine[i].key, mine[i].klen, (uint32_t)i, 0);
+    pcd_keysort_job *j = pcd_keysort_job_new(&mine, s.n, items, 0);
+    assert_non_null(j);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, job_thread, j), 0);
+    pcd_keysort_job_run(j);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(pcd_keysort_job_gather(j), PC_OK);
+    pcd_keysort_job_free(j);
+    expect_order(s.recs, mine, s.n);
+    free(items);
+    free(mine);
     set_free(&s);
 }
 
@@ -514,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_random_keys),
         cmocka_unit_test(test_snapshot_path),
         cmocka_unit_test(test_seal),
+        cmocka_unit_test(test_job_two_threads),
         cmocka_unit_test(test_bytes_prefixes_long),
         cmocka_unit_test(test_duplicates_and_ties),
         cmocka_unit_test(test_finish_keeps_newest),
