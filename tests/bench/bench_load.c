@@ -358,8 +358,10 @@ static int spawn_main(const char *daemon, const char *conf)
     rss r = { 0, 0, 0, 0 };
     double t0 = now_s();
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        perror("bench_load: fork");
         return 1;
+    }
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0)
@@ -373,8 +375,10 @@ static int spawn_main(const char *daemon, const char *conf)
         pid_t w = wait4(pid, &status, WNOHANG, &ru);
         if (w == pid)
             break;
-        if (w < 0)
+        if (w < 0) {
+            perror("bench_load: wait4");
             return 1;
+        }
         long a = status_kb(pid, "RssAnon"), f = status_kb(pid, "RssFile");
         if (a > r.anon_kb)
             r.anon_kb = a;
@@ -384,8 +388,16 @@ static int spawn_main(const char *daemon, const char *conf)
         nanosleep(&ts, NULL);
     }
     r.wall = now_s() - t0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (WIFEXITED(status))
+            fprintf(stderr, "bench_load: %s -c %s --once exited with status %d%s\n", daemon,
+                    conf, WEXITSTATUS(status),
+                    WEXITSTATUS(status) == 127 ? " (could not be executed)" : "");
+        else
+            fprintf(stderr, "bench_load: %s -c %s --once killed by signal %d\n", daemon, conf,
+                    WTERMSIG(status));
         return 1;
+    }
     printf("%.6f %ld %ld %ld\n", r.wall, (long)ru.ru_maxrss, r.anon_kb, r.file_kb);
     return 0;
 }
@@ -415,7 +427,7 @@ static rss run_once(const char *daemon, const char *conf)
     int status;
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
         !got)
-        die("pricecached --once", "failed");
+        die("pricecached --once", "failed (the line above says how)");
     return r;
 }
 
