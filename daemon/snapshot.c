@@ -11,13 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Keys live in big chunks: a million rows must not mean a million mallocs. */
-struct pcd_arena_chunk {
-    pcd_arena_chunk *next;
-    size_t used, cap;
-    uint8_t data[];
-};
-
 #define CHUNK_SIZE (1u << 20)
 
 void pcd_snapshot_init(pcd_snapshot *s, const char *chain)
@@ -66,10 +59,9 @@ static void adopt_chunks(pcd_snapshot *s, pcd_arena_chunk *list)
 }
 
 /* Copy the keys of recs[0..n) into one new chunk, in the records' order,
- * and point the records there: the passes after the sort (duplicates,
- * the diff against LMDB) then read keys in sequence instead of one cache
- * miss each.  NULL when there is nothing to move or no memory (the keys
- * stay where they are). */
+ * and point the records there, for records the sort left where they were
+ * (already in order): see pcd_keysort_items.  NULL when there is nothing
+ * to move or no memory (the keys stay where they are). */
 static pcd_arena_chunk *relocate_keys(pcd_rec *recs, size_t n)
 {
     size_t total = 0;
@@ -96,19 +88,21 @@ static pcd_arena_chunk *relocate_keys(pcd_rec *recs, size_t n)
 static void *presort_main(void *arg)
 {
     struct pcd_presort *p = arg;
+    int all = 0;
     if (p->job) {
         pcd_keysort_job_run(p->job);
-        p->rc = pcd_keysort_job_gather(p->job);
+        p->rc = pcd_keysort_job_gather(p->job, &p->keys, &all);
     } else {
-        p->rc = pcd_keysort_items(&p->recs, p->n, p->items, p->wb);
+        p->rc = pcd_keysort_items(&p->recs, p->n, p->items, p->wb, &p->keys);
+        all = p->keys != NULL;
     }
     free(p->items);
     p->items = NULL;
-    if (p->rc == PC_OK)
-        p->keys = relocate_keys(p->recs, p->n);
+    if (p->rc == PC_OK && !p->keys)
+        all = (p->keys = relocate_keys(p->recs, p->n)) != NULL;
     /* The keys as they arrived are no longer read: a million rows' worth
      * goes back before the later rows are done, not at finish. */
-    if (p->keys) {
+    if (all) {
         free_chunks(p->arena);
         p->arena = NULL;
     }
@@ -156,7 +150,7 @@ void pcd_snapshot_seal(pcd_snapshot *s)
     s->items = NULL;
     s->n = s->cap = 0;
     s->pre = p;
-    p->job = pcd_keysort_job_new(&p->recs, p->n, p->items, p->wb);
+    p->job = pcd_keysort_job_new(&p->recs, p->n, p->items, p->wb, 1);
     if (pthread_create(&p->th, NULL, presort_main, p) == 0)
         p->threaded = 1;
     else
@@ -317,10 +311,12 @@ int pcd_snapshot_finish(pcd_snapshot *s)
     uint64_t t0 = pcd_mono_us();
     /* The later rows first, while the thread still sorts the sealed ones:
      * both cores work once the stream has ended. */
-    int rc = pcd_keysort_items(&s->recs, s->n, s->items, (uint32_t)s->clen + 1);
+    pcd_arena_chunk *keys = NULL;
+    int rc = pcd_keysort_items(&s->recs, s->n, s->items, (uint32_t)s->clen + 1, &keys);
     free(s->items);
     s->items = NULL;
-    pcd_arena_chunk *keys = rc == PC_OK ? relocate_keys(s->recs, s->n) : NULL;
+    if (rc == PC_OK && !keys)
+        keys = relocate_keys(s->recs, s->n);
     /* Then this thread joins the sealed rows' sort (the other core is
      * free now that the stream has ended), and waits for its gather. */
     if (s->pre && s->pre->threaded && s->pre->job)

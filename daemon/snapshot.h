@@ -20,7 +20,15 @@ typedef struct pcd_rec {
     pc_price_rec   val;
 } pcd_rec;
 
+/* Keys live in big chunks: a million rows must not mean a million
+ * mallocs.  The sort (snapshot_sort.c) moves keys into chunks of its own,
+ * in their sorted order. */
 typedef struct pcd_arena_chunk pcd_arena_chunk;
+struct pcd_arena_chunk {
+    pcd_arena_chunk *next;
+    size_t used, cap;
+    uint8_t data[];
+};
 struct pcd_sort_item;
 struct pcd_presort;
 

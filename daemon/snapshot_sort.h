@@ -33,20 +33,29 @@ pcd_sort_item pcd_sort_item_make(const uint8_t *key, uint32_t klen, uint32_t idx
 /* pcd_keysort with the items made as the records arrived (the loader
  * makes them while it waits for the server): items[i] is recs[i]'s, with
  * its window from byte wb, and bytes [0, wb) are the same in every key
- * (the chain's prefix).  The items are scrambled; the caller frees them. */
-int pcd_keysort_items(pcd_rec **recs, size_t n, pcd_sort_item *items, uint32_t wb);
+ * (the chain's prefix).  The items are scrambled; the caller frees them.
+ * With `keys`, the sort also copies the keys, in the new order, into one
+ * new chunk and points the records there: *keys, which the caller frees
+ * once done with the records (and may free the keys' old home at once);
+ * NULL when they did not move (no sort was needed, or no memory). */
+int pcd_keysort_items(pcd_rec **recs, size_t n, pcd_sort_item *items, uint32_t wb,
+                      pcd_arena_chunk **keys);
 
 /* pcd_keysort_items shared between threads, for the sort of the sealed
  * rows (snapshot.c), which the loader's thread joins once the stream has
  * ended: _new queues the whole sort (NULL: out of memory); _run splits
- * groups until none is left, on any number of threads at once; once
- * every _run has returned, _gather (one thread) gathers the records as
- * pcd_keysort_items does (PC_OK or PC_ENOMEM, recs unchanged); _free. */
+ * groups until none is left, then gathers the records (and moves the
+ * keys, with move_keys) a piece at a time, on any number of threads at
+ * once, and returns when the sort is done; once one _run has returned,
+ * _gather (one thread) puts the result in place (PC_OK or PC_ENOMEM, recs
+ * unchanged) with *keys the chunks now holding the keys (NULL: none
+ * moved) and *all_moved 1 when every key moved (their old home may go);
+ * a _run that starts after that returns at once; _free. */
 typedef struct pcd_keysort_job pcd_keysort_job;
 pcd_keysort_job *pcd_keysort_job_new(pcd_rec **precs, size_t n, pcd_sort_item *items,
-                                     uint32_t wb);
+                                     uint32_t wb, int move_keys);
 void pcd_keysort_job_run(pcd_keysort_job *j);
-int  pcd_keysort_job_gather(pcd_keysort_job *j);
+int  pcd_keysort_job_gather(pcd_keysort_job *j, pcd_arena_chunk **keys, int *all_moved);
 void pcd_keysort_job_free(pcd_keysort_job *j);
 
 /* The order pcd_keysort sorts by: <0, 0 (never for distinct records of

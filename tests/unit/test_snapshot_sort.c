@@ -59,6 +59,7 @@ static void merge_sort(pcd_rec *v, pcd_rec *tmp, size_t n)
 /* Sort `in` both ways and require the very same records in the same
  * order (the key pointers are distinct per row, so ties show). */
 static void expect_order(const pcd_rec *in, const pcd_rec *mine, size_t n);
+static void expect_order_moved(const pcd_rec *in, const pcd_rec *mine, size_t n);
 
 static void check_same(const pcd_rec *in, size_t n)
 {
@@ -70,8 +71,31 @@ static void check_same(const pcd_rec *in, size_t n)
     free(mine);
 }
 
+static void expect_order_how(const pcd_rec *in, const pcd_rec *mine, size_t n, int moved);
+
 /* `mine`, a sort of `in`, is the reference's order, same_key included. */
 static void expect_order(const pcd_rec *in, const pcd_rec *mine, size_t n)
+{
+    expect_order_how(in, mine, n, 0);
+}
+
+/* The same for a sort that moved the keys: the records compare by their
+ * keys' bytes and their values, not by where their keys are. */
+static void expect_order_moved(const pcd_rec *in, const pcd_rec *mine, size_t n)
+{
+    expect_order_how(in, mine, n, 1);
+}
+
+static int same_rec(const pcd_rec *a, const pcd_rec *b, int moved)
+{
+    if (!moved)
+        return a->key == b->key && a->val.cents == b->val.cents;
+    return a->klen == b->klen && memcmp(a->key, b->key, a->klen) == 0 &&
+           a->val.cents == b->val.cents && a->val.updated_at == b->val.updated_at &&
+           a->sub_us == b->sub_us;
+}
+
+static void expect_order_how(const pcd_rec *in, const pcd_rec *mine, size_t n, int moved)
 {
     pcd_rec *ref = malloc((n ? n : 1) * sizeof *ref), *tmp = malloc((n ? n : 1) * sizeof *tmp);
     assert_non_null(ref);
@@ -79,7 +103,7 @@ static void expect_order(const pcd_rec *in, const pcd_rec *mine, size_t n)
     memcpy(ref, in, n * sizeof *in);
     merge_sort(ref, tmp, n);
     for (size_t i = 0; i < n; i++) {
-        if (mine[i].key != ref[i].key || mine[i].val.cents != ref[i].val.cents)
+        if (!same_rec(&mine[i], &ref[i], moved))
             fail_msg("position %zu of %zu: got key %.*s (%lld), want %.*s (%lld)", i, n,
                      (int)mine[i].klen, mine[i].key, (long long)mine[i].val.cents,
                      (int)ref[i].klen, ref[i].key, (long long)ref[i].val.cents);
@@ -213,8 +237,69 @@ static void *job_thread(void *arg)
 }
 
 /* pcd_keysort_job run by two threads from the start (as the sort thread
- * and the loader's thread do once the stream has ended): the reference's
- * order, duplicates included. */
+ * and the loader's thread do once the stream has ended), keys moved or
+ * not: the reference's order, duplicates included; moved keys lie in the
+ * chunks returned, in the records' order. */
+static void job_two_threads(set *s, int move_keys)
+{
+    pcd_rec *mine = malloc(s->n * sizeof *mine);
+    pcd_sort_item *items = malloc(s->n * sizeof *items);
+    assert_non_null(mine);
+    assert_non_null(items);
+    memcpy(mine, s->recs, s->n * sizeof *mine);
+    for (size_t i = 0; i < s->n; i++)
+        items[i] = pcd_sort_item_make(mine[i].key, mine[i].klen, (uint32_t)i, 0);
+    pcd_keysort_job *j = pcd_keysort_job_new(&mine, s->n, items, 0, move_keys);
+    assert_non_null(j);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, job_thread, j), 0);
+    pcd_keysort_job_run(j);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    pcd_arena_chunk *keys = NULL;
+    int all = -1;
+    assert_int_equal(pcd_keysort_job_gather(j, &keys, &all), PC_OK);
+    pcd_keysort_job_free(j);
+    if (!move_keys) {
+        assert_null(keys);
+        assert_int_equal(all, 0);
+        expect_order(s->recs, mine, s->n);
+    } else {
+        assert_non_null(keys);
+        assert_int_equal(all, 1);
+        expect_order_moved(s->recs, mine, s->n);
+        /* Every key in a returned chunk, each chunk filled in order. */
+        size_t total = 0, inside = 0;
+        for (pcd_arena_chunk *c = keys; c; c = c->next)
+            total += c->used;
+        for (size_t i = 0; i < s->n; i++) {
+            for (pcd_arena_chunk *c = keys; c; c = c->next)
+                if (mine[i].key >= c->data && mine[i].key + mine[i].klen <= c->data + c->used) {
+                    inside++;
+                    break;
+                }
+            if (i > 0 && mine[i].key != mine[i - 1].key + mine[i - 1].klen) {
+                /* a new chunk begins: none of the key bytes before */
+                int starts = 0;
+                for (pcd_arena_chunk *c = keys; c; c = c->next)
+                    starts |= mine[i].key == c->data;
+                assert_true(starts);
+            }
+        }
+        assert_int_equal(inside, s->n);
+        size_t want = 0;
+        for (size_t i = 0; i < s->n; i++)
+            want += mine[i].klen;
+        assert_int_equal(total, want);
+    }
+    while (keys) {
+        pcd_arena_chunk *c = keys->next;
+        free(keys);
+        keys = c;
+    }
+    free(items);
+    free(mine);
+}
+
 static void test_job_two_threads(void **state)
 {
     (void)state;
@@ -231,24 +316,28 @@ static void test_job_two_threads(void **state)
         set_add(&s, kb, klen, (int64_t)(rnd() % 4), (uint32_t)(rnd() % 3));
     }
     set_fix(&s);
-    pcd_rec *mine = malloc(s.n * sizeof *mine);
-    pcd_sort_item *items = malloc(s.n * sizeof *items);
-    assert_non_null(mine);
-    assert_non_null(items);
-    memcpy(mine, s.recs, s.n * sizeof *mine);
-    for (size_t i = 0; i < s.n; i++)
-        items[i] = pcd_sort_item_make(mine[i].key, mine[i].klen, (uint32_t)i, 0);
-    pcd_keysort_job *j = pcd_keysort_job_new(&mine, s.n, items, 0);
-    assert_non_null(j);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, job_thread, j), 0);
-    pcd_keysort_job_run(j);
-    assert_int_equal(pthread_join(th, NULL), 0);
-    assert_int_equal(pcd_keysort_job_gather(j), PC_OK);
-    pcd_keysort_job_free(j);
-    expect_order(s.recs, mine, s.n);
-    free(items);
-    free(mine);
+    job_two_threads(&s, 0);
+    job_two_threads(&s, 1);
+    set_free(&s);
+}
+
+/* Runs of one key thousands long: the gather's pieces (2^16 records)
+ * begin inside runs, where a record's same_key depends on the piece
+ * before. */
+static void test_job_dups_across_pieces(void **state)
+{
+    (void)state;
+    set s = { 0 };
+    uint8_t kb[PC_KEY_MAX];
+    for (int i = 0; i < 150000; i++) {
+        char item[8];
+        int ilen = snprintf(item, sizeof item, "i%d", (int)(rnd() % 7));
+        size_t klen = pc_key_base(kb, "bench", 5, item, (size_t)ilen);
+        set_add(&s, kb, klen, (int64_t)(rnd() % 1000), (uint32_t)(rnd() % 50));
+    }
+    set_fix(&s);
+    job_two_threads(&s, 0);
+    job_two_threads(&s, 1);
     set_free(&s);
 }
 
@@ -570,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_path),
         cmocka_unit_test(test_seal),
         cmocka_unit_test(test_job_two_threads),
+        cmocka_unit_test(test_job_dups_across_pieces),
         cmocka_unit_test(test_bytes_prefixes_long),
         cmocka_unit_test(test_duplicates_and_ties),
         cmocka_unit_test(test_finish_keeps_newest),
