@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "store_int.h"
+#include "store_scan.h"
 #include "store_table.h"
 #include "delta.h"
 
@@ -69,6 +70,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
         return rc;
     }
     memset(stats, 0, sizeof *stats);
+    pcd_scan *sc = NULL;
     uint64_t t0 = pcd_mono_us();
     /* The keys the diff changes, for the lookup table: past a few hundred
      * (one per 4,096 rows) building it anew costs less than patching. */
@@ -94,8 +96,37 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     if (rc && rc != MDB_NOTFOUND)
         goto out;
     rc = MDB_SUCCESS;
-    size_t i = 0;
+    /* The second half's unchanged run is looked for meanwhile. */
+    sc = pcd_scan_start(st->env, st->dbi, snap);
+    size_t i = 0, scan_at = sc ? pcd_scan_from(sc) : SIZE_MAX;
     while (i < snap->n || have) {
+        /* At the scan's first record, the cursor on its key: skip the
+         * records the scan found unchanged. */
+        if (i == scan_at && have) {
+            scan_at = SIZE_MAX;
+            size_t upto = pcd_scan_wait(sc);
+            if (upto > i && pcd_st_key_cmp(snap->recs[i].key, snap->recs[i].klen, k.mv_data,
+                                           k.mv_size) == 0) {
+                const pcd_rec *last = &snap->recs[upto - 1];
+                k.mv_size = last->klen;
+                k.mv_data = (void *)last->key;
+                rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+                if (rc == MDB_SUCCESS)
+                    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+                stats->unchanged += upto - i;
+                i = upto;
+                if (rc == MDB_NOTFOUND) {
+                    have = 0;
+                    at_end = 1;
+                    rc = MDB_SUCCESS;
+                } else if (rc) {
+                    goto out;
+                } else {
+                    have = pcd_st_has_prefix(&k, prefix, plen);
+                }
+                continue;
+            }
+        }
         /* The snapshot's keys lie in arrival order in memory (the daemon
          * sorted their records): fetch the next ones ahead. */
         if (i + 8 < snap->n)
@@ -159,6 +190,8 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
         }
     }
 
+    pcd_scan_free(sc);
+    sc = NULL;
     rc = bump_seq(st, txn, &stats->version);
     if (rc)
         goto out;
@@ -198,6 +231,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     pcd_tab_prep_free(prep);
     return rc;
 out:
+    pcd_scan_free(sc); /* its read transaction ends before this one */
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     pcd_tab_log_free(&tlog);

@@ -148,6 +148,134 @@ static void test_diff_changes(void **state)
     pcd_snapshot_free(&s);
 }
 
+/* ---- the diff's second half, found unchanged on a thread of its own ---- */
+
+enum { BIG = 140000 }; /* with its store rows past store_scan.c's threshold */
+
+/* make_snap's chain of BIG items, then one edit: `at` a record index in
+ * key order (base rows i000000.., then the store rows), `how` 'c' its
+ * price changed, 'd' it missing, 'a' a key added right after it, 0 none. */
+static void big_snap(pcd_snapshot *s, size_t at, int how)
+{
+    pcd_snapshot_init(s, "acme");
+    char id[32];
+    size_t idx = 0;
+    for (int k = 0; k < BIG; k++, idx++) {
+        int len = snprintf(id, sizeof id, "i%06d", k);
+        int64_t cents = 100 + k;
+        if (idx == at && how == 'd')
+            continue;
+        if (idx == at && how == 'c')
+            cents = 7;
+        assert_int_equal(pcd_snapshot_add(s, NULL, 0, id, (size_t)len, cents, 1700000000), PC_OK);
+        if (idx == at && how == 'a') {
+            len = snprintf(id, sizeof id, "i%06d+", k);
+            assert_int_equal(pcd_snapshot_add(s, NULL, 0, id, (size_t)len, 1, 1700000000), PC_OK);
+        }
+    }
+    for (int k = 0; k < BIG; k += 10, idx++) {
+        int len = snprintf(id, sizeof id, "i%06d", k);
+        int64_t cents = 99 + k;
+        if (idx == at && how == 'd')
+            continue;
+        if (idx == at && how == 'c')
+            cents = 7;
+        assert_int_equal(pcd_snapshot_add(s, "s1", 2, id, (size_t)len, cents, 1700000001), PC_OK);
+        if (idx == at && how == 'a') {
+            len = snprintf(id, sizeof id, "i%06d+", k);
+            assert_int_equal(pcd_snapshot_add(s, "s1", 2, id, (size_t)len, 1, 1700000001), PC_OK);
+        }
+    }
+    assert_int_equal(pcd_snapshot_finish(s), PC_OK);
+}
+
+/* The chain's keys and values in LMDB, read with raw LMDB, are exactly
+ * the snapshot's records. */
+static void expect_chain_is(fixture *f, const pcd_snapshot *s)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxreaders(env, 1024), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, MDB_RDONLY, 0), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    uint8_t prefix[PC_CHAIN_MAX + 2];
+    size_t plen = pc_key_chain_prefix(prefix, "acme", 4);
+    MDB_val k = { plen, prefix }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    size_t i = 0;
+    while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+        if (i == s->n || k.mv_size != s->recs[i].klen ||
+            memcmp(k.mv_data, s->recs[i].key, k.mv_size) != 0)
+            fail_msg("LMDB key %zu (%.*s) is not the snapshot's", i, (int)k.mv_size,
+                     (const char *)k.mv_data);
+        if (v.mv_size != sizeof s->recs[i].val ||
+            memcmp(v.mv_data, &s->recs[i].val, v.mv_size) != 0)
+            fail_msg("LMDB value of key %zu (%.*s) is not the snapshot's", i,
+                     (int)k.mv_size, (const char *)k.mv_data);
+        i++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    assert_int_equal(i, s->n);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
+/* A reload of a big chain: the diff walks the first half while a thread
+ * finds the second half's unchanged run (store_scan.c); an edit anywhere
+ * near or past the middle, or at the end, is still written, and only it,
+ * and a neighbouring chain is never touched. */
+static void test_diff_second_half(void **state)
+{
+    fixture *f = *state;
+    pcd_snapshot s, nb;
+    pcd_publish_stats ps;
+    make_snap(&nb, "acmf", 50, 5); /* the next chain in key order */
+    assert_int_equal(publish(f, &nb, &ps), PC_OK);
+    big_snap(&s, 0, 0);
+    size_t n = s.n;
+    assert_int_equal(publish(f, &s, &ps), PC_OK);
+    assert_int_equal(ps.put, n);
+    expect_chain_is(f, &s);
+    pcd_snapshot_free(&s);
+
+    big_snap(&s, 0, 0);
+    assert_int_equal(publish(f, &s, &ps), PC_OK);
+    assert_int_equal(ps.put + ps.deleted, 0);
+    assert_int_equal(ps.unchanged, n);
+    pcd_snapshot_free(&s);
+
+    const size_t at[] = { n / 2 - 1, n / 2, n / 2 + 1, 3 * n / 4, BIG - 1, BIG, n - 1, 5 };
+    const int how[] = { 'c', 'd', 'a' };
+    for (size_t a = 0; a < sizeof at / sizeof at[0]; a++) {
+        for (size_t h = 0; h < 3; h++) {
+            /* the edit, then back to the original */
+            big_snap(&s, at[a], how[h]);
+            assert_int_equal(publish(f, &s, &ps), PC_OK);
+            size_t want_put = how[h] == 'd' ? 0 : 1, want_del = how[h] == 'd';
+            if (ps.put != want_put || ps.deleted != want_del)
+                fail_msg("edit '%c' at %zu of %zu: %llu put, %llu deleted", how[h], at[a], n,
+                         (unsigned long long)ps.put, (unsigned long long)ps.deleted);
+            assert_int_equal(ps.unchanged, how[h] == 'a' ? n : n - 1);
+            expect_chain_is(f, &s);
+            pcd_snapshot_free(&s);
+            big_snap(&s, 0, 0);
+            assert_int_equal(publish(f, &s, &ps), PC_OK);
+            assert_int_equal(ps.put + ps.deleted, 1);
+            expect_chain_is(f, &s);
+            pcd_snapshot_free(&s);
+        }
+    }
+    /* The neighbour as it was. */
+    assert_int_equal(base_price(f, "acmf", "i000007"), 12);
+    pcd_snapshot_free(&nb);
+}
+
 static void test_chains_side_by_side(void **state)
 {
     fixture *f = *state;
@@ -483,6 +611,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_publish_and_noop_republish, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_diff_changes, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_diff_second_half, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_chains_side_by_side, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_versions_grow_across_chains, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_put_meta_only_for_existing, store_setup, store_teardown),
