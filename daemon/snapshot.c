@@ -1,9 +1,10 @@
 /* snapshot.c - one chain's rows loaded into memory, sorted in key order, ready to publish. */
 #include "snapshot.h"
+#include "hugemem.h"
 #include "snapshot_sort.h"
 
 /* Owns: a chain being loaded: sorted records, counts, rejects.  May call:
- * nothing of daemon/ (snapshot_sort.c is its sort). */
+ * hugemem.c (snapshot_sort.c is its sort). */
 
 #include <pthread.h>
 #include <stdio.h>
@@ -11,7 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#define CHUNK_SIZE (1u << 20)
+#define CHUNK_SIZE     ((size_t)1 << 16)
+#define BIG_CHUNK_SIZE ((size_t)4 << 20)
 
 void pcd_snapshot_init(pcd_snapshot *s, const char *chain)
 {
@@ -72,6 +74,7 @@ static pcd_arena_chunk *relocate_keys(pcd_rec *recs, size_t n)
     pcd_arena_chunk *c = malloc(sizeof *c + total);
     if (!c)
         return NULL;
+    pcd_huge_advise(c, sizeof *c + total);
     c->next = NULL;
     c->used = c->cap = total;
     uint8_t *o = c->data;
@@ -88,21 +91,19 @@ static pcd_arena_chunk *relocate_keys(pcd_rec *recs, size_t n)
 static void *presort_main(void *arg)
 {
     struct pcd_presort *p = arg;
-    int all = 0;
     if (p->job) {
         pcd_keysort_job_run(p->job);
-        p->rc = pcd_keysort_job_gather(p->job, &p->keys, &all);
+        p->rc = pcd_keysort_job_gather(p->job, &p->keys);
     } else {
         p->rc = pcd_keysort_items(&p->recs, p->n, p->items, p->wb, &p->keys);
-        all = p->keys != NULL;
     }
     free(p->items);
     p->items = NULL;
     if (p->rc == PC_OK && !p->keys)
-        all = (p->keys = relocate_keys(p->recs, p->n)) != NULL;
+        p->keys = relocate_keys(p->recs, p->n);
     /* The keys as they arrived are no longer read: a million rows' worth
      * goes back before the later rows are done, not at finish. */
-    if (all) {
+    if (p->keys) {
         free_chunks(p->arena);
         p->arena = NULL;
     }
@@ -218,10 +219,14 @@ static uint8_t *arena_alloc(pcd_snapshot *s, size_t len)
 {
     pcd_arena_chunk *c = s->arena;
     if (!c || c->cap - c->used < len) {
-        size_t cap = len > CHUNK_SIZE ? len : CHUNK_SIZE;
+        /* A delta's few rows take one small chunk; a load's keys go in
+         * big ones, on huge pages. */
+        size_t want = c ? BIG_CHUNK_SIZE : CHUNK_SIZE;
+        size_t cap = len > want ? len : want;
         c = malloc(sizeof *c + cap);
         if (!c)
             return NULL;
+        pcd_huge_advise(c, sizeof *c + cap);
         c->used = 0;
         c->cap = cap;
         c->next = s->arena;
@@ -247,10 +252,12 @@ int pcd_snapshot_add_us(pcd_snapshot *s, const char *store, size_t slen,
         pcd_rec *r = realloc(s->recs, cap * sizeof *r);
         if (!r)
             return PC_ENOMEM;
+        pcd_huge_advise(r, cap * sizeof *r);
         s->recs = r;
         pcd_sort_item *it = realloc(s->items, cap * sizeof *it);
         if (!it)
             return PC_ENOMEM; /* recs grew alone: cap stays, the next add retries */
+        pcd_huge_advise(it, cap * sizeof *it);
         s->items = it;
         s->cap = cap;
     }

@@ -1,7 +1,7 @@
 /* snapshot_sort.c - a chain's records in LMDB key order, newest first among equal keys: an MSD radix sort on the key bytes. */
 #include "snapshot_sort.h"
 
-/* Owns: the order of a loaded chain.  May call: nothing of daemon/ (the
+/* Owns: the order of a loaded chain.  May call: hugemem.c (and the
  * record type of snapshot.h only).
  *
  * Why a radix sort: PostgreSQL's ORDER BY ... COLLATE "C" cost the load
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugemem.h"
 #include "pc_format.h"
 
 /* Groups up to SMALL items are finished by insertion sort, up to MEDIUM
@@ -304,30 +305,16 @@ static int in_order(pcd_rec *recs, size_t n)
     return 1;
 }
 
-/* Gather recs into out[lo, hi) in the items' order and, when `keys` is
- * given, copy their keys into one new chunk in that order (*keys, NULL
- * without memory: the keys stay where they are), so that the passes after
- * the sort (duplicates, the diff against LMDB) read keys in sequence
- * instead of one cache miss each.  The two in one pass: each record is
- * read once, and its key while the record is still in cache.  out[lo]'s
- * same_key is 0, as at an array's start: where another range comes
- * before, the caller settles it (same_key_at). */
+/* Gather recs into out[lo, hi) in the items' order and, when `o` is
+ * given, copy their keys there in that order and point the records at
+ * them, so that the passes after the sort (duplicates, the diff against
+ * LMDB) read keys in sequence instead of one cache miss each.  The two in
+ * one pass: each record is read once, and its key while the record is
+ * still in cache.  out[lo]'s same_key is 0, as at an array's start: where
+ * another range comes before, the caller settles it (same_key_at). */
 static void gather_range(const pcd_rec *recs, const item *it, pcd_rec *out, size_t lo,
-                         size_t hi, pcd_arena_chunk **keys)
+                         size_t hi, uint8_t *o)
 {
-    uint8_t *o = NULL;
-    if (keys) {
-        size_t total = 0;
-        for (size_t i = lo; i < hi; i++)
-            total += it[i].klen;
-        pcd_arena_chunk *c = total ? malloc(sizeof *c + total) : NULL;
-        if (c) {
-            c->next = NULL;
-            c->used = c->cap = total;
-            o = c->data;
-        }
-        *keys = c;
-    }
     /* The reads are random but independent, so the prefetches overlap
      * their cache misses: the record 16 ahead, and the key of the one 8
      * ahead, whose record came in meanwhile. */
@@ -351,6 +338,23 @@ static void gather_range(const pcd_rec *recs, const item *it, pcd_rec *out, size
     }
 }
 
+/* A chunk for the keys of items [0, n): one allocation (a big one is
+ * mapped apart and goes back to the system whole when freed, where many
+ * smaller ones would stay in malloc's arenas).  NULL: none, or no memory. */
+static pcd_arena_chunk *key_chunk(const item *it, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += it[i].klen;
+    pcd_arena_chunk *c = total ? malloc(sizeof *c + total) : NULL;
+    if (c) {
+        pcd_huge_advise(c, sizeof *c + total);
+        c->next = NULL;
+        c->used = c->cap = total;
+    }
+    return c;
+}
+
 static void same_key_at(pcd_rec *out, const item *it, size_t i)
 {
     out[i].same_key = i > 0 && it[i].w == it[i - 1].w && it[i].klen == it[i - 1].klen &&
@@ -358,13 +362,16 @@ static void same_key_at(pcd_rec *out, const item *it, size_t i)
 }
 
 /* Gather the records in the items' order into a new array (see
- * gather_range). */
+ * gather_range), and with `keys` their keys into *keys (NULL: not moved). */
 static int gather(pcd_rec **precs, size_t n, const item *it, pcd_arena_chunk **keys)
 {
     pcd_rec *out = malloc(n * sizeof *out);
     if (!out)
         return PC_ENOMEM;
-    gather_range(*precs, it, out, 0, n, keys);
+    pcd_huge_advise(out, n * sizeof *out);
+    if (keys)
+        *keys = key_chunk(it, n);
+    gather_range(*precs, it, out, 0, n, keys && *keys ? (*keys)->data : NULL);
     free(*precs);
     *precs = out;
     return PC_OK;
@@ -409,7 +416,9 @@ struct pcd_keysort_job {
     int             move_keys;
     int             begun;    /* the gather's pieces were set up */
     pcd_rec        *out;      /* the gather's records */
-    pcd_arena_chunk **keys;   /* each piece's keys (move_keys) */
+    pcd_arena_chunk *keys;    /* the keys moved, in the records' order (NULL:
+                                 not moved) */
+    size_t         *koff;     /* where each piece's keys begin in keys */
     size_t          pieces, taken, done;
 };
 
@@ -455,7 +464,8 @@ pcd_keysort_job *pcd_keysort_job_new(pcd_rec **precs, size_t n, pcd_sort_item *i
 }
 
 /* The splits are over (locked): set the gather's pieces up, once (a
- * thread that comes late finds them all done). */
+ * thread that comes late finds them all done).  Where each piece's keys
+ * go is summed here: one pass over the items' lengths, in sequence. */
 static void gather_begin(pcd_keysort_job *j)
 {
     if (j->begun || j->failed)
@@ -463,13 +473,25 @@ static void gather_begin(pcd_keysort_job *j)
     j->begun = 1;
     j->pieces = (j->n + PIECE - 1) / PIECE;
     j->out = malloc(j->n * sizeof *j->out);
-    if (j->move_keys && j->out) {
-        j->keys = calloc(j->pieces, sizeof *j->keys);
-        if (!j->keys)
-            j->move_keys = 0; /* the keys stay where they are */
-    }
-    if (!j->out)
+    if (!j->out) {
         j->failed = 1;
+        return;
+    }
+    pcd_huge_advise(j->out, j->n * sizeof *j->out);
+    if (j->move_keys && (j->koff = malloc(j->pieces * sizeof *j->koff)) != NULL) {
+        size_t at = 0;
+        for (size_t i = 0; i < j->n; i++) {
+            if (i % PIECE == 0)
+                j->koff[i / PIECE] = at;
+            at += j->x.it[i].klen;
+        }
+        j->keys = at ? malloc(sizeof *j->keys + at) : NULL;
+        pcd_huge_advise(j->keys, sizeof *j->keys + at);
+        if (j->keys) {
+            j->keys->next = NULL;
+            j->keys->used = j->keys->cap = at;
+        }
+    }
 }
 
 void pcd_keysort_job_run(pcd_keysort_job *j)
@@ -501,7 +523,8 @@ void pcd_keysort_job_run(pcd_keysort_job *j)
         size_t p = j->taken++;
         pthread_mutex_unlock(&j->mu);
         size_t lo = p * PIECE, hi = lo + PIECE < j->n ? lo + PIECE : j->n;
-        gather_range(*j->precs, j->x.it, j->out, lo, hi, j->move_keys ? &j->keys[p] : NULL);
+        gather_range(*j->precs, j->x.it, j->out, lo, hi,
+                     j->keys ? j->keys->data + j->koff[p] : NULL);
         pthread_mutex_lock(&j->mu);
         j->done++;
     }
@@ -513,10 +536,9 @@ void pcd_keysort_job_run(pcd_keysort_job *j)
     pthread_mutex_unlock(&j->mu);
 }
 
-int pcd_keysort_job_gather(pcd_keysort_job *j, pcd_arena_chunk **keys, int *all_moved)
+int pcd_keysort_job_gather(pcd_keysort_job *j, pcd_arena_chunk **keys)
 {
     *keys = NULL;
-    *all_moved = 0;
     if (j->settled)
         return j->rc;
     if (j->failed || !j->out)
@@ -524,24 +546,11 @@ int pcd_keysort_job_gather(pcd_keysort_job *j, pcd_arena_chunk **keys, int *all_
     /* Each piece's first record against the last of the piece before. */
     for (size_t p = 1; p < j->pieces; p++)
         same_key_at(j->out, j->x.it, p * PIECE);
-    j->out[0].same_key = 0;
     free(*j->precs);
     *j->precs = j->out;
     j->out = NULL;
-    if (j->move_keys) {
-        /* The chunks in the records' order, last piece first in the list
-         * (the order does not matter to whoever frees them). */
-        *all_moved = 1;
-        for (size_t p = 0; p < j->pieces; p++) {
-            if (!j->keys[p]) {
-                *all_moved = 0;
-                continue;
-            }
-            j->keys[p]->next = *keys;
-            *keys = j->keys[p];
-            j->keys[p] = NULL;
-        }
-    }
+    *keys = j->keys;
+    j->keys = NULL;
     return PC_OK;
 }
 
@@ -551,10 +560,8 @@ void pcd_keysort_job_free(pcd_keysort_job *j)
         return;
     free(j->x.stack);
     free(j->out);
-    if (j->keys)
-        for (size_t p = 0; p < j->pieces; p++)
-            free(j->keys[p]);
     free(j->keys);
+    free(j->koff);
     pthread_cond_destroy(&j->cv);
     pthread_mutex_destroy(&j->mu);
     free(j);

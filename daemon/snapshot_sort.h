@@ -48,14 +48,14 @@ int pcd_keysort_items(pcd_rec **recs, size_t n, pcd_sort_item *items, uint32_t w
  * keys, with move_keys) a piece at a time, on any number of threads at
  * once, and returns when the sort is done; once one _run has returned,
  * _gather (one thread) puts the result in place (PC_OK or PC_ENOMEM, recs
- * unchanged) with *keys the chunks now holding the keys (NULL: none
- * moved) and *all_moved 1 when every key moved (their old home may go);
- * a _run that starts after that returns at once; _free. */
+ * unchanged) with *keys the chunk now holding every key (NULL: none
+ * moved; when one is given, the keys' old home may go); a _run that
+ * starts after that returns at once; _free. */
 typedef struct pcd_keysort_job pcd_keysort_job;
 pcd_keysort_job *pcd_keysort_job_new(pcd_rec **precs, size_t n, pcd_sort_item *items,
                                      uint32_t wb, int move_keys);
 void pcd_keysort_job_run(pcd_keysort_job *j);
-int  pcd_keysort_job_gather(pcd_keysort_job *j, pcd_arena_chunk **keys, int *all_moved);
+int  pcd_keysort_job_gather(pcd_keysort_job *j, pcd_arena_chunk **keys);
 void pcd_keysort_job_free(pcd_keysort_job *j);
 
 /* The order pcd_keysort sorts by: <0, 0 (never for distinct records of
