@@ -13,7 +13,11 @@
  * block advised MADV_HUGEPAGE faults once per 2 MiB. */
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define HUGE_MIN ((size_t)2 << 20)
 
@@ -32,4 +36,46 @@ void pcd_huge_advise(void *p, size_t len)
     (void)p;
     (void)len;
 #endif
+}
+
+/* 1 when the kernel gives THP only to memory advised MADV_HUGEPAGE. */
+static int thp_madvise_mode(void)
+{
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f)
+        return 0;
+    char line[128] = "";
+    int ok = fgets(line, sizeof line, f) != NULL && strstr(line, "[madvise]") != NULL;
+    fclose(f);
+    return ok;
+}
+
+void pcd_huge_malloc_reexec(char **argv)
+{
+    const char *opt = getenv("PRICECACHED_MALLOC_THP");
+    if (opt && strcmp(opt, "0") == 0)
+        return;
+    /* Set before the exec, seen after it: never a second exec, even where
+     * glibc would drop GLIBC_TUNABLES (a set-user-ID start). */
+    if (getenv("PRICECACHED_MALLOC_THP_EXEC")) {
+        unsetenv("PRICECACHED_MALLOC_THP_EXEC");
+        return;
+    }
+    const char *old = getenv("GLIBC_TUNABLES");
+    if ((old && strstr(old, "glibc.malloc.hugetlb")) || !thp_madvise_mode())
+        return;
+    char val[1024];
+    int n = old && *old ? snprintf(val, sizeof val, "%s:glibc.malloc.hugetlb=1", old)
+                        : snprintf(val, sizeof val, "glibc.malloc.hugetlb=1");
+    if (n < 0 || (size_t)n >= sizeof val)
+        return;
+    if (setenv("GLIBC_TUNABLES", val, 1) != 0 || setenv("PRICECACHED_MALLOC_THP_EXEC", "1", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* Not executed: go on as we are, with the environment as it was. */
+    if (old)
+        setenv("GLIBC_TUNABLES", old, 1);
+    else
+        unsetenv("GLIBC_TUNABLES");
+    unsetenv("PRICECACHED_MALLOC_THP_EXEC");
 }

@@ -10,4 +10,17 @@
  * ever reported).  Call it before the block is written. */
 void pcd_huge_advise(void *p, size_t len);
 
+/* Run this program again (execv of /proc/self/exe, same arguments) with
+ * glibc.malloc.hugetlb=1 added to GLIBC_TUNABLES, so that malloc itself
+ * puts its heaps and big blocks on transparent huge pages — LMDB's dirty
+ * pages among them, which a load writing every row allocates by the tens
+ * of thousands, a page each.  glibc reads its tunables only at start,
+ * hence the exec.  Returns (and the program goes on as it is) when THP is
+ * not in `madvise` mode (`always` needs no advice, `never` takes none),
+ * when GLIBC_TUNABLES already names the tunable (the administrator's
+ * choice, or this was the second start), when PRICECACHED_MALLOC_THP is
+ * "0", or when the exec fails.  Call it first thing in main, before any
+ * thread or file exists. */
+void pcd_huge_malloc_reexec(char **argv);
+
 #endif

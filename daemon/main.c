@@ -1,8 +1,8 @@
 /* main.c - pricecached: parse the command line, block signals, run the engine. */
 
 /* Owns: options, --help/--version, the signal mask and signalfd.  May call:
- * run (pcd_run, pcd_run_migrate), log.  Stays thin: everything else is in
- * libpcd, which the tests link. */
+ * run (pcd_run, pcd_run_migrate), log, hugemem (malloc's tunables).  Stays
+ * thin: everything else is in libpcd, which the tests link. */
 
 #include <getopt.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "hugemem.h"
 #include "log.h"
 #include "run.h"
 
@@ -56,6 +57,9 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    /* Then malloc on huge pages (the mask and pending signals carry over
+     * the exec). */
+    pcd_huge_malloc_reexec(argv);
 
     const char *config = NULL;
     int once = 0, migrate = 0, opt;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hugemem.h"
 #include "loadrow.h"
 #include "log.h"
 #include "pc_format.h"
@@ -447,6 +448,9 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--spawn") == 0)
         return spawn_main(argv[2], argv[3]);
+    /* The reloads below run in this process: with malloc set up as
+     * pricecached sets up its own. */
+    pcd_huge_malloc_reexec(argv);
     if (argc != 4 && argc != 5) {
         fprintf(stderr, "usage: bench_load DSN DIR CHAIN [PRICECACHED]\n");
         return 2;
