@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "errdetail.h"
 #include "pc_format.h"
 #include "pricecache.h"
 #include "reader_private.h"
@@ -85,7 +86,7 @@ static void derive_db(const newest *nw, pc_daemon_status *st)
     }
 }
 
-int pc_daemon_read(pc_reader *r, pc_daemon_status *out)
+static int daemon_read(pc_reader *r, pc_daemon_status *out)
 {
     if (!r || !out)
         return PC_EINVAL;
@@ -139,9 +140,14 @@ int pc_daemon_read(pc_reader *r, pc_daemon_status *out)
     return rc;
 }
 
+int pc_daemon_read(pc_reader *r, pc_daemon_status *out)
+{
+    return pc_api_return(daemon_read(r, out));
+}
+
 /* ---- a chain --------------------------------------------------------- */
 
-int pc_chain_read(pc_reader *r, const char *chain, pc_chain_status *out)
+static int chain_read(pc_reader *r, const char *chain, pc_chain_status *out)
 {
     if (!out || out->size < CHAIN_V1)
         return PC_EINVAL;
@@ -175,9 +181,14 @@ int pc_chain_read(pc_reader *r, const char *chain, pc_chain_status *out)
     return fill_sized(out, out->size, &st, sizeof st, CHAIN_V1);
 }
 
+int pc_chain_read(pc_reader *r, const char *chain, pc_chain_status *out)
+{
+    return pc_api_return(chain_read(r, chain, out));
+}
+
 /* ---- the environment ------------------------------------------------- */
 
-int pc_env_read(pc_reader *r, pc_env_status *out)
+static int env_read(pc_reader *r, pc_env_status *out)
 {
     if (!out || out->size < ENV_V1)
         return PC_EINVAL;
@@ -192,9 +203,14 @@ int pc_env_read(pc_reader *r, pc_env_status *out)
     return fill_sized(out, out->size, &st, sizeof st, ENV_V1);
 }
 
+int pc_env_read(pc_reader *r, pc_env_status *out)
+{
+    return pc_api_return(env_read(r, out));
+}
+
 #define SOURCE_V1 sizeof(pc_source_status)
 
-int pc_source_read(pc_reader *r, size_t index, pc_source_status *out)
+static int source_read(pc_reader *r, size_t index, pc_source_status *out)
 {
     if (!r || !out || out->size < SOURCE_V1)
         return PC_EINVAL;
@@ -226,4 +242,9 @@ int pc_source_read(pc_reader *r, size_t index, pc_source_status *out)
     memcpy(st.where, e.where, sizeof st.where);
     memcpy(st.why, e.why, sizeof st.why);
     return fill_sized(out, out->size, &st, sizeof st, SOURCE_V1);
+}
+
+int pc_source_read(pc_reader *r, size_t index, pc_source_status *out)
+{
+    return pc_api_return(source_read(r, index, out));
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errdetail.h"
 #include "pc_format.h"
 #include "pricecache.h"
 #include "reader_private.h"
@@ -43,7 +44,7 @@ static int audit_at(pc_reader *r, uint64_t after, pc_audit_rec *rec)
 #define ENTRY_V1 sizeof(pc_audit_entry)
 #define VERDICT_V1 sizeof(pc_audit_verdict)
 
-int pc_audit_next(pc_reader *r, uint64_t after, pc_audit_entry *out)
+static int audit_next(pc_reader *r, uint64_t after, pc_audit_entry *out)
 {
     if (!r || !out || out->size < ENTRY_V1)
         return PC_EINVAL;
@@ -64,7 +65,12 @@ int pc_audit_next(pc_reader *r, uint64_t after, pc_audit_entry *out)
     return rc;
 }
 
-int pc_audit_verify(pc_reader *r, pc_audit_verdict *out)
+int pc_audit_next(pc_reader *r, uint64_t after, pc_audit_entry *out)
+{
+    return pc_api_return(audit_next(r, after, out));
+}
+
+static int audit_verify(pc_reader *r, pc_audit_verdict *out)
 {
     if (!r || !out || out->size < VERDICT_V1)
         return PC_EINVAL;
@@ -93,4 +99,9 @@ int pc_audit_verify(pc_reader *r, pc_audit_verdict *out)
         prev = out->last_hash;
         out->intact++;
     }
+}
+
+int pc_audit_verify(pc_reader *r, pc_audit_verdict *out)
+{
+    return pc_api_return(audit_verify(r, out));
 }

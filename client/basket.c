@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "errdetail.h"
 #include "pc_format.h"
 #include "reader_private.h"
 #include "pricecache.h"
@@ -523,9 +524,9 @@ static int run(pc_reader *r, problem *p, pc_basket_result **out)
     return rc;
 }
 
-int pc_basket_single(pc_reader *r, const char *chain, const char *store,
-                     const pc_basket_item *items, size_t n,
-                     const pc_basket_opts *opts, pc_basket_result **out)
+static int basket_single(pc_reader *r, const char *chain, const char *store,
+                         const pc_basket_item *items, size_t n,
+                         const pc_basket_opts *opts, pc_basket_result **out)
 {
     int rc = check_call(r, chain, opts, out);
     if (rc != PC_OK)
@@ -544,10 +545,17 @@ int pc_basket_single(pc_reader *r, const char *chain, const char *store,
     return run(r, &p, out);
 }
 
-int pc_basket_multi(pc_reader *r, const char *chain,
-                    const char *const stores[], size_t nstores,
-                    const pc_basket_item *items, size_t n,
-                    const pc_basket_opts *opts, pc_basket_result **out)
+int pc_basket_single(pc_reader *r, const char *chain, const char *store,
+                     const pc_basket_item *items, size_t n,
+                     const pc_basket_opts *opts, pc_basket_result **out)
+{
+    return pc_api_return(basket_single(r, chain, store, items, n, opts, out));
+}
+
+static int basket_multi(pc_reader *r, const char *chain,
+                        const char *const stores[], size_t nstores,
+                        const pc_basket_item *items, size_t n,
+                        const pc_basket_opts *opts, pc_basket_result **out)
 {
     int rc = check_call(r, chain, opts, out);
     if (rc != PC_OK)
@@ -567,4 +575,12 @@ int pc_basket_multi(pc_reader *r, const char *chain,
     else
         pc_basket_opts_init(&p.o);
     return run(r, &p, out);
+}
+
+int pc_basket_multi(pc_reader *r, const char *chain,
+                    const char *const stores[], size_t nstores,
+                    const pc_basket_item *items, size_t n,
+                    const pc_basket_opts *opts, pc_basket_result **out)
+{
+    return pc_api_return(basket_multi(r, chain, stores, nstores, items, n, opts, out));
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errdetail.h"
 #include "pricecache.h"
 
 /* Longest address the daemon announces (its [bus] values are checked
@@ -42,22 +43,25 @@ int pc_bus_resolve(const char *path, int which, const char *given, unsigned flag
 {
     if (!out || cap == 0 || (which != PC_BUS_EVENTS && which != PC_BUS_CONTROL) ||
         (flags & ~PC_BUS_NO_DEFAULT))
-        return PC_EINVAL;
+        return pc_api_return(PC_EINVAL);
     out[0] = '\0';
     if (given && *given)
-        return put(out, cap, given, source, PC_ADDR_GIVEN);
+        return pc_api_return(put(out, cap, given, source, PC_ADDR_GIVEN));
     const char *env = getenv(which == PC_BUS_EVENTS ? "PRICECACHE_EVENTS" : "PRICECACHE_CONTROL");
     if (env && *env)
-        return put(out, cap, env, source, PC_ADDR_ENV);
+        return pc_api_return(put(out, cap, env, source, PC_ADDR_ENV));
     int rc = PC_NOTFOUND;
     if (path) {
         char addr[ANNOUNCED_MAX];
         rc = announced(path, which, addr, sizeof addr);
         if (rc == PC_OK)
-            return put(out, cap, addr, source, PC_ADDR_ANNOUNCED);
+            return pc_api_return(put(out, cap, addr, source, PC_ADDR_ANNOUNCED));
     }
+    /* pc_open's or pc_bus_addrs's failure, its detail settled by them
+     * (errdetail.h): settling it again would drop it. */
     if (flags & PC_BUS_NO_DEFAULT)
         return rc;
-    return put(out, cap, which == PC_BUS_EVENTS ? PC_BUS_DEFAULT_EVENTS : PC_BUS_DEFAULT_CONTROL,
-               source, PC_ADDR_DEFAULT);
+    return pc_api_return(put(out, cap,
+                             which == PC_BUS_EVENTS ? PC_BUS_DEFAULT_EVENTS : PC_BUS_DEFAULT_CONTROL,
+                             source, PC_ADDR_DEFAULT));
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errdetail.h"
 #include "pc_format.h"
 #include "reader_private.h"
 
@@ -63,7 +64,7 @@ static void identity(char *user, size_t cap)
             *p = '_';
 }
 
-int pc_control(const char *addr, const char *request, char *reply, size_t cap, int timeout_ms)
+static int control_call(const char *addr, const char *request, char *reply, size_t cap, int timeout_ms)
 {
     if (reply && cap)
         reply[0] = 0;
@@ -145,6 +146,11 @@ int pc_control(const char *addr, const char *request, char *reply, size_t cap, i
     return rc;
 }
 
+int pc_control(const char *addr, const char *request, char *reply, size_t cap, int timeout_ms)
+{
+    return pc_api_return(control_call(addr, request, reply, cap, timeout_ms));
+}
+
 size_t pc_key_endpoints(uint8_t *buf)
 {
     buf[0] = 0;
@@ -188,7 +194,7 @@ static int on_endpoints(void *ctx, const void *key, size_t klen, const void *val
     return rc ? rc : 1;
 }
 
-int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t ccap)
+static int bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t ccap)
 {
     if (!r || (events && !ecap) || (control && !ccap))
         return PC_EINVAL;
@@ -201,4 +207,9 @@ int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t 
     if (rc == PC_OK && (!a.found || (a.empty_ev && a.empty_ctl)))
         rc = PC_NOTFOUND;
     return rc;
+}
+
+int pc_bus_addrs(pc_reader *r, char *events, size_t ecap, char *control, size_t ccap)
+{
+    return pc_api_return(bus_addrs(r, events, ecap, control, ccap));
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errdetail.h"
 #include "fork.h"
 #include "pc_format.h"
 #include "pc_lockfile.h"
@@ -482,7 +483,7 @@ static int check_format(pc_reader *r)
     return rc;
 }
 
-int pc_open(const char *path, pc_reader **out)
+static int open_reader(const char *path, pc_reader **out)
 {
     if (!out)
         return PC_EINVAL;
@@ -551,6 +552,11 @@ int pc_open(const char *path, pc_reader **out)
     r->magic = READER_MAGIC;
     *out = r;
     return PC_OK;
+}
+
+int pc_open(const char *path, pc_reader **out)
+{
+    return pc_api_return(open_reader(path, out));
 }
 
 void pc_close(pc_reader *r)

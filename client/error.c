@@ -1,6 +1,6 @@
-/* error.c - the one strerror for every PC_* code, and the detail of a thread's last refusal. */
+/* error.c - the one strerror for every PC_* code, and the detail of a thread's failed call (errdetail.h). */
+#include "errdetail.h"
 #include "pc_format.h"
-#include "pc_lockfile.h"
 
 #include <string.h>
 
@@ -39,28 +39,43 @@ const char *pc_strerror(int rc)
     }
 }
 
-/* The detail is per thread, like errno: the code it explains and the
- * sentence.  Written only where the library refuses corrupt shared state
- * (cold paths), never on the lookup path. */
-static _Thread_local int tl_detail_rc;
-static _Thread_local char tl_detail[256];
+/* The detail is per thread, like errno: the code it explains, the
+ * sentence, and whether the call running recorded it (errdetail.h says
+ * why the freshness is settled at failing exits, never at entry).
+ * Written only on cold paths: refusals and failing returns. */
+static _Thread_local struct {
+    int  rc;
+    int  fresh;
+    char text[256];
+} tl_detail;
 
 void pc_detail_set(int rc, const char *text)
 {
-    tl_detail_rc = rc;
-    strncpy(tl_detail, text ? text : "", sizeof tl_detail - 1);
-    tl_detail[sizeof tl_detail - 1] = 0;
+    if (rc == PC_OK || rc == PC_NOTFOUND)
+        return;
+    tl_detail.rc = rc;
+    tl_detail.fresh = 1;
+    strncpy(tl_detail.text, text ? text : "", sizeof tl_detail.text - 1);
+    tl_detail.text[sizeof tl_detail.text - 1] = 0;
 }
 
 void pc_detail_clear(void)
 {
-    tl_detail_rc = 0;
-    tl_detail[0] = 0;
+    tl_detail.rc = 0;
+    tl_detail.fresh = 0;
+    tl_detail.text[0] = 0;
+}
+
+void pc_detail_settle(void)
+{
+    if (!tl_detail.fresh)
+        pc_detail_clear(); /* an earlier call's: not this failure's */
+    tl_detail.fresh = 0;
 }
 
 const char *pc_errdetail(int rc)
 {
-    if (rc != PC_OK && rc == tl_detail_rc && tl_detail[0])
-        return tl_detail;
+    if (rc != PC_OK && rc == tl_detail.rc && tl_detail.text[0])
+        return tl_detail.text;
     return pc_strerror(rc);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "errdetail.h"
 #include "pc_format.h"
 #include "pc_lockfile.h"
 #include "pricecache.h"
@@ -39,7 +40,7 @@ int pc_reader_meta(pc_reader *r, const char *chain, pc_meta_rec *out)
     return rc;
 }
 
-int pc_chain_info(pc_reader *r, const char *chain, pc_chain_meta *out)
+static int chain_info(pc_reader *r, const char *chain, pc_chain_meta *out)
 {
     if (!out)
         return PC_EINVAL;
@@ -54,6 +55,11 @@ int pc_chain_info(pc_reader *r, const char *chain, pc_chain_meta *out)
     out->avg_cents = m.avg_cents;
     out->breaker = (int)m.breaker;
     return PC_OK;
+}
+
+int pc_chain_info(pc_reader *r, const char *chain, pc_chain_meta *out)
+{
+    return pc_api_return(chain_info(r, chain, out));
 }
 
 int pc_reader_daemon(pc_reader *r, pc_daemon_rec *out)
@@ -72,7 +78,7 @@ int pc_reader_daemon(pc_reader *r, pc_daemon_rec *out)
     return rc;
 }
 
-int pc_chains(pc_reader *r, char ***out, size_t *count)
+static int chains_list(pc_reader *r, char ***out, size_t *count)
 {
     if (!r || !out)
         return PC_EINVAL;
@@ -136,12 +142,17 @@ int pc_chains(pc_reader *r, char ***out, size_t *count)
     return PC_OK;
 }
 
+int pc_chains(pc_reader *r, char ***out, size_t *count)
+{
+    return pc_api_return(chains_list(r, out, count));
+}
+
 void pc_free_chains(char **chains)
 {
     free(chains);
 }
 
-int pc_wait_ready(pc_reader *r, int timeout_ms)
+static int wait_ready(pc_reader *r, int timeout_ms)
 {
     if (!r)
         return PC_EINVAL;
@@ -155,6 +166,9 @@ int pc_wait_ready(pc_reader *r, int timeout_ms)
          * ready, which is all this call answers. */
         if (rc != PC_OK && rc != PC_NOTFOUND && rc != PC_EFORMAT)
             return rc;
+        /* Waited out, not returned: its detail is not this call's. */
+        if (rc == PC_EFORMAT)
+            pc_detail_clear();
         int64_t left = deadline - pc_mono_ms();
         if (timeout_ms >= 0 && left <= 0)
             return PC_ETIMEDOUT;
@@ -165,6 +179,10 @@ int pc_wait_ready(pc_reader *r, int timeout_ms)
     }
 }
 
+int pc_wait_ready(pc_reader *r, int timeout_ms)
+{
+    return pc_api_return(wait_ready(r, timeout_ms));
+}
 
 static int count_reader(const char *msg, void *ctx)
 {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "errdetail.h"
 #include "fork.h"
 #include "pc_format.h"
 #include "pricecache.h"
@@ -165,10 +166,10 @@ int pc_get(pc_reader *r, const char *chain, const char *store, const char *item,
 {
     size_t clen, slen, ilen;
     if (READER_BAD(r))
-        return PC_EINVAL;
+        return pc_api_return(PC_EINVAL);
     if (!out || !chain_ok(chain, &clen) || !id_ok(item, &ilen) || !store_ok(store, &slen)) {
         count_refused(r, 1);
-        return PC_EINVAL;
+        return pc_api_return(PC_EINVAL);
     }
     tslot *s = NULL;
     uint64_t t0;
@@ -176,7 +177,7 @@ int pc_get(pc_reader *r, const char *chain, const char *store, const char *item,
     if (UNLIKELY(rc != PC_OK)) {
         if (s)
             pc_stats_count(&s->st, rc, 0);
-        return rc;
+        return pc_api_return(rc);
     }
     keys ks;
     pc_price p;
@@ -188,9 +189,12 @@ int pc_get(pc_reader *r, const char *chain, const char *store, const char *item,
         rc = chain_code(r, s->txn, chain, clen, PC_NOTFOUND);
     pc_stats_count(&s->st, rc, t0);
     end_read(s);
-    if (rc == PC_OK)
+    /* The detail (errdetail.h) is settled on the failing exits only. */
+    if (LIKELY(rc == PC_OK)) {
         *out = p;
-    return rc;
+        return PC_OK;
+    }
+    return pc_api_return(rc);
 }
 
 int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
@@ -198,7 +202,7 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
 {
     size_t clen, slen;
     if (n > 0 && (!items || !out || !status))
-        return PC_EINVAL;
+        return pc_api_return(PC_EINVAL);
     int rc = PC_OK;
     if (READER_BAD(r) || !chain_ok(chain, &clen) || !store_ok(store, &slen))
         rc = PC_EINVAL;
@@ -222,7 +226,7 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
             pc_stats_add(&s->st, 0, 0, n, 0, 0);
         else if (!READER_BAD(r))
             count_refused(r, n);
-        return rc;
+        return pc_api_return(rc);
     }
     if (n == 0)
         return PC_OK;
@@ -237,6 +241,10 @@ int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
     }
     pc_stats_add(&s->st, hits, misses, n - hits - misses, t0, n);
     end_read(s);
+    /* An item that failed (a damaged table, a bad id) is a failure of
+     * this call, whose detail pc_errdetail(status[i]) gives. */
+    if (UNLIKELY(hits + misses != n))
+        pc_detail_settle();
     return PC_OK;
 }
 

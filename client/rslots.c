@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "errdetail.h"
 #include "pc_format.h"
 #include "pc_lockfile.h"
 #include "pricecache.h"
@@ -77,8 +78,8 @@ static int alive(uint32_t pid)
     return !(kill((pid_t)pid, 0) != 0 && errno == ESRCH);
 }
 
-int pc_readers_list(pc_reader *r, pc_reader_slot *out, size_t cap, size_t *n,
-                    uint64_t *last_txnid)
+static int readers_list(pc_reader *r, pc_reader_slot *out, size_t cap, size_t *n,
+                        uint64_t *last_txnid)
 {
     if (!r || !n || (cap && !out))
         return PC_EINVAL;
@@ -123,4 +124,10 @@ int pc_readers_list(pc_reader *r, pc_reader_slot *out, size_t cap, size_t *n,
     }
     free(tmp);
     return rc;
+}
+
+int pc_readers_list(pc_reader *r, pc_reader_slot *out, size_t cap, size_t *n,
+                    uint64_t *last_txnid)
+{
+    return pc_api_return(readers_list(r, out, cap, n, last_txnid));
 }

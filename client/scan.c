@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errdetail.h"
 #include "pc_format.h"
 #include "pricecache.h"
 #include "reader_private.h"
@@ -116,7 +117,7 @@ static int text_reserve(pc_scan *s, size_t need)
     return PC_OK;
 }
 
-int pc_scan_open(pc_reader *r, const char *chain, size_t batch, pc_scan **out)
+static int scan_open(pc_reader *r, const char *chain, size_t batch, pc_scan **out)
 {
     size_t clen;
     if (!out)
@@ -150,6 +151,11 @@ int pc_scan_open(pc_reader *r, const char *chain, size_t batch, pc_scan **out)
     return PC_OK;
 }
 
+int pc_scan_open(pc_reader *r, const char *chain, size_t batch, pc_scan **out)
+{
+    return pc_api_return(scan_open(r, chain, batch, out));
+}
+
 /* Copy one data key and its price into row i of the batch; *used is the
  * text taken so far. */
 static int take_row(pc_scan *s, size_t i, const MDB_val *k, const MDB_val *v, size_t *used)
@@ -179,7 +185,7 @@ static int take_row(pc_scan *s, size_t i, const MDB_val *k, const MDB_val *v, si
     return PC_OK;
 }
 
-int pc_scan_next(pc_scan *s, const pc_scan_row *const **rows, size_t *n, uint64_t *version)
+static int scan_next(pc_scan *s, const pc_scan_row *const **rows, size_t *n, uint64_t *version)
 {
     if (!s || !rows || !n)
         return PC_EINVAL;
@@ -256,6 +262,11 @@ int pc_scan_next(pc_scan *s, const pc_scan_row *const **rows, size_t *n, uint64_
     if (version)
         *version = m.version;
     return PC_OK;
+}
+
+int pc_scan_next(pc_scan *s, const pc_scan_row *const **rows, size_t *n, uint64_t *version)
+{
+    return pc_api_return(scan_next(s, rows, n, version));
 }
 
 void pc_scan_close(pc_scan *s)

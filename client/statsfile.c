@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errdetail.h"
 #include "pc_stats_internal.h"
 
 #define TORN_RETRIES 4  /* a pread that met a pwrite in flight: read again */
@@ -318,7 +319,7 @@ static int sum_once(int dfd, uid_t owner, pc_stats_totals *t, pc_stats_counts *s
     return PC_OK;
 }
 
-int pc_stats_read(const char *path, pc_stats *out)
+static int stats_read(const char *path, pc_stats *out)
 {
     if (!path || !out || !*path)
         return PC_EINVAL;
@@ -362,4 +363,9 @@ int pc_stats_read(const char *path, pc_stats *out)
     out->processes = alive;
     out->slots = PC_STATS_MAX_FILES;
     return PC_OK;
+}
+
+int pc_stats_read(const char *path, pc_stats *out)
+{
+    return pc_api_return(stats_read(path, out));
 }

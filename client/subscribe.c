@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "errdetail.h"
 #include "pc_bus.h"
 
 static int64_t mono_ms(void)
@@ -39,7 +40,7 @@ struct pc_sub {
     int      has_pending;
 };
 
-int pc_sub_open(const char *addr, const char *const chains[], size_t n, pc_sub **out)
+static int sub_open(const char *addr, const char *const chains[], size_t n, pc_sub **out)
 {
     if (!out || !addr)
         return PC_EINVAL;
@@ -87,6 +88,11 @@ int pc_sub_open(const char *addr, const char *const chains[], size_t n, pc_sub *
     s->heard_ms = mono_ms();
     *out = s;
     return PC_OK;
+}
+
+int pc_sub_open(const char *addr, const char *const chains[], size_t n, pc_sub **out)
+{
+    return pc_api_return(sub_open(addr, chains, n, out));
 }
 
 /* Drop the connection and dial the address again on the same socket.  A
@@ -147,7 +153,7 @@ static void make_resync(const pc_event *ev, pc_event *out, const char *why)
     snprintf(out->text, sizeof out->text, "%s", why);
 }
 
-int pc_sub_next(pc_sub *s, int timeout_ms, pc_event *out)
+static int sub_next(pc_sub *s, int timeout_ms, pc_event *out)
 {
     if (!s || !out)
         return PC_EINVAL;
@@ -215,4 +221,9 @@ int pc_sub_next(pc_sub *s, int timeout_ms, pc_event *out)
     }
     *out = ev;
     return PC_OK;
+}
+
+int pc_sub_next(pc_sub *s, int timeout_ms, pc_event *out)
+{
+    return pc_api_return(sub_next(s, timeout_ms, out));
 }

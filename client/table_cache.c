@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pc_lockfile.h" /* pc_detail_set */
+#include "errdetail.h"
 #include "pc_table.h"
 #include "reader_int.h"
 

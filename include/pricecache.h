@@ -191,8 +191,12 @@ int pc_get(pc_reader *r, const char *chain, const char *store,
  *                 checked, the environment is not read.
  *   items  in     n item ids.
  *   out    out    n prices; out[i] is set when status[i] == PC_OK.
- *   status out    n codes: PC_OK, PC_NOTFOUND, or PC_EINVAL for an item id
- *                 that is NULL, empty or over-long.
+ *   status out    n codes: PC_OK, PC_NOTFOUND, PC_EINVAL for an item id
+ *                 that is NULL, empty or over-long, or the error of an
+ *                 item the cache could not answer (PC_EFORMAT: a value of
+ *                 the wrong size, or the chain's lookup table damaged;
+ *                 pc_errdetail(status[i]) says which, as for a failed
+ *                 call).
  *
  * Returns PC_OK when the chain was read (whatever the per-item statuses);
  * PC_ENOCHAIN, PC_EINVAL (bad chain/store or NULL arrays with n > 0),
@@ -236,13 +240,18 @@ int pc_wait_ready(pc_reader *r, int timeout_ms);
  * NULL, also for unknown codes. */
 const char *pc_strerror(int rc);
 
-/* pc_errdetail - for a code a call of this thread has just returned, the
- * library's more precise sentence when it recorded one, else
- * pc_strerror(rc); never NULL.  Today a detail is recorded when the
- * library refuses shared state that is obviously corrupt, e.g. PC_EFORMAT
- * with "lock.mdb: reader count 4294967295 beyond the table of 126 (lock
- * file corrupt)".  Like errno: per thread, valid until the thread's next
- * call into the library; read it right after the failing call. */
+/* pc_errdetail - for a code a call of this thread has just returned (or
+ * put in a pc_get_many status), the library's more precise sentence when
+ * that call recorded one, else pc_strerror(rc); never NULL.  Today a
+ * detail is recorded when the library refuses shared state that is
+ * obviously corrupt, e.g. PC_EFORMAT with "lock.mdb: reader count
+ * 4294967295 beyond the table of 126 (lock file corrupt)".  Only the call
+ * that recorded a sentence gives it: a later call failing with the same
+ * code for another reason gets pc_strerror(rc).  PC_NOTFOUND never has
+ * one.  Like errno: per thread, valid until the thread's next call into
+ * the library; read it right after the failing call, on the same thread
+ * (a binding whose calls may hop threads reads it inside the same native
+ * call). */
 const char *pc_errdetail(int rc);
 
 /* pc_version - the library version, e.g. "0.1.0". Static string. */

@@ -65,9 +65,4 @@ int pc_lock_read_header(int fd, uint32_t *magic, uint32_t *format);
 struct MDB_env;
 int pc_lock_check_env(struct MDB_env *env, char *msg, size_t cap);
 
-/* The detail of this thread's last refusal (client/error.c): recorded by
- * the checks above where the library refuses, read by pc_errdetail. */
-void pc_detail_set(int rc, const char *text);
-void pc_detail_clear(void);
-
 #endif /* PC_LOCKFILE_H */

@@ -4,39 +4,40 @@ package pricecache
 #include <stdlib.h>
 #include <string.h>
 #include <pricecache.h>
+#include "pcgo.h"
 
-static int pcgo_basket_single(pc_reader *r, _GoString_ chain, _GoString_ store,
-                              const pc_basket_item *items, size_t n,
-                              const pc_basket_opts *opts, pc_basket_result **out)
+static pcgo_rc pcgo_basket_single(pc_reader *r, _GoString_ chain, _GoString_ store,
+                                  const pc_basket_item *items, size_t n,
+                                  const pc_basket_opts *opts, pc_basket_result **out)
 {
 	char c[PC_CHAIN_MAX + 1], s[PC_ID_MAX + 1];
 	size_t cl = _GoStringLen(chain), sl = _GoStringLen(store);
 	*out = NULL;
 	if (cl > PC_CHAIN_MAX || sl > PC_ID_MAX || (cl && memchr(_GoStringPtr(chain), 0, cl)) ||
 	    (sl && memchr(_GoStringPtr(store), 0, sl)))
-		return PC_EINVAL;
+		return pcgo_own(PC_EINVAL);
 	if (cl)
 		memcpy(c, _GoStringPtr(chain), cl);
 	c[cl] = 0;
 	if (sl)
 		memcpy(s, _GoStringPtr(store), sl);
 	s[sl] = 0;
-	return pc_basket_single(r, c, s, items, n, opts, out);
+	return pcgo_ret(pc_basket_single(r, c, s, items, n, opts, out));
 }
 
-static int pcgo_basket_multi(pc_reader *r, _GoString_ chain, const char *const *stores,
-                             size_t nstores, const pc_basket_item *items, size_t n,
-                             const pc_basket_opts *opts, pc_basket_result **out)
+static pcgo_rc pcgo_basket_multi(pc_reader *r, _GoString_ chain, const char *const *stores,
+                                 size_t nstores, const pc_basket_item *items, size_t n,
+                                 const pc_basket_opts *opts, pc_basket_result **out)
 {
 	char c[PC_CHAIN_MAX + 1];
 	size_t cl = _GoStringLen(chain);
 	*out = NULL;
 	if (cl > PC_CHAIN_MAX || (cl && memchr(_GoStringPtr(chain), 0, cl)))
-		return PC_EINVAL;
+		return pcgo_own(PC_EINVAL);
 	if (cl)
 		memcpy(c, _GoStringPtr(chain), cl);
 	c[cl] = 0;
-	return pc_basket_multi(r, c, stores, nstores, items, n, opts, out);
+	return pcgo_ret(pc_basket_multi(r, c, stores, nstores, items, n, opts, out));
 }
 */
 import "C"
@@ -308,19 +309,22 @@ func (r *Reader) basket(op, chain, store string, stores []string, items []Basket
 		r.mu.RUnlock()
 		return nil, &Error{Op: op, Chain: chain, Store: store, Err: ErrClosed}
 	}
-	var rc C.int
+	var ret C.pcgo_rc
 	if stores == nil {
-		rc = C.pcgo_basket_single(r.c, chain, store, pi, C.size_t(len(items)), popts, &res)
+		ret = C.pcgo_basket_single(r.c, chain, store, pi, C.size_t(len(items)), popts, &res)
 	} else {
 		var ps **C.char
 		if len(cstores) > 0 {
 			ps = &cstores[0]
 		}
-		rc = C.pcgo_basket_multi(r.c, chain, ps, C.size_t(len(stores)), pi, C.size_t(len(items)), popts, &res)
+		ret = C.pcgo_basket_multi(r.c, chain, ps, C.size_t(len(stores)), pi, C.size_t(len(items)), popts, &res)
 	}
 	r.mu.RUnlock()
-	if rc != C.PC_OK {
+	if rc := ret.rc; rc != C.PC_OK {
 		item, detail := basketProblem(rc, chain, store, stores, items)
+		if w := why(ret.why); w != "" {
+			detail = w
+		}
 		return nil, fail(rc, item, detail)
 	}
 	defer C.pc_basket_free(res)

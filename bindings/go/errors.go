@@ -1,6 +1,7 @@
 package pricecache
 
 /*
+#include <stdlib.h>
 #include <pricecache.h>
 */
 import "C"
@@ -9,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Code is a libpricecache return code (one of the PC_* constants of
@@ -77,13 +79,16 @@ func (c Code) String() string {
 // Error is the error every call returns: what was asked (the operation,
 // chain, store and item as far as they apply), and why it failed. Err is a
 // Code (ErrNoChain, ErrInvalid, ...), ErrClosed, or a context error;
-// errors.Is and errors.As see through an *Error to it.
+// errors.Is and errors.As see through an *Error to it. Detail says more
+// than the code when something does: the C library's own sentence for
+// this failure (pc_errdetail, e.g. which check of lock.mdb failed), or
+// what the binding found wrong in an argument.
 type Error struct {
 	Op     string // "get", "get_many", "chain_info", "basket_single", ...
 	Chain  string // the chain asked for, "" when none
 	Store  string // the store asked for, "" when none or the base price
 	Item   string // the item asked for, "" when none
-	Detail string // what the binding found wrong in an argument, "" otherwise
+	Detail string // the library's sentence, or the argument's problem; "" when none
 	Err    error
 }
 
@@ -118,6 +123,17 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrTimeout, as PC_ETIMEDOUT would from C.
 func (e *Error) Is(target error) bool {
 	return target == ErrTimeout && errors.Is(e.Err, context.DeadlineExceeded)
+}
+
+// why takes a failed call's sentence from C (pcgo_why in pcgo.h, read in
+// the same cgo call as the failed call) and frees it; "" for none.
+func why(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	s := C.GoString(p)
+	C.free(unsafe.Pointer(p))
+	return s
 }
 
 // quoteID shows an id in an error: quoted, with odd bytes escaped, and

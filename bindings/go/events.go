@@ -4,10 +4,12 @@ package pricecache
 #include <stdlib.h>
 #include <string.h>
 #include <pricecache.h>
+#include "pcgo.h"
 
 typedef struct pcgo_event {
 	int      rc;
 	pc_event ev;
+	char    *why; // rc's sentence (pcgo_why), NULL on success
 } pcgo_event;
 
 // One non-blocking pc_sub_next: what is queued, or PC_ETIMEDOUT.  Never
@@ -16,20 +18,21 @@ static pcgo_event pcgo_sub_next(pc_sub *s)
 {
 	pcgo_event e;
 	e.rc = pc_sub_next(s, 0, &e.ev);
+	e.why = e.rc == PC_OK || e.rc == PC_ETIMEDOUT ? NULL : pcgo_why(e.rc);
 	return e;
 }
 
-static int pcgo_sub_open(_GoString_ addr, char *chains, size_t n, pc_sub **out)
+static pcgo_rc pcgo_sub_open(_GoString_ addr, char *chains, size_t n, pc_sub **out)
 {
 	// chains: n NUL-terminated slugs back to back (already checked).
 	const char *none[1] = { NULL };
 	const char **cv = n ? malloc(n * sizeof *cv) : none;
 	size_t al = _GoStringLen(addr);
 	char *a = malloc(al + 1);
-	int rc;
+	pcgo_rc rc;
 	*out = NULL;
 	if (!cv || !a) {
-		rc = PC_ENOMEM;
+		rc = pcgo_own(PC_ENOMEM);
 	} else {
 		memcpy(a, _GoStringPtr(addr), al);
 		a[al] = 0;
@@ -37,7 +40,7 @@ static int pcgo_sub_open(_GoString_ addr, char *chains, size_t n, pc_sub **out)
 			cv[i] = chains;
 			chains += strlen(chains) + 1;
 		}
-		rc = pc_sub_open(a, n ? cv : NULL, n, out);
+		rc = pcgo_ret(pc_sub_open(a, n ? cv : NULL, n, out));
 	}
 	if (n)
 		free(cv);
@@ -131,8 +134,8 @@ func Subscribe(addr string, chains ...string) (*Subscription, error) {
 		defer C.free(unsafe.Pointer(cs))
 	}
 	var c *C.pc_sub
-	if rc := C.pcgo_sub_open(addr, cs, C.size_t(len(chains)), &c); rc != C.PC_OK {
-		return nil, &Error{Op: "subscribe " + quoteID(addr), Err: Code(rc)}
+	if res := C.pcgo_sub_open(addr, cs, C.size_t(len(chains)), &c); res.rc != C.PC_OK {
+		return nil, &Error{Op: "subscribe " + quoteID(addr), Err: Code(res.rc), Detail: why(res.why)}
 	}
 	s := &Subscription{c: c}
 	runtime.SetFinalizer(s, (*Subscription).finalize)
@@ -213,8 +216,9 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 		case C.PC_OK:
 			return eventOf(&e.ev), nil
 		case C.PC_ETIMEDOUT, C.PC_EFORMAT:
+			why(e.why) // a malformed message, dropped
 		default:
-			return Event{}, &Error{Op: "next", Err: Code(e.rc)}
+			return Event{}, &Error{Op: "next", Err: Code(e.rc), Detail: why(e.why)}
 		}
 		if err := ctx.Err(); err != nil {
 			return Event{}, &Error{Op: "next", Err: err}

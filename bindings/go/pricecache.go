@@ -39,6 +39,7 @@ package pricecache
 #include <stdlib.h>
 #include <string.h>
 #include <pricecache.h>
+#include "pcgo.h"
 
 // Copy a Go string into a NUL-terminated buffer of max+1 bytes.  An id
 // that would not survive the trip (over-long, or a NUL byte inside, which
@@ -58,6 +59,7 @@ static int pcgo_copy(_GoString_ s, size_t max, char *buf)
 typedef struct pcgo_price {
 	int      rc;
 	pc_price p;
+	char    *why; // rc's sentence (pcgo_why), NULL on success
 } pcgo_price;
 
 // pc_get with Go strings: copied to the stack (no malloc), answer returned
@@ -73,54 +75,88 @@ static pcgo_price pcgo_get(pc_reader *r, _GoString_ chain, _GoString_ store, _Go
 		return res;
 	}
 	res.rc = pc_get(r, c, s, i, &res.p);
+	if (res.rc != PC_OK)
+		res.why = pcgo_why(res.rc);
 	return res;
 }
+
+typedef struct pcgo_many {
+	int      rc;
+	int      why_rc;  // the code why explains: rc, or an item's status
+	char    *why;     // pcgo_why, or NULL
+	uint64_t version;
+} pcgo_many;
 
 // pc_get_many, and the version it read.  pc_get_many answers every item
 // from one version but does not say which; the chain's version is read
 // before and after it, and the call is repeated until both agree (versions
 // only grow, so the answers then come from that version).  Gives up with
-// *version = 0 after 100 attempts (the chain republished during each).
-static int pcgo_get_many(pc_reader *r, _GoString_ chain, _GoString_ store, size_t n,
-                         const char *const *items, pc_price *out, int *status, uint64_t *version)
+// version 0 after 100 attempts (the chain republished during each).  The
+// sentence is rc's, or when rc is PC_OK that of the first item the cache
+// could not answer, read before the pc_chain_info after it.
+static pcgo_many pcgo_get_many(pc_reader *r, _GoString_ chain, _GoString_ store, size_t n,
+                               const char *const *items, pc_price *out, int *status)
 {
+	pcgo_many res = { PC_OK, PC_OK, NULL, 0 };
 	char c[PC_CHAIN_MAX + 1], s[PC_ID_MAX + 1];
-	*version = 0;
 	if (pcgo_copy(chain, PC_CHAIN_MAX, c) || pcgo_copy(store, PC_ID_MAX, s)) {
 		for (size_t k = 0; k < n; k++)
 			status[k] = PC_EINVAL;
-		return PC_EINVAL;
+		res.rc = PC_EINVAL;
+		return res;
 	}
-	int rc = PC_OK;
 	for (int tries = 0; tries < 100; tries++) {
 		pc_chain_meta m1, m2;
 		int rc1 = pc_chain_info(r, c, &m1);
-		rc = pc_get_many(r, c, s, n, items, out, status);
-		if (rc != PC_OK)
-			return rc;
+		res.rc = pc_get_many(r, c, s, n, items, out, status);
+		free(res.why);
+		res.why = NULL;
+		if (res.rc != PC_OK) {
+			res.why_rc = res.rc;
+			res.why = pcgo_why(res.rc);
+			return res;
+		}
+		for (size_t k = 0; k < n && !res.why; k++)
+			if (status[k] != PC_OK && status[k] != PC_NOTFOUND && (res.why = pcgo_why(status[k])))
+				res.why_rc = status[k];
 		if (rc1 == PC_OK && pc_chain_info(r, c, &m2) == PC_OK && m1.version == m2.version) {
-			*version = m1.version;
-			return PC_OK;
+			res.version = m1.version;
+			return res;
 		}
 	}
-	return rc;
+	return res;
 }
 
-static int pcgo_chain_info(pc_reader *r, _GoString_ chain, pc_chain_meta *out)
+static pcgo_rc pcgo_chain_info(pc_reader *r, _GoString_ chain, pc_chain_meta *out)
 {
 	char c[PC_CHAIN_MAX + 1];
 	if (pcgo_copy(chain, PC_CHAIN_MAX, c))
-		return PC_EINVAL;
-	return pc_chain_info(r, c, out);
+		return pcgo_own(PC_EINVAL);
+	return pcgo_ret(pc_chain_info(r, c, out));
 }
 
-static int pcgo_open(_GoString_ dir, pc_reader **out)
+static pcgo_rc pcgo_open(_GoString_ dir, pc_reader **out)
 {
 	char d[4096];
 	*out = NULL;
 	if (pcgo_copy(dir, sizeof d - 1, d))
-		return PC_EINVAL;
-	return pc_open(d, out);
+		return pcgo_own(PC_EINVAL);
+	return pcgo_ret(pc_open(d, out));
+}
+
+static pcgo_rc pcgo_chains(pc_reader *r, char ***out, size_t *n)
+{
+	return pcgo_ret(pc_chains(r, out, n));
+}
+
+static pcgo_rc pcgo_wait_ready(pc_reader *r)
+{
+	return pcgo_ret(pc_wait_ready(r, 0));
+}
+
+static pcgo_rc pcgo_bus_addrs(pc_reader *r, char *ev, size_t ecap, char *ctl, size_t ccap)
+{
+	return pcgo_ret(pc_bus_addrs(r, ev, ecap, ctl, ccap));
 }
 
 static char *pcgo_chain_at(char **v, size_t i) { return v[i]; }
@@ -179,9 +215,9 @@ func Open(dir string) (*Reader, error) {
 		dir = DefaultDir
 	}
 	var c *C.pc_reader
-	if rc := C.pcgo_open(dir, &c); rc != C.PC_OK {
-		e := &Error{Op: "open " + quoteID(dir), Err: Code(rc)}
-		if Code(rc) == ErrInvalid {
+	if res := C.pcgo_open(dir, &c); res.rc != C.PC_OK {
+		e := &Error{Op: "open " + quoteID(dir), Err: Code(res.rc), Detail: why(res.why)}
+		if Code(res.rc) == ErrInvalid {
 			e.Detail = "the path holds a NUL byte or is too long"
 		}
 		return nil, e
@@ -251,7 +287,7 @@ func (r *Reader) Get(chain, store, item string) (Price, error) {
 	res := C.pcgo_get(r.c, chain, store, item)
 	r.mu.RUnlock()
 	if res.rc != C.PC_OK {
-		return Price{}, newError("get", chain, store, item, res.rc)
+		return Price{}, newError("get", chain, store, item, res.rc, why(res.why))
 	}
 	return priceOf(&res.p), nil
 }
@@ -302,7 +338,6 @@ func (r *Reader) GetMany(chain, store string, items []string) (results []Result,
 	}
 	out := make([]C.pc_price, n+1)
 	status := make([]C.int, n+1)
-	var v C.uint64_t
 	var pp **C.char
 	if n > 0 {
 		pp = &ptrs[0]
@@ -312,20 +347,23 @@ func (r *Reader) GetMany(chain, store string, items []string) (results []Result,
 		r.mu.RUnlock()
 		return nil, 0, &Error{Op: "get_many", Chain: chain, Store: store, Err: ErrClosed}
 	}
-	rc := C.pcgo_get_many(r.c, chain, store, C.size_t(n), pp, &out[0], &status[0], &v)
+	res := C.pcgo_get_many(r.c, chain, store, C.size_t(n), pp, &out[0], &status[0])
 	r.mu.RUnlock()
-	if rc != C.PC_OK {
-		return nil, 0, newError("get_many", chain, store, "", rc)
+	detail := why(res.why)
+	if res.rc != C.PC_OK {
+		return nil, 0, newError("get_many", chain, store, "", res.rc, detail)
 	}
 	results = make([]Result, n)
 	for i := range results {
 		if status[i] == C.PC_OK {
 			results[i].Price = priceOf(&out[i])
+		} else if status[i] == res.why_rc {
+			results[i].Err = newError("get_many", chain, store, items[i], status[i], detail)
 		} else {
-			results[i].Err = newError("get_many", chain, store, items[i], status[i])
+			results[i].Err = newError("get_many", chain, store, items[i], status[i], "")
 		}
 	}
-	return results, uint64(v), nil
+	return results, uint64(res.version), nil
 }
 
 // Breaker is the state of a chain's circuit breaker.
@@ -369,10 +407,10 @@ func (r *Reader) ChainInfo(chain string) (ChainInfo, error) {
 		r.mu.RUnlock()
 		return ChainInfo{}, &Error{Op: "chain_info", Chain: chain, Err: ErrClosed}
 	}
-	rc := C.pcgo_chain_info(r.c, chain, &m)
+	res := C.pcgo_chain_info(r.c, chain, &m)
 	r.mu.RUnlock()
-	if rc != C.PC_OK {
-		return ChainInfo{}, newError("chain_info", chain, "", "", rc)
+	if res.rc != C.PC_OK {
+		return ChainInfo{}, newError("chain_info", chain, "", "", res.rc, why(res.why))
 	}
 	return ChainInfo{
 		Version:   uint64(m.version),
@@ -393,10 +431,10 @@ func (r *Reader) Chains() ([]string, error) {
 		r.mu.RUnlock()
 		return nil, &Error{Op: "chains", Err: ErrClosed}
 	}
-	rc := C.pc_chains(r.c, &v, &n)
+	res := C.pcgo_chains(r.c, &v, &n)
 	r.mu.RUnlock()
-	if rc != C.PC_OK {
-		return nil, newError("chains", "", "", "", rc)
+	if res.rc != C.PC_OK {
+		return nil, newError("chains", "", "", "", res.rc, why(res.why))
 	}
 	defer C.pc_free_chains(v)
 	out := make([]string, int(n))
@@ -419,13 +457,14 @@ func (r *Reader) WaitReady(ctx context.Context) error {
 			r.mu.RUnlock()
 			return &Error{Op: "wait_ready", Err: ErrClosed}
 		}
-		rc := C.pc_wait_ready(r.c, 0)
+		res := C.pcgo_wait_ready(r.c)
 		r.mu.RUnlock()
-		if rc == C.PC_OK {
+		detail := why(res.why)
+		if res.rc == C.PC_OK {
 			return nil
 		}
-		if rc != C.PC_ETIMEDOUT {
-			return newError("wait_ready", "", "", "", rc)
+		if res.rc != C.PC_ETIMEDOUT {
+			return newError("wait_ready", "", "", "", res.rc, detail)
 		}
 		if t == nil {
 			t = time.NewTimer(5 * time.Millisecond)
@@ -451,19 +490,20 @@ func (r *Reader) BusAddrs() (events, control string, err error) {
 		r.mu.RUnlock()
 		return "", "", &Error{Op: "bus_addrs", Err: ErrClosed}
 	}
-	rc := C.pc_bus_addrs(r.c, &ev[0], C.size_t(len(ev)), &ctl[0], C.size_t(len(ctl)))
+	res := C.pcgo_bus_addrs(r.c, &ev[0], C.size_t(len(ev)), &ctl[0], C.size_t(len(ctl)))
 	r.mu.RUnlock()
-	if rc != C.PC_OK {
-		return "", "", newError("bus_addrs", "", "", "", rc)
+	if res.rc != C.PC_OK {
+		return "", "", newError("bus_addrs", "", "", "", res.rc, why(res.why))
 	}
 	return C.GoString(&ev[0]), C.GoString(&ctl[0]), nil
 }
 
-// newError wraps a C code with what was asked, and for ErrInvalid says
-// which argument was wrong.
-func newError(op, chain, store, item string, rc C.int) error {
-	e := &Error{Op: op, Chain: chain, Store: store, Item: item, Err: Code(rc)}
-	if rc == C.PC_EINVAL {
+// newError wraps a C code with what was asked, and says what was wrong:
+// the library's sentence (detail, from why) when it gave one, else for
+// ErrInvalid which argument.
+func newError(op, chain, store, item string, rc C.int, detail string) error {
+	e := &Error{Op: op, Chain: chain, Store: store, Item: item, Err: Code(rc), Detail: detail}
+	if detail == "" && rc == C.PC_EINVAL {
 		e.Detail = argProblem(chain, store, item)
 	}
 	return e

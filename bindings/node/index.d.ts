@@ -190,7 +190,9 @@ export type ErrorCode =
 /**
  * What the package throws: an Error (TypeError for a wrong type,
  * RangeError for a bad value) with `code` ('PC_ENOCHAIN', ...) and, for
- * codes of the C library, `errno` (its number).
+ * codes of the C library, `errno` (its number).  The message names the
+ * call and gives the code's text, then the C library's own sentence for
+ * this failure in parentheses when it gave one (pc_errdetail).
  */
 export interface PricecacheError extends Error {
   code: ErrorCode;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "errdetail.h"
 #include "pc_format.h"
 #include "pc_lockfile.h"
 #include "pricecache.h"

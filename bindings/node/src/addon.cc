@@ -39,11 +39,23 @@ static void throw_with(Napi::Env env, napi_status (*make)(napi_env, napi_value, 
     napi_throw(env, err);
 }
 
-void throw_pc(Napi::Env env, int rc, const std::string &what)
+std::string pc_message(int rc, const std::string &detail)
 {
-    std::string msg = "pricecache: " + what + ": " + pc_strerror(rc);
+    std::string text = pc_strerror(rc);
+    // pc_errdetail gives pc_strerror's text when it has nothing more.
+    return detail.empty() || detail == text ? text : text + " (" + detail + ")";
+}
+
+void throw_pc_with(Napi::Env env, int rc, const std::string &what, const std::string &detail)
+{
+    std::string msg = "pricecache: " + what + ": " + pc_message(rc, detail);
     throw_with(env, is_argument_code(rc) ? napi_create_range_error : napi_create_error,
                code_name(rc), msg, rc);
+}
+
+void throw_pc(Napi::Env env, int rc, const std::string &what)
+{
+    throw_pc_with(env, rc, what, pc_errdetail(rc));
 }
 
 void throw_type(Napi::Env env, const std::string &msg)

@@ -31,8 +31,19 @@ std::string code_name(int rc);
 
 // Throw the error for rc: RangeError for codes that name a bad argument
 // (PC_EINVAL, PC_ENOITEMS, PC_EQUANTITY, PC_ETOOMANY), Error otherwise;
-// .code is the PC_* name, .errno the number, the message starts with `what`.
+// .code is the PC_* name, .errno the number, the message
+// "pricecache: WHAT: TEXT" (pc_strerror) with, when the library recorded
+// one for the failed call, its sentence in parentheses (pc_errdetail).
+// The sentence is per thread and lasts until the thread's next call into
+// the library: throw_pc reads it, so it must follow the failed call
+// directly on the same thread (every call of the addon runs on its
+// JavaScript thread).  throw_pc_with takes a sentence read earlier, or ""
+// for a code the addon chose itself, which no sentence of the library's
+// explains.
 void throw_pc(Napi::Env env, int rc, const std::string &what);
+void throw_pc_with(Napi::Env env, int rc, const std::string &what, const std::string &detail);
+// The text of rc with the sentence, as in those messages.
+std::string pc_message(int rc, const std::string &detail);
 void throw_type(Napi::Env env, const std::string &msg);   // TypeError, code PC_EINVAL
 void throw_range(Napi::Env env, const std::string &msg);  // RangeError, code PC_EINVAL
 void throw_closed(Napi::Env env, const char *what);       // Error, code PC_ECLOSED

@@ -167,13 +167,23 @@ Napi::Value Reader::GetMany(const Napi::CallbackInfo &info)
     // pc_get_many reads one version but does not say which: the chain's
     // version read before and after it, when equal, is that version.
     pc_chain_meta before, after;
+    std::string item_detail;  // the sentence of the first item that failed
     int tries = 0;
     for (;;) {
         int rc = pc_chain_info(r_, chain.buf, &before);
         if (rc == PC_OK)
             rc = pc_get_many(r_, chain.buf, store.c_str(), n, ptrs.data(), out.data(), status.data());
-        if (rc == PC_OK)
+        if (rc == PC_OK) {
+            // Read now: pc_chain_info below is the thread's next call.
+            item_detail.clear();
+            for (size_t i = 0; i < n; i++) {
+                if (status[i] != PC_OK && status[i] != PC_NOTFOUND) {
+                    item_detail = pc_errdetail(status[i]);
+                    break;
+                }
+            }
             rc = pc_chain_info(r_, chain.buf, &after);
+        }
         if (rc != PC_OK) {
             throw_pc(env, rc, what);
             return env.Undefined();
@@ -181,7 +191,7 @@ Napi::Value Reader::GetMany(const Napi::CallbackInfo &info)
         if (before.version == after.version)
             break;
         if (++tries == kVersionTries) {
-            throw_pc(env, PC_ETIMEDOUT, what + " (republished during every try)");
+            throw_pc_with(env, PC_ETIMEDOUT, what + " (republished during every try)", "");
             return env.Undefined();
         }
     }
@@ -192,7 +202,7 @@ Napi::Value Reader::GetMany(const Napi::CallbackInfo &info)
         } else if (status[i] == PC_NOTFOUND) {
             prices.Set(i, env.Null());
         } else {
-            throw_pc(env, status[i], what + " item " + items[i]);
+            throw_pc_with(env, status[i], what + " item " + items[i], item_detail);
             return env.Undefined();
         }
     }

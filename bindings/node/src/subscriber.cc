@@ -121,14 +121,14 @@ Napi::Value Subscriber::Start(const Napi::CallbackInfo &info)
     }
     uv_loop_t *loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-        throw_pc(env, PC_EIO, "subscribe: no event loop");
+        throw_pc_with(env, PC_EIO, "subscribe: no event loop", "");
         return env.Undefined();
     }
     Handles *h = new Handles();
     h->owner = this;
     if (uv_poll_init(loop, &h->poll, pc_sub_fd(sub_)) != 0) {
         delete h;
-        throw_pc(env, PC_EIO, "subscribe: the descriptor cannot be polled");
+        throw_pc_with(env, PC_EIO, "subscribe: the descriptor cannot be polled", "");
         return env.Undefined();
     }
     uv_timer_init(loop, &h->timer);
@@ -241,7 +241,7 @@ void Subscriber::drain()
             break;
         } else {
             napi_value c = Napi::String::New(env, code_name(rc));
-            napi_value m = Napi::String::New(env, std::string("pricecache: events: ") + pc_strerror(rc));
+            napi_value m = Napi::String::New(env, "pricecache: events: " + pc_message(rc, pc_errdetail(rc)));
             napi_create_error(env, c, m, &err);
             break;
         }

@@ -85,4 +85,4 @@ async function restartDaemon() {
   return child.pid;
 }
 
-module.exports = { env, sql, cli, waitFor, restartDaemon };
+module.exports = { env, childEnv, sql, cli, waitFor, restartDaemon };
