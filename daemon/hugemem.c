@@ -71,7 +71,14 @@ void pcd_huge_malloc_reexec(char **argv)
         return;
     if (setenv("GLIBC_TUNABLES", val, 1) != 0 || setenv("PRICECACHED_MALLOC_THP_EXEC", "1", 1) != 0)
         return;
-    execv("/proc/self/exe", argv);
+    /* The binary's own path, not /proc/self/exe: the process keeps its
+     * name ("exe" otherwise, in ps, pgrep and systemd's status). */
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+        self[len] = 0;
+        execv(self, argv);
+    }
     /* Not executed: go on as we are, with the environment as it was. */
     if (old)
         setenv("GLIBC_TUNABLES", old, 1);

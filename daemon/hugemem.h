@@ -10,7 +10,7 @@
  * ever reported).  Call it before the block is written. */
 void pcd_huge_advise(void *p, size_t len);
 
-/* Run this program again (execv of /proc/self/exe, same arguments) with
+/* Run this program again (execv of its own binary, same arguments) with
  * glibc.malloc.hugetlb=1 added to GLIBC_TUNABLES, so that malloc itself
  * puts its heaps and big blocks on transparent huge pages — LMDB's dirty
  * pages among them, which a load writing every row allocates by the tens

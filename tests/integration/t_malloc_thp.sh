@@ -20,6 +20,8 @@ if grep -q '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null
         heap_flags "$DAEMON_PID" | grep -qw hg || fail "malloc's heap not on huge pages: $(heap_flags "$DAEMON_PID")"
     fi
     env_of "$DAEMON_PID" | grep -q '^PRICECACHED_MALLOC_THP_EXEC=1$' || fail "no second exec"
+    # Its own name after the exec (ps, pgrep, systemd's status).
+    assert_eq pricecached "$(cat "/proc/$DAEMON_PID/comm")"
     env_of "$DAEMON_PID" | grep -q '^GLIBC_TUNABLES=glibc.malloc.tcache_count=7' ||
         fail "the administrator's tunables were lost: $(env_of "$DAEMON_PID" | grep GLIBC_ || echo none)"
     v=$(info acme version)
