@@ -152,40 +152,34 @@ static void test_diff_changes(void **state)
 
 enum { BIG = 140000 }; /* with its store rows past store_scan.c's threshold */
 
+/* Record `idx` of big_snap, with big_snap's edit applied when it is `at`. */
+static void add_edited(pcd_snapshot *s, const char *store, size_t slen, int k, int64_t cents,
+                       int64_t ts, size_t idx, size_t at, int how)
+{
+    char id[32];
+    int len = snprintf(id, sizeof id, "i%06d", k);
+    if (idx == at && how == 'd')
+        return;
+    if (idx == at && how == 'c')
+        cents = 7;
+    assert_int_equal(pcd_snapshot_add(s, store, slen, id, (size_t)len, cents, ts), PC_OK);
+    if (idx == at && how == 'a') {
+        len = snprintf(id, sizeof id, "i%06d+", k);
+        assert_int_equal(pcd_snapshot_add(s, store, slen, id, (size_t)len, 1, ts), PC_OK);
+    }
+}
+
 /* make_snap's chain of BIG items, then one edit: `at` a record index in
  * key order (base rows i000000.., then the store rows), `how` 'c' its
  * price changed, 'd' it missing, 'a' a key added right after it, 0 none. */
 static void big_snap(pcd_snapshot *s, size_t at, int how)
 {
     pcd_snapshot_init(s, "acme");
-    char id[32];
     size_t idx = 0;
-    for (int k = 0; k < BIG; k++, idx++) {
-        int len = snprintf(id, sizeof id, "i%06d", k);
-        int64_t cents = 100 + k;
-        if (idx == at && how == 'd')
-            continue;
-        if (idx == at && how == 'c')
-            cents = 7;
-        assert_int_equal(pcd_snapshot_add(s, NULL, 0, id, (size_t)len, cents, 1700000000), PC_OK);
-        if (idx == at && how == 'a') {
-            len = snprintf(id, sizeof id, "i%06d+", k);
-            assert_int_equal(pcd_snapshot_add(s, NULL, 0, id, (size_t)len, 1, 1700000000), PC_OK);
-        }
-    }
-    for (int k = 0; k < BIG; k += 10, idx++) {
-        int len = snprintf(id, sizeof id, "i%06d", k);
-        int64_t cents = 99 + k;
-        if (idx == at && how == 'd')
-            continue;
-        if (idx == at && how == 'c')
-            cents = 7;
-        assert_int_equal(pcd_snapshot_add(s, "s1", 2, id, (size_t)len, cents, 1700000001), PC_OK);
-        if (idx == at && how == 'a') {
-            len = snprintf(id, sizeof id, "i%06d+", k);
-            assert_int_equal(pcd_snapshot_add(s, "s1", 2, id, (size_t)len, 1, 1700000001), PC_OK);
-        }
-    }
+    for (int k = 0; k < BIG; k++, idx++)
+        add_edited(s, NULL, 0, k, 100 + k, 1700000000, idx, at, how);
+    for (int k = 0; k < BIG; k += 10, idx++)
+        add_edited(s, "s1", 2, k, 99 + k, 1700000001, idx, at, how);
     assert_int_equal(pcd_snapshot_finish(s), PC_OK);
 }
 
