@@ -27,7 +27,8 @@
     X(PC_ECONFIG,     "bad configuration")                                          \
     X(PC_EMAPFULL,    "cache map full")                                             \
     X(PC_EBREAKER,    "circuit breaker open")                                       \
-    X(PC_EDISKFULL,   "cache disk full (no space left on its filesystem)")
+    X(PC_EDISKFULL,   "cache disk full (no space left on its filesystem)")            \
+    X(PC_ECHANGED,    "the chain changed while a load that found it unchanged ran")
 
 const char *pc_strerror(int rc)
 {

@@ -224,8 +224,7 @@ static int read_delta(pg_conn *c, pcd_delta_stmts *st, const pcd_config *cfg,
 static void reset_snap(void *arg)
 {
     load_arg *a = arg;
-    pcd_snapshot_free(a->snap);
-    pcd_snapshot_init(a->snap, a->slug);
+    pcd_snapshot_reset(a->snap);
 }
 
 /* Record an outcome in the chain's breaker, logging a transition. */
@@ -297,6 +296,7 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
     char audit[PC_AUDIT_TEXT_MAX - 32] = "";
     pcd_snapshot snap;
     pcd_snapshot_init(&snap, c->slug);
+    pcd_store_expect(d->store, &snap);
     load_arg la = { c->slug, &snap, NULL };
     int rc = read_sources(w, cfg, c->slug, PCD_READ_LOAD, t0, read_load, reset_snap, &la, err,
                           sizeof err);
@@ -375,11 +375,12 @@ static int load_one(worker *w, chain *c, const pcd_config *cfg, int64_t t0)
                         "reload: %llu put, %llu deleted", (unsigned long long)ps.put,
                         (unsigned long long)ps.deleted);
         LOG_INFO("load", "chain %s: published version %llu: %llu base, %llu store rows "
-                 "(%llu put, %llu deleted, %llu unchanged) in %.3f s (read %.3f s, "
+                 "(%llu put, %llu deleted, %llu unchanged%s) in %.3f s (read %.3f s, "
                  "write %.3f s)", c->slug, (unsigned long long)ps.version,
                  (unsigned long long)snap.base_rows, (unsigned long long)snap.store_rows,
                  (unsigned long long)ps.put, (unsigned long long)ps.deleted,
                  (unsigned long long)ps.unchanged,
+                 ps.same ? ": the rows digest as the cache's, none compared" : "",
                  (double)(pc_mono_ms() - t0) / 1000.0, read_s,
                  (double)(pc_mono_ms() - p0) / 1000.0);
     } else {

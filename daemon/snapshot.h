@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
 #include "pc_format.h"
 
 /* One row as its full LMDB key plus value.  Keys live in the snapshot's
@@ -32,6 +33,15 @@ struct pcd_arena_chunk {
 struct pcd_sort_item;
 struct pcd_presort;
 
+/* What the cache holds of a chain, from the store (pcd_store_expect):
+ * the digests and counts of its base [0] and store [1] rows as of
+ * `version`; 0 when unknown. */
+typedef struct pcd_expect {
+    pcd_digest dg[2];
+    uint64_t   rows[2];
+    uint64_t   version;
+} pcd_expect;
+
 typedef struct pcd_snapshot {
     char      chain[PC_CHAIN_MAX + 1];
     size_t    clen;
@@ -54,10 +64,19 @@ typedef struct pcd_snapshot {
     struct pcd_sort_item *items;  /* recs[i]'s sort item, made as it arrives
                                      (snapshot_sort.h), cap of them */
     struct pcd_presort *pre;      /* rows sealed and being sorted meanwhile */
+    pcd_digest dg[2];             /* of the base [0] and store [1] rows added */
+    pcd_expect expect;            /* set before the load: what the cache holds */
+    /* pcd_snapshot_finish found the rows digest as `expect` does: they are
+     * the cache's rows of this version, and were dropped unsorted (recs
+     * empty, the counts and sums kept).  pcd_store_publish then changes
+     * no row.  0 otherwise. */
+    uint64_t  same_as;
 } pcd_snapshot;
 
 void pcd_snapshot_init(pcd_snapshot *s, const char *chain);
 void pcd_snapshot_free(pcd_snapshot *s);
+/* Free and init again for another attempt, keeping `expect`. */
+void pcd_snapshot_reset(pcd_snapshot *s);
 
 /* Append a validated row (store NULL for a base row).  Returns PC_OK or
  * PC_ENOMEM. */
@@ -85,6 +104,9 @@ void pcd_snapshot_reject(pcd_snapshot *s, int reason, const char *sample);
  * keys, keeping the first: the newest row.  Rows that arrive sorted so
  * (a delta's, ordered by PostgreSQL) cost one pass. */
 int  pcd_snapshot_finish(pcd_snapshot *s);
+/* ...unless the rows are the cache's own: then (see same_as) they are
+ * dropped, unsorted, and PC_OK.  The sealed rows' sort waits for the same
+ * proof at seal: base rows that digest as the cache's do not start it. */
 
 /* CLOCK_MONOTONIC in microseconds, for the timings above. */
 uint64_t pcd_mono_us(void);

@@ -349,6 +349,12 @@ int pcd_st_run_growing(pcd_store *st, int (*attempt)(pcd_store *st, void *arg), 
         snprintf(err, errlen, "%s: refused, %s", what, why);
         return PC_EFORMAT;
     }
+    if (rc == PCD_ST_CHANGED) {
+        snprintf(err, errlen, "%s: the chain changed while its rows were read, which were "
+                 "the cache's before; nothing was written, the next load compares every row",
+                 what);
+        return PC_ECHANGED;
+    }
     if (rc == MDB_NOTFOUND) {
         /* An answer, not a failure (e.g. metadata of a chain not cached);
          * err still says it, so that no caller prints an unset buffer. */

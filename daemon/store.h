@@ -30,6 +30,8 @@ typedef struct pcd_publish_stats {
     int      tab_how;    /* what became of the lookup table (store_table.h PCD_TAB_*) */
     uint64_t tab_segs;   /* its segments written */
     uint64_t us_table;   /* writing them */
+    int      same;       /* 1: the rows digested as the cache's; none compared */
+    uint64_t scan_skipped; /* records the second half's scan found unchanged */
 } pcd_publish_stats;
 
 /* Publish `snap` as the chain's new version in one write transaction:
@@ -59,6 +61,13 @@ struct pcd_delta_key;
 int  pcd_store_apply_delta(pcd_store *st, const char *chain, const pcd_snapshot *found,
                            const struct pcd_delta_key *keys, size_t nkeys, pc_meta_rec *meta,
                            pcd_publish_stats *stats, char *err, size_t errlen);
+
+/* Before a load: what the cache holds of the chain, into snap->expect,
+ * when this process knows it (the digest of the rows it last published,
+ * carried through its deltas); else snap->expect.version stays 0.  A load
+ * whose rows digest the same is published without a sort or a diff
+ * (pcd_snapshot_finish, pcd_store_publish). */
+void pcd_store_expect(pcd_store *st, pcd_snapshot *snap);
 
 /* Metadata of a chain (PC_NOTFOUND when the chain is not cached). */
 int  pcd_store_get_meta(pcd_store *st, const char *chain, pc_meta_rec *out);

@@ -78,6 +78,9 @@ struct pcd_store {
 /* Not an LMDB code: lock.mdb failed a check (store_lock.c); the runners
  * answer PC_EFORMAT with its sentence. */
 #define PCD_ST_LOCK_BAD (-30700)
+/* A publish of rows found unchanged (snapshot.h same_as) found the chain
+ * changed since: nothing written (PC_ECHANGED). */
+#define PCD_ST_CHANGED (-30701)
 enum { PCD_LOCK_WRITE = 0, PCD_LOCK_WATCH = 1 };
 
 /* Begin a read or write transaction, checking lock.mdb first (and, for a
@@ -128,6 +131,11 @@ int  pcd_st_write_logged(pcd_store *st, int (*fn)(pcd_store *, MDB_txn *, void *
  * drop: the chain has none.  Caller holds st->mu, after the commit. */
 void pcd_st_memo_put(pcd_store *st, const char *chain, const pc_meta_rec *m);
 void pcd_st_memo_drop(pcd_store *st, const char *chain);
+/* The digest of `chain`'s rows as of e->version (the memo's entry must
+ * exist: set after pcd_st_memo_put); _expect: it, when it is the memo's
+ * version (1), else zeroes and 0. */
+void pcd_st_memo_digest(pcd_store *st, const char *chain, const pcd_expect *e);
+int  pcd_st_memo_expect(pcd_store *st, const char *chain, pcd_expect *e);
 /* Inside a pcd_st_write_txn function: what to memo once the transaction
  * commits (m NULL: drop). */
 void pcd_st_memo_stage(pcd_store *st, const char *chain, const pc_meta_rec *m);

@@ -55,6 +55,86 @@ static int bump_seq(pcd_store *st, MDB_txn *txn, uint64_t *seq)
     return mdb_put(txn, st->dbi, &k, &v, 0);
 }
 
+/* The end of a snapshot's publish: its meta record (and audit record) in
+ * `txn`, the commit, the memo, and the digest of what the chain now holds
+ * (snapshot.h): the snapshot's, unless its rows were not all published
+ * as they came (a duplicate key dropped one; pcd_digest covers every row
+ * added) or the table was dropped (the next load must try it again). */
+static int commit_meta(pcd_store *st, MDB_txn *txn, const pcd_snapshot *snap, pc_meta_rec *meta,
+                       pcd_publish_stats *stats, const char *audit, pcd_audit_mark *mark,
+                       uint64_t t0)
+{
+    meta->size = sizeof *meta;
+    meta->version = stats->version;
+    meta->loaded_at_ms = pc_now_ms();
+    meta->base_rows = snap->base_rows;
+    meta->store_rows = snap->store_rows;
+    meta->avg_cents = pcd_snapshot_avg_cents(snap);
+    meta->base_sum = (double)snap->base_sum;
+    memcpy(meta->rejected, snap->rejected, sizeof meta->rejected);
+    meta->rows_written = stats->put + stats->deleted;
+    uint8_t mk[PC_KEY_MAX];
+    MDB_val key = { pc_key_meta(mk, snap->chain, snap->clen), mk }, val = { sizeof *meta, meta };
+    int rc = mdb_put(txn, st->dbi, &key, &val, 0);
+    if (!rc && audit)
+        rc = pcd_st_audit_append(st, txn, audit, stats->version, mark);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    uint64_t w0 = proc_wchar(), t1 = pcd_mono_us();
+    stats->us_diff = t1 - t0;
+    rc = mdb_txn_commit(txn);
+    stats->us_commit = pcd_mono_us() - t1;
+    stats->pages_written = (proc_wchar() - w0) / 4096;
+    if (rc)
+        return rc;
+    pcd_st_memo_put(st, snap->chain, meta);
+    if (snap->rejected[PC_REJ_DUPLICATE] == 0 && stats->tab_how != PCD_TAB_DROPPED) {
+        pcd_expect e = { { snap->dg[0], snap->dg[1] }, { snap->base_rows, snap->store_rows },
+                         stats->version };
+        pcd_st_memo_digest(st, snap->chain, &e);
+    }
+    return MDB_SUCCESS;
+}
+
+/* The publish of a snapshot whose rows are the cache's (snap->same_as):
+ * proven again inside the write transaction (the chain is still at that
+ * version, its table kept as it is), then a new version with its meta
+ * record, and not one row compared or written. */
+static int same_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
+                    pcd_publish_stats *stats, const char *audit, pcd_audit_mark *mark)
+{
+    MDB_txn *txn;
+    int rc = pcd_st_begin_write(st, &txn);
+    if (rc)
+        return rc;
+    memset(stats, 0, sizeof *stats);
+    uint64_t t0 = pcd_mono_us(), rows = snap->base_rows + snap->store_rows;
+    uint8_t mk[PC_KEY_MAX];
+    MDB_val k = { pc_key_meta(mk, snap->chain, snap->clen), mk }, v;
+    pc_meta_rec cur;
+    rc = mdb_get(txn, st->dbi, &k, &v);
+    if (rc == MDB_SUCCESS && (pc_meta_decode(v.mv_data, v.mv_size, &cur) != PC_OK ||
+                              cur.version != snap->same_as ||
+                              cur.base_rows != snap->base_rows ||
+                              cur.store_rows != snap->store_rows ||
+                              !pcd_tab_keeps(txn, st->dbi, snap->chain, snap->clen, rows)))
+        rc = PCD_ST_CHANGED;
+    if (rc == MDB_NOTFOUND)
+        rc = PCD_ST_CHANGED;
+    if (!rc)
+        rc = bump_seq(st, txn, &stats->version);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    stats->same = 1;
+    stats->unchanged = rows;
+    stats->tab_how = PCD_TAB_KEPT;
+    return commit_meta(st, txn, snap, meta, stats, audit, mark, t0);
+}
+
 /* One attempt at the diff-publish; returns an LMDB code. */
 static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *meta,
                        pcd_publish_stats *stats, const char *audit, pcd_audit_mark *mark)
@@ -97,7 +177,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
         goto out;
     rc = MDB_SUCCESS;
     /* The second half's unchanged run is looked for meanwhile. */
-    sc = pcd_scan_start(st->env, st->dbi, snap);
+    sc = have ? pcd_scan_start(st->env, st->dbi, snap) : NULL; /* none on a first load */
     size_t i = 0, scan_at = sc ? pcd_scan_from(sc) : SIZE_MAX;
     while (i < snap->n || have) {
         /* At the scan's first record, the cursor on its key: skip the
@@ -114,6 +194,7 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
                 if (rc == MDB_SUCCESS)
                     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
                 stats->unchanged += upto - i;
+                stats->scan_skipped = upto - i;
                 i = upto;
                 if (rc == MDB_NOTFOUND) {
                     have = 0;
@@ -203,30 +284,9 @@ static int publish_txn(pcd_store *st, const pcd_snapshot *snap, pc_meta_rec *met
     stats->tab_how = ts.how;
     stats->tab_segs = ts.segs_written;
     stats->us_table = ts.us;
-    meta->size = sizeof *meta;
-    meta->version = stats->version;
-    meta->loaded_at_ms = pc_now_ms();
-    meta->base_rows = snap->base_rows;
-    meta->store_rows = snap->store_rows;
-    meta->avg_cents = pcd_snapshot_avg_cents(snap);
-    meta->base_sum = (double)snap->base_sum;
-    memcpy(meta->rejected, snap->rejected, sizeof meta->rejected);
-    meta->rows_written = stats->put + stats->deleted;
-    uint8_t mk[PC_KEY_MAX];
-    MDB_val key = { pc_key_meta(mk, snap->chain, snap->clen), mk }, val = { sizeof *meta, meta };
-    rc = mdb_put(txn, st->dbi, &key, &val, 0);
-    if (!rc && audit)
-        rc = pcd_st_audit_append(st, txn, audit, stats->version, mark);
-    if (rc)
-        goto out;
     mdb_cursor_close(cur);
-    uint64_t w0 = proc_wchar(), t1 = pcd_mono_us();
-    stats->us_diff = t1 - t0;
-    rc = mdb_txn_commit(txn);
-    stats->us_commit = pcd_mono_us() - t1;
-    stats->pages_written = (proc_wchar() - w0) / 4096;
-    if (!rc)
-        pcd_st_memo_put(st, snap->chain, meta);
+    cur = NULL;
+    rc = commit_meta(st, txn, snap, meta, stats, audit, mark, t0);
     pcd_tab_log_free(&tlog);
     pcd_tab_prep_free(prep);
     return rc;
@@ -254,6 +314,8 @@ static int publish_attempt(pcd_store *st, void *arg)
     /* Dead readers would pin old pages. */
     if (pcd_st_reader_check(st, &dead) == PCD_ST_LOCK_BAD)
         return PCD_ST_LOCK_BAD;
+    if (a->snap->same_as)
+        return same_txn(st, a->snap, a->meta, a->stats, a->audit, &a->mark);
     return publish_txn(st, a->snap, a->meta, a->stats, a->audit, &a->mark);
 }
 
@@ -273,6 +335,13 @@ int pcd_store_publish_audited(pcd_store *st, const pcd_snapshot *snap, pc_meta_r
     int rc = pcd_st_run_growing(st, publish_attempt, &a, what, err, errlen);
     if (rc == PC_OK)
         pcd_st_published(st);
+    if (rc == PC_ECHANGED) {
+        /* Cannot be, while one job at a time loads or changes a chain;
+         * should it be, the digest is not trusted again until a load has
+         * compared every row. */
+        pcd_expect none = { { { 0, 0 }, { 0, 0 } }, { 0, 0 }, 0 };
+        pcd_st_memo_digest(st, snap->chain, &none);
+    }
     if (rc == PC_OK && audit)
         pcd_st_audit_done(&a.mark, NULL);
     return rc;
@@ -314,6 +383,10 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
         rc = MDB_CORRUPTED;
     if (rc)
         goto out;
+    /* The digest of the chain's rows moves with each row changed, when
+     * this process knows it as of the version the delta starts from. */
+    pcd_expect e;
+    int track = pcd_st_memo_expect(st, chain, &e) && e.version == cur.version;
     for (size_t i = 0; i < nkeys; i++) {
         const pcd_delta_key *dk = &keys[i];
         size_t ilen = strlen(dk->item), slen = dk->store ? strlen(dk->store) : 0;
@@ -344,6 +417,10 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
                 goto out;
             stats->put++;
             pcd_tab_log_add(&tlog, kb + clen + 1, k.mv_size - clen - 1, &r->val);
+            if (had)
+                pcd_digest_sub(&e.dg[dk->store != NULL], pcd_digest_row(kb, k.mv_size, &old));
+            pcd_digest_add(&e.dg[dk->store != NULL], pcd_digest_row(kb, k.mv_size, &r->val));
+            e.rows[dk->store != NULL] += !had;
             if (!dk->store)
                 cur.base_sum += (double)r->val.cents - (had ? (double)old.cents : 0.0);
             if (!had) {
@@ -356,6 +433,8 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
                 goto out;
             stats->deleted++;
             pcd_tab_log_add(&tlog, kb + clen + 1, k.mv_size - clen - 1, NULL);
+            pcd_digest_sub(&e.dg[dk->store != NULL], pcd_digest_row(kb, k.mv_size, &old));
+            e.rows[dk->store != NULL]--;
             if (dk->store) {
                 cur.store_rows--;
             } else {
@@ -393,6 +472,10 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
     rc = mdb_txn_commit(txn);
     if (!rc)
         pcd_st_memo_put(st, chain, meta);
+    if (!rc && track) {
+        e.version = stats->version;
+        pcd_st_memo_digest(st, chain, &e);
+    }
     pcd_tab_log_free(&tlog);
     return rc;
 out:

@@ -18,6 +18,10 @@
 struct pcd_memo {
     char        chain[PC_CHAIN_MAX + 1];
     pc_meta_rec m;
+    /* The digests of the chain's rows (snapshot.h), true while
+     * e.version is m.version: every write of rows bumps the version, and
+     * only writers that know the digest they leave carry it over. */
+    pcd_expect  e;
 };
 
 /* Index of `chain` in the memo, or nmemo.  Caller holds memo_mu. */
@@ -51,6 +55,7 @@ void pcd_st_memo_put(pcd_store *st, const char *chain, const pc_meta_rec *m)
     }
     if (i == st->nmemo) {
         snprintf(st->memo[i].chain, sizeof st->memo[i].chain, "%s", chain);
+        memset(&st->memo[i].e, 0, sizeof st->memo[i].e);
         st->nmemo++;
     }
     st->memo[i].m = rec;
@@ -64,6 +69,31 @@ void pcd_st_memo_drop(pcd_store *st, const char *chain)
     if (i < st->nmemo)
         st->memo[i] = st->memo[--st->nmemo];
     pthread_mutex_unlock(&st->memo_mu);
+}
+
+void pcd_st_memo_digest(pcd_store *st, const char *chain, const pcd_expect *e)
+{
+    pthread_mutex_lock(&st->memo_mu);
+    size_t i = memo_find(st, chain);
+    if (i < st->nmemo)
+        st->memo[i].e = *e;
+    pthread_mutex_unlock(&st->memo_mu);
+}
+
+int pcd_st_memo_expect(pcd_store *st, const char *chain, pcd_expect *e)
+{
+    memset(e, 0, sizeof *e);
+    pthread_mutex_lock(&st->memo_mu);
+    size_t i = memo_find(st, chain);
+    if (i < st->nmemo && st->memo[i].e.version && st->memo[i].e.version == st->memo[i].m.version)
+        *e = st->memo[i].e;
+    pthread_mutex_unlock(&st->memo_mu);
+    return e->version != 0;
+}
+
+void pcd_store_expect(pcd_store *st, pcd_snapshot *snap)
+{
+    pcd_st_memo_expect(st, snap->chain, &snap->expect);
 }
 
 void pcd_st_memo_stage(pcd_store *st, const char *chain, const pc_meta_rec *m)

@@ -416,6 +416,17 @@ int pcd_tab_needs_build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap)
            !fits(h.segbits, snap->n);
 }
 
+int pcd_tab_keeps(MDB_txn *txn, MDB_dbi dbi, const char *chain, size_t clen, uint64_t n)
+{
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val k = { pc_key_tab_hdr(kb, chain, clen), kb }, v;
+    pc_tab_hdr h;
+    const uint8_t *gens;
+    return mdb_get(txn, dbi, &k, &v) == MDB_SUCCESS &&
+           pc_tab_hdr_check(v.mv_data, v.mv_size, &h, &gens) == PC_OK &&
+           fits(h.segbits, n) && h.entries == n;
+}
+
 int pcd_tab_publish(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap,
                     const pcd_tab_log *changed, uint64_t rows_changed, uint64_t version,
                     pcd_tab_prep *prep, pcd_tab_stats *ts)

@@ -37,6 +37,10 @@ const char *pcd_tab_how_name(int how);
 /* 1 when a publish of snap will build the chain's table whatever the diff
  * finds: it has none, a damaged one, or one far from snap's size. */
 int pcd_tab_needs_build(MDB_txn *txn, MDB_dbi dbi, const pcd_snapshot *snap);
+/* 1 when a publish that changes none of the chain's n rows keeps its
+ * table as it is (PCD_TAB_KEPT): there is one, whole, sized for n, of n
+ * entries. */
+int pcd_tab_keeps(MDB_txn *txn, MDB_dbi dbi, const char *chain, size_t clen, uint64_t n);
 
 /* After a publish's diff in `txn` (the chain's keys now hold exactly
  * snap's rows; `changed` the keys the diff changed, rows_changed how many):

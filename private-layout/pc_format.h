@@ -56,7 +56,9 @@ enum {
     PC_ECONFIG   = -7053, /* bad configuration */
     PC_EMAPFULL  = -7054, /* the LMDB map is full and cannot grow further */
     PC_EBREAKER  = -7055, /* refused at once: the chain's circuit breaker is open */
-    PC_EDISKFULL = -7056  /* the filesystem under the cache has no space left */
+    PC_EDISKFULL = -7056, /* the filesystem under the cache has no space left */
+    PC_ECHANGED  = -7057  /* the chain changed under a load that found its rows
+                             unchanged: nothing written, the next load compares */
 };
 
 /* The load results, reject reasons and daemon states recorded below, and

@@ -153,6 +153,7 @@ static double reload(pcd_store *st, pcd_publish_stats *ps, uint64_t *rows, clock
     double t0 = now_s();
     pcd_snapshot snap;
     pcd_snapshot_init(&snap, chain);
+    pcd_store_expect(st, &snap); /* as the daemon's loads do */
     pcd_cancel cx = { .deadline_ms = pc_mono_ms() + 600000, .stop_fd = -1 };
     if (pcd_pg_load_chain(conn, &cfg, chain, &cx, &snap, err, sizeof err) != PC_OK)
         die("load", err);
@@ -162,7 +163,7 @@ static double reload(pcd_store *st, pcd_publish_stats *ps, uint64_t *rows, clock
     if (pcd_store_publish(st, &snap, &meta, ps, err, sizeof err) != PC_OK)
         die("publish", err);
     double t = now_s() - t0;
-    *rows = snap.n;
+    *rows = snap.base_rows + snap.store_rows;
     if (ck)
         *ck = (clocks){ t, t1 - t0, now_s() - t1, snap.us_first, snap.us_wait, snap.us_feed, snap.us_sort,
                         ps->us_diff, ps->us_commit, snap.wire_bytes, ps->us_table,

@@ -235,6 +235,7 @@ static void test_diff_second_half(void **state)
     size_t n = s.n;
     assert_int_equal(publish(f, &s, &ps), PC_OK);
     assert_int_equal(ps.put, n);
+    assert_int_equal(ps.scan_skipped, 0); /* a first load: no scan */
     expect_chain_is(f, &s);
     pcd_snapshot_free(&s);
 
@@ -242,6 +243,9 @@ static void test_diff_second_half(void **state)
     assert_int_equal(publish(f, &s, &ps), PC_OK);
     assert_int_equal(ps.put + ps.deleted, 0);
     assert_int_equal(ps.unchanged, n);
+    /* The scan found the second half unchanged, and the diff skipped it. */
+    assert_true(ps.scan_skipped >= n / 2 - 1);
+    assert_true(ps.scan_skipped <= n - n / 2 + 1);
     pcd_snapshot_free(&s);
 
     const size_t at[] = { n / 2 - 1, n / 2, n / 2 + 1, 3 * n / 4, BIG - 1, BIG, n - 1, 5 };
