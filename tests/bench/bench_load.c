@@ -12,7 +12,8 @@
  * price changed (a full rewrite).  Then where a reload's time goes
  * (the loader's own clocks, and each stage's CPU replayed on a captured
  * stream), the peak RSS of a `pricecached --once` reloading the chain
- * beside the rows' size on the wire, LMDB bytes per row and the pages each
+ * beside the rows' size on the wire (and of a running pricecached's
+ * no-change reload, which knows the rows it published), LMDB bytes per row and the pages each
  * kind of reload wrote. */
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -36,6 +37,8 @@
 #include "snapshot.h"
 #include "store.h"
 #include "store_table.h"
+
+#include "bench_rss.h"
 
 static pcd_config cfg;
 static const char *chain;
@@ -327,112 +330,6 @@ static double replay(const chunk *cap, pcd_copy_row_fn fn, void *ctx, int loadro
  * small process: this program re-executed as `bench_load --spawn`, which
  * forks it, samples its /proc status and reports one line on a pipe. */
 
-typedef struct rss {
-    double wall;           /* seconds */
-    long   maxrss_kb;      /* getrusage of the child: peak resident */
-    long   anon_kb;        /* highest RssAnon sampled: its private memory */
-    long   file_kb;        /* highest RssFile sampled: pages of the cache
-                              file it mapped (the page cache, shared) */
-} rss;
-
-static long status_kb(pid_t pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long v = -1;
-    size_t fl = strlen(field);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
-            v = strtol(line + fl + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-/* bench_load --spawn DAEMON CONF: run `DAEMON -c CONF --once`, print
- * "wall maxrss_kb anon_kb file_kb"; exit 1 when it failed. */
-static int spawn_main(const char *daemon, const char *conf)
-{
-    rss r = { 0, 0, 0, 0 };
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("bench_load: fork");
-        return 1;
-    }
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0)
-            dup2(fd, 2);
-        execl(daemon, daemon, "-c", conf, "--once", (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    struct rusage ru;
-    for (;;) {
-        pid_t w = wait4(pid, &status, WNOHANG, &ru);
-        if (w == pid)
-            break;
-        if (w < 0) {
-            perror("bench_load: wait4");
-            return 1;
-        }
-        long a = status_kb(pid, "RssAnon"), f = status_kb(pid, "RssFile");
-        if (a > r.anon_kb)
-            r.anon_kb = a;
-        if (f > r.file_kb)
-            r.file_kb = f;
-        struct timespec ts = { 0, 2000000 };
-        nanosleep(&ts, NULL);
-    }
-    r.wall = now_s() - t0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        if (WIFEXITED(status))
-            fprintf(stderr, "bench_load: %s -c %s --once exited with status %d%s\n", daemon,
-                    conf, WEXITSTATUS(status),
-                    WEXITSTATUS(status) == 127 ? " (could not be executed)" : "");
-        else
-            fprintf(stderr, "bench_load: %s -c %s --once killed by signal %d\n", daemon, conf,
-                    WTERMSIG(status));
-        return 1;
-    }
-    printf("%.6f %ld %ld %ld\n", r.wall, (long)ru.ru_maxrss, r.anon_kb, r.file_kb);
-    return 0;
-}
-
-static rss run_once(const char *daemon, const char *conf)
-{
-    rss r = { 0, 0, 0, 0 };
-    int fds[2];
-    if (pipe(fds) != 0)
-        die("pipe", "failed");
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork", "failed");
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execl("/proc/self/exe", "bench_load", "--spawn", daemon, conf, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    int got = f && fscanf(f, "%lf %ld %ld %ld", &r.wall, &r.maxrss_kb, &r.anon_kb,
-                          &r.file_kb) == 4;
-    if (f)
-        fclose(f);
-    int status;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-        !got)
-        die("pricecached --once", "failed (the line above says how)");
-    return r;
-}
-
 static void print_clocks(const char *name, const clocks *k)
 {
     double other = k->total * 1e3 - (double)(k->us_first + k->us_wait + k->us_feed + k->us_sort +
@@ -445,10 +342,27 @@ static void print_clocks(const char *name, const clocks *k)
            (double)k->us_commit / 1e3, other);
 }
 
+/* 1 when the file's last line naming a publish contains `what`. */
+static int log_says(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int says = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "published version"))
+            says = strstr(line, what) != NULL;
+    fclose(f);
+    return says;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--spawn") == 0)
         return spawn_main(argv[2], argv[3]);
+    if (argc == 7 && strcmp(argv[1], "--spawn-daemon") == 0)
+        return spawn_daemon_main(argv[2], argv[3], argv[4], argv[5], argv[6]);
     /* The reloads below run in this process: with malloc set up as
      * pricecached sets up its own. */
     pcd_huge_malloc_reexec(argv);
@@ -553,7 +467,9 @@ int main(int argc, char **argv)
      * this chain (chains_query), first into an empty cache, then again
      * with no change. */
     rss r_first = { 0, 0, 0, 0 }, r_nc = { 0, 0, 0, 0 }, r_rw = { 0, 0, 0, 0 };
-    char conf[4200], once_dir[4200];
+    rss r_dnc = { 0, 0, 0, 0 };
+    int dnc_same = 0;
+    char conf[4200], once_dir[4200], dconf[4200], dlog[4200], drun[4200];
     if (argc == 5) {
         snprintf(conf, sizeof conf, "%s.conf", cfg.path);
         snprintf(once_dir, sizeof once_dir, "%s-once", cfg.path);
@@ -569,6 +485,27 @@ int main(int argc, char **argv)
         wipe(once_dir);
         r_first = run_once(argv[4], conf);
         r_nc = run_once(argv[4], conf);
+        /* The same chain reloaded by a running daemon, which knows what it
+         * published: its bus in a directory of its own, no HTTP. */
+        snprintf(dconf, sizeof dconf, "%s-daemon.conf", cfg.path);
+        snprintf(dlog, sizeof dlog, "%s-daemon.log", cfg.path);
+        snprintf(drun, sizeof drun, "%s-run", cfg.path);
+        wipe(drun);
+        if (mkdir(drun, 0750) != 0)
+            die("mkdir", drun);
+        f = fopen(dconf, "w");
+        if (!f)
+            die("config", dconf);
+        lit = PQescapeLiteral(conn, chain, strlen(chain));
+        fprintf(f, "[database]\ndsn = %s\n[cache]\npath = %s\nmap_size_mb = 4096\n"
+                "[log]\nlevel = info\n[http]\nlisten =\n[bus]\nevents = ipc://%s/events.ipc\n"
+                "control = ipc://%s/control.ipc\n[load]\nchains_query = SELECT slug FROM "
+                "chains WHERE slug = %s\n", cfg.dsn, once_dir, drun, drun, lit);
+        PQfreemem(lit);
+        fclose(f);
+        r_dnc = run_daemon(argv[4], dconf, once_dir, chain, dlog);
+        dnc_same = log_says(dlog, "none compared");
+        wipe(drun);
         /* once_dir is kept: after every price changed below, its third
          * run is a full rewrite. */
     }
@@ -652,12 +589,16 @@ int main(int argc, char **argv)
          * cache file it maps (RssFile: the old B-tree the diff reads) are
          * the page cache every reader shares, counted in the peak too. */
         double wire = (double)bytes_ldr;
-        const rss *rs[3] = { &r_first, &r_nc, &r_rw };
-        const char *names[3] = { "first load", "no-change reload", "full rewrite" };
+        const rss *rs[4] = { &r_first, &r_nc, &r_rw, &r_dnc };
+        const char *names[4] = { "first load", "no-change reload", "full rewrite",
+                                 "no-change, served" };
         printf("pricecached --once, this chain, rows on the wire %.1f MB; peak RSS (MB, and "
-               "per byte on the wire): total | private (RssAnon) | cache file mapped (RssFile)\n",
-               wire / 1048576.0);
-        for (int i = 0; i < 3; i++)
+               "per byte on the wire): total | private (RssAnon) | cache file mapped (RssFile); "
+               "'served': a running pricecached's reload (SIGUSR1) after its own load, the rows "
+               "%s\n", wire / 1048576.0,
+               dnc_same ? "digested as the cache's (log: none compared)"
+                        : "NOT found the cache's (its log does not say none compared)");
+        for (int i = 0; i < 4; i++)
             printf("  %-17s %5.2f s  %6.1f (%.2fx) | %6.1f (%.2fx) | %6.1f\n", names[i],
                    rs[i]->wall, rs[i]->maxrss_kb / 1024.0, rs[i]->maxrss_kb * 1024.0 / wire,
                    rs[i]->anon_kb / 1024.0, rs[i]->anon_kb * 1024.0 / wire,
