@@ -71,34 +71,6 @@ static void adopt_chunks(pcd_snapshot *s, pcd_arena_chunk *list)
     s->arena = list;
 }
 
-/* Copy the keys of recs[0..n) into one new chunk, in the records' order,
- * and point the records there, for records the sort left where they were
- * (already in order): see pcd_keysort_items.  NULL when there is nothing
- * to move or no memory (the keys stay where they are). */
-static pcd_arena_chunk *relocate_keys(pcd_rec *recs, size_t n)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += recs[i].klen;
-    if (total == 0)
-        return NULL;
-    pcd_arena_chunk *c = malloc(sizeof *c + total);
-    if (!c)
-        return NULL;
-    pcd_huge_advise(c, sizeof *c + total);
-    c->next = NULL;
-    c->used = c->cap = total;
-    uint8_t *o = c->data;
-    for (size_t i = 0; i < n; i++) {
-        if (i + 16 < n)
-            __builtin_prefetch(recs[i + 16].key);
-        memcpy(o, recs[i].key, recs[i].klen);
-        recs[i].key = o;
-        o += recs[i].klen;
-    }
-    return c;
-}
-
 static void *presort_main(void *arg)
 {
     struct pcd_presort *p = arg;
@@ -111,7 +83,7 @@ static void *presort_main(void *arg)
     free(p->items);
     p->items = NULL;
     if (p->rc == PC_OK && !p->keys)
-        p->keys = relocate_keys(p->recs, p->n);
+        p->keys = pcd_keys_relocate(p->recs, p->n);
     /* The keys as they arrived are no longer read: a million rows' worth
      * goes back before the later rows are done, not at finish. */
     if (p->keys) {
@@ -374,7 +346,7 @@ int pcd_snapshot_finish(pcd_snapshot *s)
     free(s->items);
     s->items = NULL;
     if (rc == PC_OK && !keys)
-        keys = relocate_keys(s->recs, s->n);
+        keys = pcd_keys_relocate(s->recs, s->n);
     /* Then this thread joins the sealed rows' sort (the other core is
      * free now that the stream has ended), and waits for its gather. */
     if (s->pre && s->pre->threaded && s->pre->job)

@@ -341,17 +341,47 @@ static void gather_range(const pcd_rec *recs, const item *it, pcd_rec *out, size
 /* A chunk for the keys of items [0, n): one allocation (a big one is
  * mapped apart and goes back to the system whole when freed, where many
  * smaller ones would stay in malloc's arenas).  NULL: none, or no memory. */
-static pcd_arena_chunk *key_chunk(const item *it, size_t n)
+/* One chunk of `total` key bytes (NULL: none, or no memory). */
+static pcd_arena_chunk *chunk_of(size_t total)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += it[i].klen;
     pcd_arena_chunk *c = total ? malloc(sizeof *c + total) : NULL;
     if (c) {
         pcd_huge_advise(c, sizeof *c + total);
         c->next = NULL;
         c->used = c->cap = total;
     }
+    return c;
+}
+
+static pcd_arena_chunk *key_chunk(const item *it, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += it[i].klen;
+    return chunk_of(total);
+}
+
+/* Copy the keys of recs[lo..hi) to o on, in the records' order, and point
+ * the records there. */
+static void move_range(pcd_rec *recs, size_t lo, size_t hi, uint8_t *o)
+{
+    for (size_t i = lo; i < hi; i++) {
+        if (i + 16 < hi)
+            __builtin_prefetch(recs[i + 16].key);
+        memcpy(o, recs[i].key, recs[i].klen);
+        recs[i].key = o;
+        o += recs[i].klen;
+    }
+}
+
+pcd_arena_chunk *pcd_keys_relocate(pcd_rec *recs, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += recs[i].klen;
+    pcd_arena_chunk *c = chunk_of(total);
+    if (c)
+        move_range(recs, 0, n, c->data);
     return c;
 }
 
@@ -507,25 +537,7 @@ static void move_begin(pcd_keysort_job *j)
             j->koff[i / PIECE] = at;
         at += j->x.it[i].klen;
     }
-    j->keys = at ? malloc(sizeof *j->keys + at) : NULL;
-    if (j->keys) {
-        pcd_huge_advise(j->keys, sizeof *j->keys + at);
-        j->keys->next = NULL;
-        j->keys->used = j->keys->cap = at;
-    }
-}
-
-/* Copy the keys of recs[lo, hi) to `o` in order and point the records
- * there. */
-static void move_range(pcd_rec *recs, size_t lo, size_t hi, uint8_t *o)
-{
-    for (size_t i = lo; i < hi; i++) {
-        if (i + 16 < hi)
-            __builtin_prefetch(recs[i + 16].key);
-        memcpy(o, recs[i].key, recs[i].klen);
-        recs[i].key = o;
-        o += recs[i].klen;
-    }
+    j->keys = chunk_of(at);
 }
 
 void pcd_keysort_job_run(pcd_keysort_job *j)

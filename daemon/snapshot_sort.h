@@ -41,6 +41,13 @@ pcd_sort_item pcd_sort_item_make(const uint8_t *key, uint32_t klen, uint32_t idx
 int pcd_keysort_items(pcd_rec **recs, size_t n, pcd_sort_item *items, uint32_t wb,
                       pcd_arena_chunk **keys);
 
+/* Copy the keys of recs[0..n) into one new chunk, in the records' order,
+ * and point the records there: for records the sort left where they were
+ * (already in order), so that their keys too lie in key order and their
+ * old home may go.  NULL when there is nothing to move or no memory (the
+ * keys stay where they are). */
+pcd_arena_chunk *pcd_keys_relocate(pcd_rec *recs, size_t n);
+
 /* pcd_keysort_items shared between threads, for the sort of the sealed
  * rows (snapshot.c), which the loader's thread joins once the stream has
  * ended: _new queues the whole sort (NULL: out of memory); _run splits
