@@ -62,6 +62,16 @@ int pc_chain_info(pc_reader *r, const char *chain, pc_chain_meta *out)
     return pc_api_return(chain_info(r, chain, out));
 }
 
+/* The daemon record inside an open transaction: PC_OK, PC_NOTFOUND,
+ * PC_EFORMAT (a record this library cannot decode), PC_EIO. */
+static int daemon_in(const pc_rtxn *t, pc_daemon_rec *out)
+{
+    uint8_t kb[PC_KEY_MAX];
+    MDB_val k = { pc_key_daemon(kb), kb }, v;
+    int rc = mdb_get(t->txn, t->dbi, &k, &v);
+    return rc != MDB_SUCCESS ? pc_err_from_mdb(rc) : pc_daemon_decode(v.mv_data, v.mv_size, out);
+}
+
 int pc_reader_daemon(pc_reader *r, pc_daemon_rec *out)
 {
     if (!r || !out)
@@ -70,10 +80,7 @@ int pc_reader_daemon(pc_reader *r, pc_daemon_rec *out)
     int rc = pc_rtxn_begin(r, &s);
     if (rc != PC_OK)
         return rc;
-    uint8_t kb[PC_KEY_MAX];
-    MDB_val k = { pc_key_daemon(kb), kb }, v;
-    rc = mdb_get(s.txn, s.dbi, &k, &v);
-    rc = rc != MDB_SUCCESS ? pc_err_from_mdb(rc) : pc_daemon_decode(v.mv_data, v.mv_size, out);
+    rc = daemon_in(&s, out);
     pc_rtxn_end(&s);
     return rc;
 }
@@ -158,15 +165,25 @@ static int wait_ready(pc_reader *r, int timeout_ms)
         return PC_EINVAL;
     int64_t deadline = pc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
+        /* A transaction refused is the answer, at once, whatever its code:
+         * its PC_EFORMAT is lock.mdb obviously corrupt (pc_errdetail names
+         * the check), which no waiting mends.  The transaction is begun
+         * here, not through pc_reader_daemon, whose PC_EFORMAT cannot tell
+         * that from the undecodable record below, which is waited out. */
+        pc_rtxn t;
+        int rc = pc_rtxn_begin(r, &t);
+        if (rc != PC_OK)
+            return rc;
         pc_daemon_rec d;
-        int rc = pc_reader_daemon(r, &d);
+        rc = daemon_in(&t, &d);
+        pc_rtxn_end(&t);
         if (rc == PC_OK && d.ready)
             return PC_OK;
         /* No record, or one we cannot decode: the daemon has not said it is
          * ready, which is all this call answers. */
         if (rc != PC_OK && rc != PC_NOTFOUND && rc != PC_EFORMAT)
             return rc;
-        /* Waited out, not returned: its detail is not this call's. */
+        /* Waited out, not returned: a detail is not this call's. */
         if (rc == PC_EFORMAT)
             pc_detail_clear();
         int64_t left = deadline - pc_mono_ms();

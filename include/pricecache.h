@@ -231,7 +231,10 @@ void pc_free_chains(char **chains);
  *   timeout_ms  <0 waits forever, 0 only checks.
  *
  * Returns PC_OK when ready; PC_ETIMEDOUT; PC_EINVAL (NULL reader);
- * PC_EOVERLOADED; PC_EIO.  Polls the environment every 5 ms, holding no
+ * PC_EFORMAT at once, without waiting (lock.mdb obviously corrupt, as for
+ * pc_get; pc_errdetail names it: waiting would not mend it); PC_EOVERLOADED;
+ * PC_EIO.  A daemon record this library cannot decode is waited out like
+ * a missing one.  Polls the environment every 5 ms, holding no
  * transaction in between; thread-safe.
  */
 int pc_wait_ready(pc_reader *r, int timeout_ms);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -359,6 +360,15 @@ static void holder_start(holder *h)
         if (pcd_store_open(&cfg, &st, err, sizeof err) != PC_OK)
             _exit(2);
         publish_one(st, "acme", 100);
+        /* A daemon that says it is ready. */
+        pc_daemon_rec d;
+        memset(&d, 0, sizeof d);
+        d.size = sizeof d;
+        d.state = PC_DAEMON_READY;
+        d.ready = 1;
+        d.pid = (uint32_t)getpid();
+        if (pcd_store_put_daemon(st, &d) != PC_OK)
+            _exit(4);
         char c = 'r';
         if (write(up[1], &c, 1) != 1)
             _exit(3);
@@ -511,6 +521,138 @@ static void test_library_refuses(void **state)
     holder_stop(&h);
 }
 
+/* ---- every public reader of the environment, with lock.mdb corrupt ------- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A refusal must be PC_EFORMAT, with the sentence naming what is wrong in
+ * lock.mdb, and at once: not a wait to the time-out, not another code. */
+typedef struct sweep {
+    pc_reader  *r;
+    pc_scan    *scan;       /* opened before the bytes were written */
+    const char *want;       /* in the detail */
+    char        bad[2048];  /* the calls that answered otherwise */
+} sweep;
+
+__attribute__((format(printf, 2, 3)))
+static void bad(sweep *w, const char *fmt, ...)
+{
+    size_t len = strlen(w->bad);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->bad + len, sizeof w->bad - len, fmt, ap);
+    va_end(ap);
+}
+
+static void judge(sweep *w, const char *call, int rc, int64_t t0)
+{
+    const char *detail = pc_errdetail(rc);
+    int64_t ms = now_ms() - t0;
+    if (rc != PC_EFORMAT || !strstr(detail, w->want) || ms >= 1000)
+        bad(w, "\n  %s: %s (%d) \"%s\" after %lld ms", call, pc_strerror(rc), rc, detail,
+            (long long)ms);
+}
+
+#define SWEEP(w, call, expr)                  \
+    do {                                      \
+        int64_t t0_ = now_ms();               \
+        judge((w), (call), (expr), t0_);      \
+    } while (0)
+
+static void *sweep_calls(void *arg)
+{
+    sweep *w = arg;
+    pc_reader *r = w->r;
+    pc_chain_meta cm;
+    char **chains = NULL;
+    pc_scan *s2 = NULL;
+    const pc_scan_row *const *rows;
+    size_t n;
+    pc_daemon_status ds = { .size = sizeof ds };
+    pc_chain_status cs = { .size = sizeof cs };
+    pc_source_status ss = { .size = sizeof ss };
+    pc_env_status es = { .size = sizeof es };
+    pc_reader_slot slots[8];
+    char ev[128], ctl[128];
+    const char *items[1] = { "item" };
+    pc_price prices[1];
+    int status[1];
+    pc_basket_item line = { "item", 1 };
+    pc_basket_result *br = NULL;
+    SWEEP(w, "pc_wait_ready(2000)", pc_wait_ready(r, 2000));
+    SWEEP(w, "pc_wait_ready(0)", pc_wait_ready(r, 0));
+    SWEEP(w, "pc_chain_info", pc_chain_info(r, "acme", &cm));
+    SWEEP(w, "pc_chains", pc_chains(r, &chains, &n));
+    pc_free_chains(chains);
+    SWEEP(w, "pc_scan_open", pc_scan_open(r, "acme", 0, &s2));
+    pc_scan_close(s2);
+    SWEEP(w, "pc_scan_next", pc_scan_next(w->scan, &rows, &n, NULL));
+    SWEEP(w, "pc_daemon_read", pc_daemon_read(r, &ds));
+    SWEEP(w, "pc_chain_read", pc_chain_read(r, "acme", &cs));
+    SWEEP(w, "pc_source_read", pc_source_read(r, 0, &ss));
+    SWEEP(w, "pc_env_read", pc_env_read(r, &es));
+    SWEEP(w, "pc_readers_list", pc_readers_list(r, slots, 8, &n, NULL));
+    SWEEP(w, "pc_bus_addrs", pc_bus_addrs(r, ev, sizeof ev, ctl, sizeof ctl));
+    SWEEP(w, "pc_get_many", pc_get_many(r, "acme", NULL, 1, items, prices, status));
+    SWEEP(w, "pc_basket_single", pc_basket_single(r, "acme", NULL, &line, 1, NULL, &br));
+    pc_basket_free(br);
+    return NULL;
+}
+
+static void sweep_in(sweep *w, int new_thread, const char *want)
+{
+    w->want = want;
+    w->bad[0] = '\0';
+    if (new_thread) {
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, sweep_calls, w), 0);
+        pthread_join(t, NULL);
+    } else {
+        sweep_calls(w);
+    }
+    if (w->bad[0])
+        fail_msg("with %s, on %s thread:%s", want, new_thread ? "a new" : "a reading", w->bad);
+}
+
+static void test_library_every_call(void **state)
+{
+    (void)state;
+    holder h;
+    holder_start(&h);
+    lock_open(h.dir);
+    pc_reader *r;
+    assert_int_equal(pc_open(h.dir, &r), PC_OK);
+    sweep w = { .r = r };
+    assert_int_equal(pc_scan_open(r, "acme", 0, &w.scan), PC_OK);
+    assert_int_equal(pc_wait_ready(r, 0), PC_OK);
+    uint32_t n0;
+    uint64_t t0;
+    peek(h.dir, OFF_NREADERS, &n0, sizeof n0);
+    peek(h.dir, OFF_TXNID, &t0, sizeof t0);
+
+    /* An id beyond data.mdb's last commit meets every thread. */
+    poke64(h.dir, OFF_TXNID, UINT64_MAX);
+    sweep_in(&w, 0, "lock.mdb: transaction id 18446744073709551615 beyond");
+    sweep_in(&w, 1, "lock.mdb: transaction id 18446744073709551615 beyond");
+    poke64(h.dir, OFF_TXNID, t0);
+    /* A reader count beyond the table meets a thread's first read. */
+    poke32(h.dir, OFF_NREADERS, 4294967295u);
+    sweep_in(&w, 1, "lock.mdb: reader count 4294967295 beyond the table");
+    poke32(h.dir, OFF_NREADERS, n0);
+
+    /* The bytes back: ready again. */
+    assert_int_equal(pc_wait_ready(r, 0), PC_OK);
+    pc_scan_close(w.scan);
+    pc_close(r);
+    lock_close();
+    holder_stop(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,6 +664,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_refuses, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_store_one_behind, store_setup, store_teardown),
         cmocka_unit_test(test_library_refuses),
+        cmocka_unit_test(test_library_every_call),
     };
     return cmocka_run_group_tests_name("lockfile", tests, NULL, NULL);
 }
