@@ -10,9 +10,12 @@
 
 /* The first record numbered above `after`, in its own transaction.
  * PC_OK; PC_NOTFOUND at the end; PC_EFORMAT with rec->seq naming the
- * record that is not one. */
+ * record that is not one.  rec->seq stays 0 when no record was reached:
+ * the transaction was refused, and its PC_EFORMAT (lock.mdb obviously
+ * corrupt, the detail naming it) says nothing about the log. */
 static int audit_at(pc_reader *r, uint64_t after, pc_audit_rec *rec)
 {
+    rec->seq = 0;
     pc_rtxn t;
     int rc = pc_rtxn_begin(r, &t);
     if (rc != PC_OK)
@@ -49,10 +52,12 @@ static int audit_next(pc_reader *r, uint64_t after, pc_audit_entry *out)
     if (!r || !out || out->size < ENTRY_V1)
         return PC_EINVAL;
     pc_audit_rec rec;
-    rec.seq = 0;
     int rc = audit_at(r, after, &rec);
     if (rc != PC_OK && rc != PC_EFORMAT)
         return rc;
+    /* On PC_EFORMAT, seq 0 (no record) tells a refused lock.mdb from a
+     * bad record: out is cleared either way, so that a caller walking the
+     * log never blames the record it read last. */
     uint32_t size = out->size;
     memset(out, 0, size);
     out->size = size;
@@ -80,11 +85,14 @@ static int audit_verify(pc_reader *r, pc_audit_verdict *out)
     pc_audit_rec rec;
     const uint8_t *prev = NULL;
     for (;;) {
-        rec.seq = 0;
         int rc = audit_at(r, out->intact, &rec);
         if (rc == PC_NOTFOUND)
             return PC_OK;
-        if (rc == PC_EFORMAT) {
+        /* Only a record that is not one breaks the chain.  A refused
+         * transaction (rec.seq 0) is no verdict on the log: a damaged
+         * lock.mdb is not tampering, and its PC_EFORMAT goes back as it
+         * is, with its detail, bad_seq 0. */
+        if (rc == PC_EFORMAT && rec.seq) {
             out->bad_seq = rec.seq;
             snprintf(out->why, sizeof out->why, "not a well-formed audit record");
             return PC_ETAMPERED;

@@ -1171,12 +1171,15 @@ typedef struct pc_audit_entry {
  *
  *   after  in   0 for the first record, else the seq last read.
  *   out    in   out->size set by the caller.
- *          out  the record.  On PC_EFORMAT, out->seq names the bad record.
+ *          out  the record.  On PC_EFORMAT, out->seq names the bad record,
+ *               or is 0 when no record was read (lock.mdb, see below).
  *
  * One transaction per record: walking a long log pins nothing.  The
  * hashes are handed out as recorded, not checked (pc_audit_verify).
  * Returns PC_OK; PC_NOTFOUND (no record after `after`: the end);
- * PC_EFORMAT (the next record is not a well-formed audit record);
+ * PC_EFORMAT (the next record is not a well-formed audit record, out->seq
+ * its number; or, with out->seq 0, lock.mdb obviously corrupt as for
+ * pc_get, pc_errdetail names it: nothing is said about the log);
  * PC_EINVAL (NULL argument, size too small); PC_EOVERLOADED; PC_EIO.
  * Thread-safe.
  */
@@ -1200,8 +1203,12 @@ typedef struct pc_audit_verdict {
  * Returns PC_OK (the chain is intact: out->intact records, bad_seq 0);
  * PC_ETAMPERED (out->bad_seq is the first record that is missing, out of
  * order, malformed or whose hashes do not match; out->why says which);
- * PC_EINVAL; PC_EOVERLOADED; PC_EIO.  Reads one record per transaction:
- * records the daemon appends meanwhile are checked too.  Thread-safe.
+ * PC_EFORMAT (lock.mdb obviously corrupt, as for pc_get; pc_errdetail
+ * names it: no verdict on the log, which may be intact; bad_seq 0,
+ * out->intact the records checked before the refusal; a damaged lock
+ * file is not tampering); PC_EINVAL; PC_EOVERLOADED; PC_EIO.  Reads one
+ * record per transaction: records the daemon appends meanwhile are
+ * checked too.  Thread-safe.
  */
 int pc_audit_verify(pc_reader *r, pc_audit_verdict *out);
 

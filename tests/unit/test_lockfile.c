@@ -360,14 +360,16 @@ static void holder_start(holder *h)
         if (pcd_store_open(&cfg, &st, err, sizeof err) != PC_OK)
             _exit(2);
         publish_one(st, "acme", 100);
-        /* A daemon that says it is ready. */
+        /* A daemon that says it is ready, and an audit log of two. */
         pc_daemon_rec d;
         memset(&d, 0, sizeof d);
         d.size = sizeof d;
         d.state = PC_DAEMON_READY;
         d.ready = 1;
         d.pid = (uint32_t)getpid();
-        if (pcd_store_put_daemon(st, &d) != PC_OK)
+        uint64_t seq;
+        if (pcd_store_put_daemon(st, &d) != PC_OK || pcd_store_audit(st, "one", &seq) != PC_OK ||
+            pcd_store_audit(st, "two", &seq) != PC_OK)
             _exit(4);
         char c = 'r';
         if (write(up[1], &c, 1) != 1)
@@ -568,6 +570,8 @@ static void *sweep_calls(void *arg)
 {
     sweep *w = arg;
     pc_reader *r = w->r;
+    pc_audit_verdict v = { .size = sizeof v };
+    pc_audit_entry e = { .size = sizeof e };
     pc_chain_meta cm;
     char **chains = NULL;
     pc_scan *s2 = NULL;
@@ -586,6 +590,14 @@ static void *sweep_calls(void *arg)
     pc_basket_result *br = NULL;
     SWEEP(w, "pc_wait_ready(2000)", pc_wait_ready(r, 2000));
     SWEEP(w, "pc_wait_ready(0)", pc_wait_ready(r, 0));
+    SWEEP(w, "pc_audit_verify", pc_audit_verify(r, &v));
+    if (v.bad_seq != 0 || v.why[0]) /* no record is blamed */
+        bad(w, "\n  pc_audit_verify blames record #%llu: %s", (unsigned long long)v.bad_seq,
+            v.why);
+    e.seq = 1; /* as left by a walk of the log */
+    SWEEP(w, "pc_audit_next", pc_audit_next(r, 1, &e));
+    if (e.seq != 0) /* no record is blamed */
+        bad(w, "\n  pc_audit_next blames record #%llu", (unsigned long long)e.seq);
     SWEEP(w, "pc_chain_info", pc_chain_info(r, "acme", &cm));
     SWEEP(w, "pc_chains", pc_chains(r, &chains, &n));
     pc_free_chains(chains);
@@ -630,6 +642,9 @@ static void test_library_every_call(void **state)
     sweep w = { .r = r };
     assert_int_equal(pc_scan_open(r, "acme", 0, &w.scan), PC_OK);
     assert_int_equal(pc_wait_ready(r, 0), PC_OK);
+    pc_audit_verdict v = { .size = sizeof v };
+    assert_int_equal(pc_audit_verify(r, &v), PC_OK);
+    assert_int_equal(v.intact, 2);
     uint32_t n0;
     uint64_t t0;
     peek(h.dir, OFF_NREADERS, &n0, sizeof n0);
@@ -645,8 +660,12 @@ static void test_library_every_call(void **state)
     sweep_in(&w, 1, "lock.mdb: reader count 4294967295 beyond the table");
     poke32(h.dir, OFF_NREADERS, n0);
 
-    /* The bytes back: ready again. */
+    /* The bytes back: ready, and the log intact. */
     assert_int_equal(pc_wait_ready(r, 0), PC_OK);
+    memset(&v, 0, sizeof v);
+    v.size = sizeof v;
+    assert_int_equal(pc_audit_verify(r, &v), PC_OK);
+    assert_int_equal(v.intact, 2);
     pc_scan_close(w.scan);
     pc_close(r);
     lock_close();
