@@ -25,6 +25,10 @@
  *   Every call that can fail returns PC_OK (0) or one of the negative PC_*
  *   codes below; pc_strerror() names each.  PC_NOTFOUND is an ordinary
  *   answer, not a failure.  The library never prints, logs, exits or aborts.
+ *   A call that finds lock.mdb obviously corrupt (any member of the group
+ *   can write it; pc_get lists the checks) refuses with PC_EFORMAT, at
+ *   once: never another code, never after a wait; pc_errdetail names
+ *   the check and the values.
  *
  * Threads
  *
@@ -177,9 +181,10 @@ void pc_close(pc_reader *r);
  * over-long argument); PC_EOVERLOADED (no reader slot: retry later, or
  * raise [cache] max_readers); PC_EFORMAT (a value of the wrong size, or
  * lock.mdb obviously corrupt: a reader count beyond the table before a
- * thread's first read, a transaction id beyond data.mdb's last commit;
- * pc_errdetail says which; nothing is read then); PC_EIO.  Never blocks
- * on the daemon, the database or the bus.  Thread-safe.
+ * thread's first read, a transaction id beyond data.mdb's last commit or
+ * below one the thread saw; pc_errdetail says which; nothing is read
+ * then); PC_EIO.  Never blocks on the daemon, the database or the bus.
+ * Thread-safe.
  */
 int pc_get(pc_reader *r, const char *chain, const char *store,
            const char *item, pc_price *out);
@@ -200,15 +205,16 @@ int pc_get(pc_reader *r, const char *chain, const char *store,
  *
  * Returns PC_OK when the chain was read (whatever the per-item statuses);
  * PC_ENOCHAIN, PC_EINVAL (bad chain/store or NULL arrays with n > 0),
- * PC_EOVERLOADED, PC_EIO as for pc_get, in which case status[] is filled
- * with that same code.  Thread-safe.
+ * PC_EOVERLOADED, PC_EFORMAT (lock.mdb), PC_EIO as for pc_get, in which
+ * case status[] is filled with that same code.  Thread-safe.
  */
 int pc_get_many(pc_reader *r, const char *chain, const char *store, size_t n,
                 const char *const items[], pc_price out[], int status[]);
 
 /* pc_chain_info - the metadata of a chain's current snapshot.
  *
- * Returns PC_OK, PC_ENOCHAIN, PC_EINVAL, PC_EOVERLOADED, PC_EIO.
+ * Returns PC_OK, PC_ENOCHAIN, PC_EINVAL, PC_EOVERLOADED, PC_EFORMAT (a
+ * record too short to decode, or lock.mdb as for pc_get), PC_EIO.
  * Thread-safe.
  */
 int pc_chain_info(pc_reader *r, const char *chain, pc_chain_meta *out);
@@ -219,7 +225,8 @@ int pc_chain_info(pc_reader *r, const char *chain, pc_chain_meta *out);
  *               caller frees it with pc_free_chains (one call frees all).
  *   count  out  number of chains (may be NULL).
  *
- * Returns PC_OK, PC_EINVAL, PC_ENOMEM, PC_EOVERLOADED, PC_EIO.
+ * Returns PC_OK, PC_EINVAL, PC_ENOMEM, PC_EOVERLOADED, PC_EFORMAT (lock.mdb
+ * as for pc_get), PC_EIO.
  */
 int  pc_chains(pc_reader *r, char ***out, size_t *count);
 void pc_free_chains(char **chains);
@@ -905,9 +912,10 @@ typedef struct pc_daemon_status {
  *
  * Returns PC_OK; PC_NOTFOUND (no daemon ever wrote a record in this
  * environment: not started yet); PC_EINVAL (NULL argument, size too
- * small); PC_EFORMAT (a record this library cannot decode: upgrade it);
- * PC_EOVERLOADED (no reader slot: retry later); PC_EIO.  Reads the
- * daemon record and every chain record in one transaction: O(chains).
+ * small); PC_EFORMAT (a record this library cannot decode: upgrade it;
+ * or lock.mdb as for pc_get, pc_errdetail names it); PC_EOVERLOADED (no
+ * reader slot: retry later); PC_EIO.  Reads the daemon record and every
+ * chain record in one transaction: O(chains).
  * Thread-safe.
  */
 int pc_daemon_read(pc_reader *r, pc_daemon_status *out);
@@ -970,7 +978,8 @@ typedef struct pc_source_status {
  * Returns PC_OK; PC_NOTFOUND (index past the last source, or a daemon
  * that never recorded its sources: older, or not started yet); PC_EINVAL
  * (NULL argument, size too small); PC_EFORMAT (a record this library
- * cannot decode); PC_EOVERLOADED; PC_EIO.  Thread-safe.
+ * cannot decode, or lock.mdb as for pc_get); PC_EOVERLOADED; PC_EIO.
+ * Thread-safe.
  */
 int pc_source_read(pc_reader *r, size_t index, pc_source_status *out);
 
@@ -1007,8 +1016,8 @@ typedef struct pc_chain_status {
  *          out  the record; left untouched unless PC_OK.
  *
  * Returns PC_OK; PC_ENOCHAIN (not in the cache); PC_EINVAL (NULL argument,
- * bad slug, size too small); PC_EFORMAT (a record too short to decode);
- * PC_EOVERLOADED; PC_EIO.  Thread-safe.
+ * bad slug, size too small); PC_EFORMAT (a record too short to decode,
+ * or lock.mdb as for pc_get); PC_EOVERLOADED; PC_EIO.  Thread-safe.
  */
 int pc_chain_read(pc_reader *r, const char *chain, pc_chain_status *out);
 
@@ -1026,8 +1035,10 @@ typedef struct pc_env_status {
 /* pc_env_read - the environment's map use and reader slots.
  *
  * Returns PC_OK; PC_EINVAL (NULL argument, size too small);
- * PC_EOVERLOADED; PC_EIO.  readers_used counts every live slot, this
- * process's idle ones included.  Thread-safe.
+ * PC_EOVERLOADED; PC_EFORMAT (lock.mdb obviously corrupt, as for pc_get;
+ * also a reader count beyond the table on a thread that has read before:
+ * counting the slots would walk past it); PC_EIO.  readers_used counts
+ * every live slot, this process's idle ones included.  Thread-safe.
  */
 int pc_env_read(pc_reader *r, pc_env_status *out);
 
@@ -1064,7 +1075,8 @@ typedef struct pc_reader_slot {
  * txnid).  Reads the lock file's table without taking its lock, inside a
  * short read transaction of the caller (listed as current).  Returns
  * PC_OK; PC_EINVAL (NULL r or n, out NULL with cap > 0); PC_ENOMEM;
- * PC_EOVERLOADED; PC_EIO (a table this library cannot parse).
+ * PC_EOVERLOADED; PC_EFORMAT (lock.mdb obviously corrupt, as for
+ * pc_env_read); PC_EIO (a table this library cannot parse).
  * Thread-safe.
  */
 int pc_readers_list(pc_reader *r, pc_reader_slot *out, size_t cap, size_t *n,
@@ -1117,7 +1129,8 @@ typedef struct pc_scan_row {
  *
  * Checks that the chain exists (one short transaction); reads no price.
  * Returns PC_OK; PC_ENOCHAIN; PC_EINVAL (NULL argument, bad slug, batch
- * too large); PC_ENOMEM; PC_EOVERLOADED; PC_EIO.  Thread-safe; the scan
+ * too large); PC_ENOMEM; PC_EOVERLOADED; PC_EFORMAT (a metadata record
+ * too short, or lock.mdb as for pc_get); PC_EIO.  Thread-safe; the scan
  * itself is not: use it from one thread at a time.
  */
 int pc_scan_open(pc_reader *r, const char *chain, size_t batch, pc_scan **out);
@@ -1133,7 +1146,8 @@ int pc_scan_open(pc_reader *r, const char *chain, size_t batch, pc_scan **out);
  *
  * Returns PC_OK (n == 0: the end); PC_ENOCHAIN (the chain left the cache
  * since the last batch); PC_EFORMAT (a price record of the wrong size:
- * the environment is damaged or newer); PC_EINVAL (NULL scan, rows or n);
+ * the environment is damaged or newer; or lock.mdb as for pc_get,
+ * pc_errdetail names it); PC_EINVAL (NULL scan, rows or n);
  * PC_ENOMEM; PC_EOVERLOADED; PC_EIO.  After an error the scan may be
  * called again (it resumes after the last row handed out) or closed.
  * Not thread-safe for one scan.
