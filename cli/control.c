@@ -117,7 +117,9 @@ static int audit_list(pc_reader *r, pc_audit_verdict *v)
         after = e->seq;
         v->intact++;
     }
-    if (rc == PC_EFORMAT) {
+    /* A record that is not one breaks the chain; seq 0 (none read) is the
+     * library refusing lock.mdb, reported as that, never as tampering. */
+    if (rc == PC_EFORMAT && e->seq) {
         v->bad_seq = e->seq;
         snprintf(v->why, sizeof v->why, "not a well-formed audit record");
         rc = PC_ETAMPERED;
@@ -136,23 +138,23 @@ int pc_cli_audit(int argc, char **argv)
     else if (argc != 0)
         return -1;
     pc_reader *r = NULL;
-    int rc = pc_open(pc_cli_dir(), &r);
-    if (rc != PC_OK) {
-        fprintf(stderr, "pricecache: %s: %s\n", pc_cli_dir(), pc_strerror(rc));
-        return pc_cli_exit_for(rc);
-    }
+    int rc = pc_cli_open(&r);
+    if (rc != 0)
+        return rc;
     pc_audit_verdict v = { .size = sizeof v };
     rc = verify ? pc_audit_verify(r, &v) : audit_list(r, &v);
+    /* pc_errdetail (a corrupt lock.mdb named) holds only until the next
+     * call into the library: reported before pc_close. */
+    if (rc != PC_OK && rc != PC_ETAMPERED) {
+        pc_close(r);
+        return pc_cli_fail("audit", rc);
+    }
     pc_close(r);
     if (rc == PC_ETAMPERED) {
         fprintf(stderr, "pricecache: audit: record #%llu is bad: %s (%llu records before it "
                 "are intact)\n", (unsigned long long)v.bad_seq, v.why,
                 (unsigned long long)v.intact);
         return PC_CLI_EXIT_TAMPERED;
-    }
-    if (rc != PC_OK) {
-        fprintf(stderr, "pricecache: audit: %s\n", pc_strerror(rc));
-        return pc_cli_exit_for(rc);
     }
     if (verify) {
         char h[2 * PC_AUDIT_HASH + 1] = "-";

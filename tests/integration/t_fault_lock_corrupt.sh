@@ -5,11 +5,12 @@
 # data.mdb's last commit (readers and the writer take their snapshot from
 # it), (3) random bytes over the magic, format, id and count.  Nobody
 # crashes: a reader thread with its slot reads on (1), a new thread or a
-# fresh process gets PC_EFORMAT with a sentence naming lock.mdb; the
-# daemon refuses to publish on it (the last snapshot stays), says
-# lock=corrupt in control status, pricecache_lock_file_corrupt 1, /readyz
-# 503 and the log, and publishes again once the bytes are back.  Readers
-# see only whole versions throughout; nothing published is lost.
+# fresh process gets PC_EFORMAT with a sentence naming lock.mdb (`audit`
+# too: a damaged lock file is not a tampered log); the daemon refuses to
+# publish on it (the last snapshot stays), says lock=corrupt in control
+# status, pricecache_lock_file_corrupt 1, /readyz 503 and the log, and
+# publishes again once the bytes are back.  Readers see only whole
+# versions throughout; nothing published is lost.
 sql "INSERT INTO chains VALUES ('gen');
      INSERT INTO chain_prices(chain_slug,item_id,price_cents) SELECT 'gen','g'||g,1 FROM generate_series(0,999) g"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -91,6 +92,9 @@ for n in 4294967295 2147483647 100000; do
     # a fresh process: refused at open, the file and the values named
     assert_exit 5 pc get gen '' g1
     assert_contains "$W/last.err" "lock.mdb: reader count $n beyond the table of"
+    # a damaged lock file is named as such, never as a tampered audit log
+    assert_exit 5 pc audit verify
+    assert_contains "$W/last.err" "lock.mdb: reader count $n beyond the table of"
     refused_then_restored "reader count $n beyond the table" "$v0"
 done
 # ---- (2) a transaction id beyond data.mdb's last commit ----------------
@@ -99,6 +103,8 @@ for id in 18446744073709551615 1073741824; do
     v0=$(version)
     poke txnid "$id"
     assert_exit 5 pc get gen '' g1
+    assert_contains "$W/last.err" "lock.mdb: transaction id $id beyond data.mdb's last commit"
+    assert_exit 5 pc audit
     assert_contains "$W/last.err" "lock.mdb: transaction id $id beyond data.mdb's last commit"
     refused_then_restored "last transaction id $id" "$v0"
 done
