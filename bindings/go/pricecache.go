@@ -448,7 +448,9 @@ func (r *Reader) Chains() ([]string, error) {
 // every chain of a restarted daemon has a snapshot on disk), or until ctx
 // ends. It polls every 5 ms as pc_wait_ready does, holding no transaction
 // and no OS thread in between. When ctx ends first it returns an *Error
-// wrapping ctx.Err(); a deadline also matches ErrTimeout.
+// wrapping ctx.Err(); a deadline also matches ErrTimeout. A cache it
+// cannot trust (a damaged lock.mdb) is an *Error matching ErrFormat at
+// once, its Detail saying what is wrong.
 func (r *Reader) WaitReady(ctx context.Context) error {
 	var t *time.Timer
 	for {

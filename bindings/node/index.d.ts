@@ -168,9 +168,11 @@ export declare class Reader<N extends Int64 = Int64> {
   chains(): string[];
   /** true when the daemon has loaded every chain once; never waits */
   isReady(): boolean;
-  /** waits on a timer, never blocking the loop; rejects with code 'PC_ETIMEDOUT' */
+  /** waits on a timer, never blocking the loop; rejects with code 'PC_ETIMEDOUT', or at
+   *  once 'PC_EFORMAT' when the cache cannot be trusted (a damaged lock.mdb) */
   waitReady(timeoutMs?: number): Promise<void>;
-  /** blocks the thread up to timeoutMs (negative: no limit); throws code 'PC_ETIMEDOUT' */
+  /** blocks the thread up to timeoutMs (negative: no limit); throws code 'PC_ETIMEDOUT',
+   *  or at once 'PC_EFORMAT' */
   waitReadySync(timeoutMs?: number): void;
   /** the bus addresses the daemon announced, or null */
   busAddresses(): BusAddresses | null;

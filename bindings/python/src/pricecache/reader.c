@@ -301,8 +301,10 @@ static PyObject *Reader_chains(Reader *self, PyObject *unused)
 PyDoc_STRVAR(wait_ready_doc, "wait_ready($self, /, timeout=None)\n--\n\n"
 "Wait until the daemon has loaded every active chain once (or a restarted\n"
 "daemon has every chain on disk).  timeout in seconds, None waits for\n"
-"ever, 0 only checks.  Returns None when ready; raises Timeout.  Releases\n"
-"the GIL while it waits.");
+"ever, 0 only checks.  Returns None when ready; raises Timeout when the\n"
+"time ran out, and at once FormatError when the cache cannot be trusted\n"
+"(a damaged lock.mdb: the message says what is wrong).  Releases the GIL\n"
+"while it waits.");
 
 static PyObject *Reader_wait_ready(Reader *self, PyObject *args, PyObject *kw)
 {
