@@ -325,14 +325,7 @@ int pcd_snapshot_finish(pcd_snapshot *s)
     if (same_rows(s)) {
         /* The cache holds these rows: nothing to sort, diff or write, and
          * their memory goes back now. */
-        presort_free(presort_join(s));
-        free_chunks(s->arena);
-        free(s->recs);
-        free(s->items);
-        s->arena = NULL;
-        s->recs = NULL;
-        s->items = NULL;
-        s->n = s->cap = 0;
+        pcd_snapshot_free(s); /* the counts, sums and digests stay */
         s->same_as = s->expect.version;
         s->us_sort += pcd_mono_us() - t0;
         return PC_OK;

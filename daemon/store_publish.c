@@ -417,10 +417,12 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
                 goto out;
             stats->put++;
             pcd_tab_log_add(&tlog, kb + clen + 1, k.mv_size - clen - 1, &r->val);
-            if (had)
+            if (track && had)
                 pcd_digest_sub(&e.dg[dk->store != NULL], pcd_digest_row(kb, k.mv_size, &old));
-            pcd_digest_add(&e.dg[dk->store != NULL], pcd_digest_row(kb, k.mv_size, &r->val));
-            e.rows[dk->store != NULL] += !had;
+            if (track) {
+                pcd_digest_add(&e.dg[dk->store != NULL], pcd_digest_row(kb, k.mv_size, &r->val));
+                e.rows[dk->store != NULL] += !had;
+            }
             if (!dk->store)
                 cur.base_sum += (double)r->val.cents - (had ? (double)old.cents : 0.0);
             if (!had) {
@@ -433,8 +435,10 @@ static int delta_txn(pcd_store *st, const char *chain, const pcd_snapshot *found
                 goto out;
             stats->deleted++;
             pcd_tab_log_add(&tlog, kb + clen + 1, k.mv_size - clen - 1, NULL);
-            pcd_digest_sub(&e.dg[dk->store != NULL], pcd_digest_row(kb, k.mv_size, &old));
-            e.rows[dk->store != NULL]--;
+            if (track) {
+                pcd_digest_sub(&e.dg[dk->store != NULL], pcd_digest_row(kb, k.mv_size, &old));
+                e.rows[dk->store != NULL]--;
+            }
             if (dk->store) {
                 cur.store_rows--;
             } else {

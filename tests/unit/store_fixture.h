@@ -6,7 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lmdb.h>
+
 #include "config.h"
+#include "pc_format.h"
+#include "snapshot.h"
 #include "store.h"
 
 typedef struct fixture {
@@ -40,6 +44,43 @@ static int store_teardown(void **state)
     pcd_config_free(&f->cfg);
     free(f);
     return 0;
+}
+
+/* Chain acme's keys and values in LMDB, read with raw LMDB (independent
+ * of the store under test), are exactly the snapshot's records. */
+static inline void expect_chain_is(fixture *f, const pcd_snapshot *s)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxreaders(env, 1024), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, MDB_RDONLY, 0), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    uint8_t prefix[PC_CHAIN_MAX + 2];
+    size_t plen = pc_key_chain_prefix(prefix, "acme", 4);
+    MDB_val k = { plen, prefix }, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    size_t i = 0;
+    while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+        if (i == s->n || k.mv_size != s->recs[i].klen ||
+            memcmp(k.mv_data, s->recs[i].key, k.mv_size) != 0)
+            fail_msg("LMDB key %zu (%.*s) is not the snapshot's", i, (int)k.mv_size,
+                     (const char *)k.mv_data);
+        if (v.mv_size != sizeof s->recs[i].val ||
+            memcmp(v.mv_data, &s->recs[i].val, v.mv_size) != 0)
+            fail_msg("LMDB value of key %zu (%.*s) is not the snapshot's", i,
+                     (int)k.mv_size, (const char *)k.mv_data);
+        i++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    assert_int_equal(i, s->n);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
 }
 
 #endif

@@ -427,14 +427,21 @@ static int in_new_thread(pc_reader *r, char *detail, size_t cap)
     return j.rc;
 }
 
+/* A reader of the cache a child holds, lock.mdb opened for poking. */
+static pc_reader *held_reader(holder *h)
+{
+    holder_start(h);
+    lock_open(h->dir);
+    pc_reader *r;
+    assert_int_equal(pc_open(h->dir, &r), PC_OK);
+    return r;
+}
+
 static void test_library_refuses(void **state)
 {
     (void)state;
     holder h;
-    holder_start(&h);
-    lock_open(h.dir);
-    pc_reader *r;
-    assert_int_equal(pc_open(h.dir, &r), PC_OK);
+    pc_reader *r = held_reader(&h);
     pc_price p;
     assert_int_equal(pc_get(r, "acme", NULL, "item", &p), PC_OK);
     uint32_t n0;
@@ -635,10 +642,7 @@ static void test_library_every_call(void **state)
 {
     (void)state;
     holder h;
-    holder_start(&h);
-    lock_open(h.dir);
-    pc_reader *r;
-    assert_int_equal(pc_open(h.dir, &r), PC_OK);
+    pc_reader *r = held_reader(&h);
     sweep w = { .r = r };
     assert_int_equal(pc_scan_open(r, "acme", 0, &w.scan), PC_OK);
     assert_int_equal(pc_wait_ready(r, 0), PC_OK);

@@ -183,43 +183,6 @@ static void big_snap(pcd_snapshot *s, size_t at, int how)
     assert_int_equal(pcd_snapshot_finish(s), PC_OK);
 }
 
-/* The chain's keys and values in LMDB, read with raw LMDB, are exactly
- * the snapshot's records. */
-static void expect_chain_is(fixture *f, const pcd_snapshot *s)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    MDB_cursor *cur;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxreaders(env, 1024), 0);
-    assert_int_equal(mdb_env_open(env, f->dir, MDB_RDONLY, 0), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
-    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
-    uint8_t prefix[PC_CHAIN_MAX + 2];
-    size_t plen = pc_key_chain_prefix(prefix, "acme", 4);
-    MDB_val k = { plen, prefix }, v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    size_t i = 0;
-    while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
-        if (i == s->n || k.mv_size != s->recs[i].klen ||
-            memcmp(k.mv_data, s->recs[i].key, k.mv_size) != 0)
-            fail_msg("LMDB key %zu (%.*s) is not the snapshot's", i, (int)k.mv_size,
-                     (const char *)k.mv_data);
-        if (v.mv_size != sizeof s->recs[i].val ||
-            memcmp(v.mv_data, &s->recs[i].val, v.mv_size) != 0)
-            fail_msg("LMDB value of key %zu (%.*s) is not the snapshot's", i,
-                     (int)k.mv_size, (const char *)k.mv_data);
-        i++;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    assert_int_equal(i, s->n);
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-}
-
 /* A reload of a big chain: the diff walks the first half while a thread
  * finds the second half's unchanged run (store_scan.c); an edit anywhere
  * near or past the middle, or at the end, is still written, and only it,
